@@ -1,0 +1,82 @@
+/**
+ * One error class per kind of failure. Commands throw these; `exit-codes.ts` is the only place that turns
+ * them into process exit codes. Messages are written for the technician in front of the device: they name the
+ * file, app or blob concerned and, where it helps, what to do next.
+ */
+export class FioupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad command line or option value. */
+export class UsageError extends FioupError {}
+
+/** The configuration cannot be read or is inconsistent. */
+export class ConfigError extends FioupError {}
+
+/** Another fioup-offline process holds the device lock. */
+export class LockedError extends FioupError {}
+
+// --- medium and metadata -------------------------------------------------------------------------------
+
+/** The medium (directory, archive, drive) cannot be found or holds no update. */
+export class MediumNotFoundError extends FioupError {}
+
+/** A path read from the medium (or from metadata on it) is unsafe: absolute, `..`, link, device... */
+export class UnsafePathError extends FioupError {}
+
+/** Required TUF metadata is missing from the medium or from the device. */
+export class MetadataNotFoundError extends FioupError {}
+
+/** Metadata that cannot be parsed or does not have the expected shape. */
+export class InvalidMetadataError extends FioupError {}
+
+/** Trust failure: signatures, thresholds, version rollback, hash or length mismatch in metadata, wrong bundle type. */
+export class SecurityError extends FioupError {}
+export class UnsignedMetadataError extends SecurityError {}
+export class BadVersionError extends SecurityError {}
+export class RollbackError extends BadVersionError {}
+export class MetadataMismatchError extends SecurityError {}
+export class BundleTypeMismatchError extends SecurityError {}
+
+/** Metadata whose expiry lies before the device's clock. The message carries both times. */
+export class ExpiredMetadataError extends FioupError {}
+
+// --- target selection ----------------------------------------------------------------------------------
+
+/** No target in the bundle is for this device (hardware id, tag, bundle list). */
+export class NoMatchingTargetError extends FioupError {}
+
+/** The target named with `--target` does not exist in the trusted metadata. */
+export class TargetNotFoundError extends FioupError {}
+
+/** A target was found for this device but the medium lacks some of its content (apps, rootfs commit). */
+export class ContentMissingError extends FioupError {}
+
+/** The selected target is older than the current one and `--force` was not given. */
+export class DowngradeRefusedError extends FioupError {}
+
+// --- installation --------------------------------------------------------------------------------------
+
+/** A blob or file read from the medium does not match the digest or size that points at it. */
+export class ContentVerificationError extends FioupError {}
+
+/** Not enough free space for the update (message gives needed and available bytes). */
+export class InsufficientSpaceError extends FioupError {}
+
+/** Docker refused to load an image. */
+export class ImageLoadError extends FioupError {}
+
+/** `install` was run while another installation waits for `run`. */
+export class InstallationPendingError extends FioupError {}
+
+/** `run` was called with nothing installed and pending. */
+export class NothingPendingError extends FioupError {}
+
+/** The update failed and the previous version could not be restored either. */
+export class RollbackFailedError extends FioupError {}
+
+/** A test hook asked the process to stop at a named step (simulates a crash; never set in production). */
+export class InjectedCrashError extends FioupError {}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test suite: type check, then every test file under test/ with node's test runner.
+# Run through `npm test`, which wraps this in scripts/with-engine.sh (provisioning + a private dockerd).
+# Pass test files as arguments to run only those.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shopt -s globstar nullglob
+if [ -z "${DOCKER_HOST:-}" ]; then
+  echo "scripts/test.sh: no DOCKER_HOST; run the tests with 'npm test'" >&2
+  exit 1
+fi
+npx tsc -p tsconfig.json --noEmit
+files=("$@")
+((${#files[@]})) || files=(test/**/*.test.ts)
+exec node --import tsx --test --test-concurrency="${FIOUP_TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"
