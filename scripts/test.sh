@@ -9,7 +9,9 @@ if [ -z "${DOCKER_HOST:-}" ]; then
   echo "scripts/test.sh: no DOCKER_HOST; run the tests with 'npm test'" >&2
   exit 1
 fi
-npx tsc -p tsconfig.json --noEmit
 files=("$@")
-((${#files[@]})) || files=(test/**/*.test.ts)
+if ((${#files[@]} == 0)); then
+  npx tsc -p tsconfig.json --noEmit
+  files=(test/**/*.test.ts)
+fi
 exec node --import tsx --test --test-concurrency="${FIOUP_TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"

@@ -1,0 +1,101 @@
+import { Chalk } from 'chalk';
+import type { ProgressEvent } from '../lib/progress.js';
+
+export interface OutputOptions {
+  json: boolean;
+  color: boolean;
+  verbose: boolean;
+}
+
+/**
+ * Everything the CLI prints goes through here. With `--json`, stdout carries only JSON: progress as NDJSON
+ * events and the result as the last document; human text goes to stderr. Without it, results go to stdout.
+ */
+export class Output {
+  readonly paint;
+  private lastProgressAt = 0;
+  private progressLineOpen = false;
+
+  constructor(readonly options: OutputOptions, private readonly stdout = process.stdout, private readonly stderr = process.stderr) {
+    this.paint = new Chalk({ level: options.color && !options.json && stdout.isTTY ? 1 : 0 });
+  }
+
+  get json(): boolean {
+    return this.options.json;
+  }
+
+  /** The command's result: a JSON document with --json, else the human rendering. */
+  result(document: unknown, human: () => string): void {
+    this.endProgressLine();
+    if (this.json) this.stdout.write(`${JSON.stringify(document)}\n`);
+    else this.stdout.write(`${human()}\n`);
+  }
+
+  warn(message: string): void {
+    this.endProgressLine();
+    if (this.json) this.stdout.write(`${JSON.stringify({ event: 'warning', message })}\n`);
+    else this.stderr.write(`${this.paint.yellow('warning:')} ${message}\n`);
+  }
+
+  error(message: string, detail?: string): void {
+    this.endProgressLine();
+    this.stderr.write(`${this.paint.red('error:')} ${message}\n`);
+    if (detail && this.options.verbose) this.stderr.write(`${detail}\n`);
+  }
+
+  progress = (event: ProgressEvent): void => {
+    if (this.json) {
+      this.stdout.write(`${JSON.stringify({ event: event.type, ...event, type: undefined })}\n`);
+      return;
+    }
+    switch (event.type) {
+      case 'warning':
+        this.warn(event.message);
+        return;
+      case 'info':
+        this.endProgressLine();
+        this.stderr.write(`${event.message}\n`);
+        return;
+      case 'step':
+        if (event.state === 'start' && !this.options.verbose) return;
+        this.endProgressLine();
+        this.stderr.write(`${this.paint.dim(`[${event.step}]`)} ${event.state}${event.detail ? `: ${event.detail}` : ''}\n`);
+        return;
+      case 'bytes':
+        this.bytes(event.label, event.done, event.total);
+    }
+  };
+
+  private bytes(label: string, done: number, total: number): void {
+    const now = Date.now();
+    const finished = done >= total;
+    if (!finished && now - this.lastProgressAt < (this.stderr.isTTY ? 200 : 5000)) return;
+    this.lastProgressAt = now;
+    const line = `${label}: ${formatBytes(done)} / ${formatBytes(total)} (${total ? Math.floor((100 * done) / total) : 100}%)`;
+    if (this.stderr.isTTY) {
+      this.stderr.write(`\r\x1b[2K${line}`);
+      this.progressLineOpen = !finished;
+      if (finished) this.stderr.write('\n');
+    } else {
+      this.stderr.write(`${line}\n`);
+    }
+  }
+
+  private endProgressLine(): void {
+    if (this.progressLineOpen) {
+      this.stderr.write('\n');
+      this.progressLineOpen = false;
+    }
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,138 @@
+import { X509Certificate } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { ConfigError } from '../errors.js';
+
+export const defaultConfigPaths = ['/usr/lib/sota/conf.d', '/var/sota/sota.toml', '/etc/sota/conf.d/'];
+
+export type DeviceType = 'ci' | 'prod';
+/** `[pacman] compose_apps`: unset = every app of the target, a single space = none, else the listed ones. */
+export type EnabledApps = { kind: 'all' } | { kind: 'none' } | { kind: 'listed'; names: string[] };
+
+export interface DeviceConfig {
+  readonly hardwareId: string;
+  readonly tags: string[];
+  readonly enabledApps: EnabledApps;
+  readonly storagePath: string;
+  readonly resetAppsRoot: string;
+  readonly composeAppsRoot: string;
+  /** Largest share of a filesystem, in percent, that may be in use once the update is written. */
+  readonly storageWatermark: number;
+  readonly callbackProgram: string | undefined;
+  readonly rootsDir: string;
+  readonly deviceType: DeviceType;
+  /** Files read, in the order they were merged. */
+  readonly files: string[];
+  /** Every section as merged, for modules with keys of their own. */
+  readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+type Sections = Record<string, Record<string, unknown>>;
+
+/**
+ * Reads aktualizr-lite's TOML snippets: each path is a file or a directory of `*.toml` files taken in name order;
+ * later files override earlier ones key by key. Paths that do not exist are skipped, as aktualizr-lite does.
+ */
+export async function loadDeviceConfig(paths: readonly string[] = defaultConfigPaths): Promise<DeviceConfig> {
+  const files = await configFiles(paths);
+  const sections: Sections = {};
+  for (const file of files) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = parseToml(await readFile(file, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`cannot parse ${file}: ${(error as Error).message.split('\n')[0]}`);
+    }
+    for (const [name, section] of Object.entries(parsed)) {
+      if (!isTable(section)) continue;
+      sections[name] = { ...sections[name], ...section };
+    }
+  }
+  return interpret(sections, files);
+}
+
+async function configFiles(paths: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) continue;
+    if (info.isDirectory()) {
+      const names = (await readdir(path)).filter((name) => name.endsWith('.toml')).sort();
+      files.push(...names.map((name) => join(path, name)));
+    } else {
+      files.push(path);
+    }
+  }
+  return files;
+}
+
+async function interpret(sections: Sections, files: string[]): Promise<DeviceConfig> {
+  const where = files.length ? files.join(', ') : 'no configuration file found';
+  const text = (section: string, key: string): string | undefined => {
+    const value = sections[section]?.[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`[${section}] ${key} must be a string (${where})`);
+    return String(value);
+  };
+  const hardwareId = text('provision', 'primary_ecu_hardware_id');
+  if (!hardwareId) throw new ConfigError(`[provision] primary_ecu_hardware_id is not set (${where})`);
+
+  const storagePath = text('storage', 'path') ?? '/var/sota';
+  const watermark = Number(text('pacman', 'storage_watermark') ?? 95);
+  if (!Number.isInteger(watermark) || watermark < 20 || watermark > 99) {
+    throw new ConfigError(`[pacman] storage_watermark must be an integer from 20 to 99, not ${text('pacman', 'storage_watermark')}`);
+  }
+  const declaredType = text('offline', 'device_type');
+  if (declaredType !== undefined && declaredType !== 'ci' && declaredType !== 'prod') {
+    throw new ConfigError(`[offline] device_type must be 'ci' or 'prod', not '${declaredType}'`);
+  }
+  const basePath = text('import', 'base_path') ?? storagePath;
+  const certificate = text('import', 'tls_clientcert_path');
+  return {
+    hardwareId,
+    tags: commaList(text('pacman', 'tags')),
+    enabledApps: enabledApps(sections.pacman?.compose_apps),
+    storagePath,
+    resetAppsRoot: text('pacman', 'reset_apps_root') ?? '/var/sota/reset-apps',
+    composeAppsRoot: text('pacman', 'compose_apps_root') ?? '/var/sota/compose-apps',
+    storageWatermark: watermark,
+    callbackProgram: text('pacman', 'callback_program') || undefined,
+    rootsDir: text('offline', 'roots_dir') ?? '/usr/lib/sota/tuf',
+    deviceType: declaredType ?? (certificate ? await deviceTypeFromCertificate(resolveFrom(basePath, certificate)) : 'ci'),
+    files,
+    sections,
+  };
+}
+
+function enabledApps(value: unknown): EnabledApps {
+  if (value === undefined) return { kind: 'all' };
+  if (typeof value !== 'string') throw new ConfigError('[pacman] compose_apps must be a string');
+  if (value.trim() === '') return { kind: 'none' };
+  return { kind: 'listed', names: commaList(value) };
+}
+
+function commaList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+function resolveFrom(base: string, path: string): string {
+  return isAbsolute(path) ? path : join(base, path);
+}
+
+/** Factory devices carry `businessCategory=production` in their certificate's subject when they are production devices. */
+async function deviceTypeFromCertificate(path: string): Promise<DeviceType> {
+  const pem = await readFile(path).catch(() => undefined);
+  if (!pem) return 'ci';
+  let subject: string;
+  try {
+    subject = new X509Certificate(pem).subject;
+  } catch (error) {
+    throw new ConfigError(`cannot read the device certificate ${path}: ${(error as Error).message}`);
+  }
+  return /(^|\n)businessCategory=production($|\n)/.test(subject) ? 'prod' : 'ci';
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,19 @@
+import { stringify } from 'yaml';
+import { localImageTag, parsePinnedImage } from './image-ref.js';
+
+/** The file name both compose implementations merge over `docker-compose.yml` without being told. */
+export const COMPOSE_OVERRIDE_FILE = 'docker-compose.override.yml';
+
+/**
+ * The `docker-compose.override.yml` that makes an app's digest-pinned services run the images loaded under
+ * their local tags (`localImageTag`): Docker cannot resolve `<repo>@sha256:...` for loaded images offline.
+ * `servicePins` maps each service name to the pinned reference its compose file gives; `composeVersion` is the
+ * app compose file's `version`, when it has one (docker-compose v1 refuses to merge files of different versions).
+ */
+export function composeOverrideYaml(servicePins: Readonly<Record<string, string>>, composeVersion?: string): string {
+  const services: Record<string, { image: string }> = {};
+  for (const [service, pinned] of Object.entries(servicePins)) {
+    services[service] = { image: localImageTag(parsePinnedImage(pinned)).reference };
+  }
+  return stringify(composeVersion === undefined ? { services } : { version: composeVersion, services });
+}

@@ -1,0 +1,117 @@
+import Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+
+export interface EngineVersion {
+  /** dockerd's version, e.g. "26.1.5". */
+  version: string;
+  apiVersion: string;
+}
+
+export interface LocalImage {
+  /** `sha256:<config hex>`. */
+  id: string;
+  repoTags: string[];
+}
+
+export interface ProjectContainer {
+  id: string;
+  name: string;
+  /** The compose service (`com.docker.compose.service` label). */
+  service: string;
+  /** Docker's state: created, running, restarting, exited, dead... */
+  status: string;
+  exitCode: number;
+  /** Present only when the container has a healthcheck: starting, healthy, unhealthy. */
+  health: string | undefined;
+}
+
+const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
+const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+
+/** The few Docker Engine API calls fioup-offline needs. `new Docker()` honours DOCKER_HOST. */
+export class DockerEngine {
+  constructor(private readonly docker: Docker = new Docker()) {}
+
+  async version(): Promise<EngineVersion> {
+    const info = await this.docker.version();
+    return { version: info.Version, apiVersion: info.ApiVersion };
+  }
+
+  /** Whether Docker holds the image with this id (`sha256:<config hex>`). */
+  async hasImage(id: string): Promise<boolean> {
+    return (await this.imageIdOf(id)) === id;
+  }
+
+  /** The id of the image a reference (tag or id) names, or undefined when Docker has no such image. */
+  async imageIdOf(reference: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(reference).inspect()).Id;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Points `<repo>:<tag>` at the image (moving the tag if it named another one). */
+  async tag(imageId: string, repo: string, tag: string): Promise<void> {
+    await this.docker.getImage(imageId).tag({ repo, tag });
+  }
+
+  async listImages(): Promise<LocalImage[]> {
+    const images = await this.docker.listImages();
+    return images.map((image) => ({ id: image.Id, repoTags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>') }));
+  }
+
+  /** Removes a tag, or an image by id; `force` also removes an id that several tags name. Missing images are fine. */
+  async removeImage(reference: string, options: { force?: boolean } = {}): Promise<void> {
+    try {
+      await this.docker.getImage(reference).remove({ force: options.force ?? false });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /** Sends a tar to `POST /images/load`; the answer is Docker's stream of JSON progress messages. */
+  async loadImageTar(tar: Readable): Promise<Readable> {
+    return (await this.docker.loadImage(tar, { quiet: false })) as Readable;
+  }
+
+  /** Every container (running or not) of a compose project, with its state and health. */
+  async projectContainers(project: string): Promise<ProjectContainer[]> {
+    const listed = await this.docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } });
+    return Promise.all(listed.map(async (summary) => {
+      const { State } = await this.docker.getContainer(summary.Id).inspect();
+      return {
+        id: summary.Id,
+        name: (summary.Names[0] ?? summary.Id).replace(/^\//, ''),
+        service: summary.Labels[COMPOSE_SERVICE_LABEL] ?? '',
+        status: State.Status,
+        exitCode: State.ExitCode,
+        health: State.Health?.Status,
+      };
+    }));
+  }
+
+  /** The last lines a container wrote to stdout and stderr, as text. */
+  async logsTail(containerId: string, lines: number): Promise<string> {
+    const container = this.docker.getContainer(containerId);
+    const { Config } = await container.inspect();
+    const raw = await container.logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    return Config.Tty ? raw.toString('utf8') : demultiplexLogs(raw).toString('utf8');
+  }
+}
+
+/** Without a TTY, Docker frames each log chunk with 8 bytes: stream type, 3 zero bytes, big-endian length. */
+function demultiplexLogs(framed: Buffer): Buffer {
+  const payloads: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= framed.length;) {
+    const length = framed.readUInt32BE(offset + 4);
+    payloads.push(framed.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(payloads);
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as { statusCode?: number } | undefined)?.statusCode === 404;
+}

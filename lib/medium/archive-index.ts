@@ -1,0 +1,81 @@
+import { MetadataNotFoundError, UnsafePathError } from '../errors.js';
+import { FileTooLargeError } from './directory-medium.js';
+import type { MediumEntry } from './medium.js';
+import { safeRelativePath } from './safe-path.js';
+
+/** Where a regular file's bytes live inside an archive; `location` is whatever the reader needs to find them. */
+export interface IndexedFile<Location> {
+  readonly size: number;
+  readonly location: Location;
+}
+
+/**
+ * The tree of an archive's entries, built once when the archive is opened. Names are checked with
+ * `safeRelativePath`; a duplicate name, or a name that is both a file and a directory, refuses the archive.
+ * Directories that only appear as parents of files are implied.
+ */
+export class ArchiveIndex<Location> {
+  private readonly files = new Map<string, IndexedFile<Location>>();
+  private readonly directories = new Map<string, Set<string>>([['', new Set()]]);
+
+  constructor(private readonly description: string) {}
+
+  addFile(rawName: string, file: IndexedFile<Location>): void {
+    const path = this.checkedName(rawName);
+    if (this.files.has(path) || this.directories.has(path)) throw new UnsafePathError(`${this.description}: '${path}' appears more than once`);
+    this.addParents(path);
+    this.files.set(path, file);
+  }
+
+  addDirectory(rawName: string): void {
+    const path = this.checkedName(rawName);
+    if (this.files.has(path)) throw new UnsafePathError(`${this.description}: '${path}' is both a file and a directory`);
+    if (this.directories.has(path)) return;
+    this.addParents(path);
+    this.directories.set(path, new Set());
+  }
+
+  stat(path: string): MediumEntry | undefined {
+    const safe = path === '' ? '' : safeRelativePath(path);
+    const file = this.files.get(safe);
+    if (file) return { path: safe, type: 'file', size: file.size };
+    if (this.directories.has(safe)) return { path: safe, type: 'directory', size: 0 };
+    return undefined;
+  }
+
+  list(path: string): string[] {
+    const safe = path === '' ? '' : safeRelativePath(path);
+    return [...(this.directories.get(safe) ?? [])].sort();
+  }
+
+  /** The file's entry, refusing a missing path, a directory, or (when given) a size over `maxBytes`. */
+  file(path: string, maxBytes = Number.POSITIVE_INFINITY): IndexedFile<Location> & { path: string } {
+    const safe = safeRelativePath(path);
+    const file = this.files.get(safe);
+    if (!file) {
+      if (this.directories.has(safe)) throw new UnsafePathError(`${this.description}: '${safe}' is not a regular file`);
+      throw new MetadataNotFoundError(`${this.description}: '${safe}' not found`);
+    }
+    if (file.size > maxBytes) throw new FileTooLargeError(`${this.description}: '${safe}' is ${file.size} bytes, more than the ${maxBytes} allowed`);
+    return { ...file, path: safe };
+  }
+
+  private checkedName(rawName: string): string {
+    return safeRelativePath(rawName, `${this.description}: entry name`);
+  }
+
+  private addParents(path: string): void {
+    const parts = path.split('/');
+    let parent = '';
+    for (const part of parts) {
+      if (this.files.has(parent)) throw new UnsafePathError(`${this.description}: '${parent}' is both a file and a directory`);
+      this.directories.get(parent)!.add(part);
+      const child = parent === '' ? part : `${parent}/${part}`;
+      if (child !== path && !this.directories.has(child)) {
+        if (this.files.has(child)) throw new UnsafePathError(`${this.description}: '${child}' is both a file and a directory`);
+        this.directories.set(child, new Set());
+      }
+      parent = child;
+    }
+  }
+}

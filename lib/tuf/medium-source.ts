@@ -1,0 +1,58 @@
+import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
+import type { Medium } from '../medium/medium.js';
+import type { MetadataFile } from './trusted-store.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** The most bytes read for each metadata file: enough for real repositories, and a bound on memory. */
+export const metadataSizeLimits = {
+  root: 512 * KiB,
+  timestamp: 64 * KiB,
+  snapshot: 4 * MiB,
+  targets: 128 * MiB,
+  bundleTargets: 128 * MiB,
+} as const;
+
+export const tufDirectory = 'tuf';
+
+/** Reads the TUF metadata files of a medium (`tuf/` in fioctl's layout), within the size limits. */
+export class MediumMetadataSource {
+  constructor(private readonly medium: Medium) {}
+
+  /** `tuf/<version>.root.json`, or undefined when the medium has no such file (the end of the root chain). */
+  async readRoot(version: number): Promise<MetadataFile | undefined> {
+    return this.readOptional(`${version}.root.json`, metadataSizeLimits.root);
+  }
+
+  readTimestamp(): Promise<MetadataFile> {
+    return this.readRequired('timestamp.json', metadataSizeLimits.timestamp);
+  }
+
+  readSnapshot(): Promise<MetadataFile> {
+    return this.readRequired('snapshot.json', metadataSizeLimits.snapshot);
+  }
+
+  readTargets(): Promise<MetadataFile> {
+    return this.readRequired('targets.json', metadataSizeLimits.targets);
+  }
+
+  readBundleTargets(): Promise<MetadataFile | undefined> {
+    return this.readOptional('bundle-targets.json', metadataSizeLimits.bundleTargets);
+  }
+
+  private async readRequired(name: string, maxBytes: number): Promise<MetadataFile> {
+    const file = await this.readOptional(name, maxBytes);
+    if (!file) throw new MetadataNotFoundError(`${this.medium.description}: ${tufDirectory}/${name} not found`);
+    return file;
+  }
+
+  private async readOptional(name: string, maxBytes: number): Promise<MetadataFile | undefined> {
+    const path = `${tufDirectory}/${name}`;
+    const fileName = `${this.medium.description}: ${path}`;
+    const entry = await this.medium.stat(path);
+    if (!entry) return undefined;
+    if (entry.size > maxBytes) throw new InvalidMetadataError(`${fileName}: is ${entry.size} bytes, more than the ${maxBytes} allowed`);
+    return { fileName, bytes: await this.medium.readFile(path, maxBytes) };
+  }
+}
