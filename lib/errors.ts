@@ -69,6 +69,9 @@ export class InsufficientSpaceError extends FioupError {}
 /** Docker refused to load an image. */
 export class ImageLoadError extends FioupError {}
 
+/** `docker compose` failed for an app, or its containers did not come up running (and healthy) in time. */
+export class ComposeError extends FioupError {}
+
 /** `install` was run while another installation waits for `run`. */
 export class InstallationPendingError extends FioupError {}
 

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { ContentVerificationError, FioupError, UnsafePathError } from '../errors.js';
+import type { Medium } from '../medium/medium.js';
+import { safeRelativePath } from '../medium/safe-path.js';
+import { openVerifiedBlob } from './blob-reader.js';
+import type { BlobDescriptor } from './descriptor.js';
+import { readTar } from './tar-reader.js';
+
+/** The app bundle (a gzip tar of the app directory) and its index: every file's path and sha256 digest. */
+export interface AppBundle {
+  readonly blob: BlobDescriptor;
+  readonly index: ReadonlyMap<string, string>;
+}
+
+/** What to do with the bundle's entries, in archive order. Paths are safe, relative and normalised. */
+export interface BundleVisitor {
+  directory?(path: string): Promise<void>;
+  /** `content` must be read (or left) before returning; the file's digest is checked after it is consumed. */
+  file(path: string, size: number, content: AsyncIterable<Buffer>): Promise<void>;
+}
+
+/** Bytes the bundle may expand to: a guard against a gzip bomb (composeapp allows a 1 GiB bundle). */
+export const MAX_BUNDLE_EXPANDED_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Streams the bundle from the medium through its digest check, gunzip and the tar reader, and hands every
+ * entry to `visitor` after checking it: only regular files and directories, safe names, no duplicates, each
+ * file listed in the index with the same sha256, and every index entry present. Throws UnsafePathError for
+ * links, devices and unsafe names, ContentVerificationError for the rest, always naming the entry.
+ * A visitor must treat what it received as unverified until this resolves.
+ */
+export async function readBundle(medium: Medium, bundle: AppBundle, visitor: BundleVisitor): Promise<void> {
+  const what = bundle.blob.what;
+  const seen = new Set<string>();
+  let expanded = 0;
+  const archive = pipeline(await openVerifiedBlob(medium, bundle.blob), createGunzip(), () => {});
+  try {
+    for await (const entry of readTar(archive, what)) {
+      const where = `entry ${JSON.stringify(entry.path)} of ${what}`;
+      if (entry.type !== 'file' && entry.type !== 'directory') {
+        throw new UnsafePathError(`${where} is a ${entry.type}: a bundle holds only regular files and directories`);
+      }
+      const path = safeRelativePath(entry.path, where);
+      if (seen.has(path)) throw new ContentVerificationError(`${where} appears twice`);
+      seen.add(path);
+      if (entry.type === 'directory') {
+        if (entry.size !== 0) throw new ContentVerificationError(`${where} is a directory with content`);
+        await visitor.directory?.(path);
+        continue;
+      }
+      const expected = bundle.index.get(path);
+      if (!expected) throw new ContentVerificationError(`${where} is not listed in the bundle index`);
+      expanded += entry.size;
+      if (expanded > MAX_BUNDLE_EXPANDED_BYTES) throw new ContentVerificationError(`${what}: expands to more than ${MAX_BUNDLE_EXPANDED_BYTES} bytes`);
+      const hash = createHash('sha256');
+      const hashed = (async function* () {
+        for await (const chunk of entry.content()) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      })();
+      await visitor.file(path, entry.size, hashed);
+      for await (const _chunk of hashed);
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== expected) throw new ContentVerificationError(`${where} has digest ${actual}, the bundle index says ${expected}`);
+    }
+  } catch (error) {
+    archive.destroy();
+    if (error instanceof FioupError) throw error;
+    throw new ContentVerificationError(`${what}: not a valid gzip tar (${(error as Error).message})`, { cause: error });
+  }
+  const absent = [...bundle.index.keys()].filter((path) => !seen.has(path));
+  if (absent.length > 0) throw new ContentVerificationError(`${what}: lacks ${absent.map((path) => JSON.stringify(path)).join(', ')} listed in its index`);
+}

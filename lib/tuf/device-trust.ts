@@ -1,0 +1,111 @@
+import { open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { safePathComponent } from '../medium/safe-path.js';
+import { metadataSizeLimits, tufDirectory } from './medium-source.js';
+import type { MetadataFile, PreviouslyTrusted } from './trusted-store.js';
+import type { DeviceTrust, VerifiedMedium } from './verify-medium.js';
+
+export interface DeviceTrustStoreOptions {
+  /** Where the device image ships its initial roots: `<rootsDir>/<deviceType>/<N>.root.json`. */
+  readonly rootsDir: string;
+  /** `ci` or `prod`. */
+  readonly deviceType: string;
+  /** The device state dir (`[storage] path`); trusted metadata lives in `<storageDir>/tuf/`. */
+  readonly storageDir: string;
+}
+
+const rootFilePattern = /^([1-9][0-9]{0,8})\.root\.json$/;
+
+/**
+ * The metadata this device trusts: the initial roots of its image plus what earlier updates accepted. Writes are
+ * atomic and roots go first, so a power cut leaves every trusted file either old or new, never half written.
+ */
+export class DeviceTrustStore {
+  private readonly imageRootsDir: string;
+  private readonly trustedDir: string;
+
+  constructor(options: DeviceTrustStoreOptions) {
+    this.imageRootsDir = join(options.rootsDir, safePathComponent(options.deviceType, 'device type'));
+    this.trustedDir = join(options.storageDir, tufDirectory);
+  }
+
+  /** The root chain (image roots, then accepted ones, contiguous from the oldest) and the stored metadata. */
+  async load(): Promise<DeviceTrust> {
+    const byVersion = new Map<number, string>();
+    for (const directory of [this.trustedDir, this.imageRootsDir]) {
+      for (const [version, path] of await listRootFiles(directory)) byVersion.set(version, path);
+    }
+    const versions = [...byVersion.keys()].sort((a, b) => a - b);
+    if (versions.length === 0) throw new MetadataNotFoundError(`no root metadata in ${this.imageRootsDir} nor ${this.trustedDir}`);
+    const roots: MetadataFile[] = [];
+    for (let version = versions[0]!; byVersion.has(version); version++) {
+      roots.push(await readLocalFile(byVersion.get(version)!, metadataSizeLimits.root));
+    }
+    const previous: PreviouslyTrusted = {
+      timestamp: await this.readStored('timestamp.json', metadataSizeLimits.timestamp),
+      snapshot: await this.readStored('snapshot.json', metadataSizeLimits.snapshot),
+      targets: await this.readStored('targets.json', metadataSizeLimits.targets),
+    };
+    return { roots, previous };
+  }
+
+  /** Stores what became trusted in `verified`: new roots first, then the other roles. */
+  async persist(verified: VerifiedMedium): Promise<void> {
+    for (const root of verified.newRoots) {
+      await writeFileAtomic(join(this.trustedDir, `${root.fields.version}.root.json`), root.rawBytes);
+    }
+    const others = [
+      ['timestamp.json', verified.timestamp],
+      ['snapshot.json', verified.snapshot],
+      ['targets.json', verified.usedStoredMetadata ? undefined : verified.targets],
+      ['bundle-targets.json', verified.bundleTargets],
+    ] as const;
+    for (const [name, metadata] of others) {
+      if (metadata) await writeFileAtomic(join(this.trustedDir, name), metadata.rawBytes);
+    }
+  }
+
+  private async readStored(name: string, maxBytes: number): Promise<MetadataFile | undefined> {
+    try {
+      return await readLocalFile(join(this.trustedDir, name), maxBytes);
+    } catch (error) {
+      if (error instanceof MetadataNotFoundError) return undefined;
+      throw error;
+    }
+  }
+}
+
+async function listRootFiles(directory: string): Promise<Map<number, string>> {
+  const found = new Map<number, string>();
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return found;
+    throw error;
+  }
+  for (const name of names) {
+    const match = rootFilePattern.exec(name);
+    if (match) found.set(Number(match[1]), join(directory, name));
+  }
+  return found;
+}
+
+async function readLocalFile(path: string, maxBytes: number): Promise<MetadataFile> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MetadataNotFoundError(`${path} not found`);
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw new InvalidMetadataError(`${path}: is ${size} bytes, more than the ${maxBytes} allowed`);
+    return { fileName: path, bytes: await handle.readFile() };
+  } finally {
+    await handle.close();
+  }
+}

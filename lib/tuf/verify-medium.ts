@@ -1,0 +1,99 @@
+import { BundleTypeMismatchError, RollbackError } from '../errors.js';
+import type { Medium } from '../medium/medium.js';
+import { MediumMetadataSource } from './medium-source.js';
+import type { BundleTargetsMetadata, RootMetadata, SnapshotMetadata, TargetsMetadata, TimestampMetadata } from './model.js';
+import { TrustedMetadataStore, type MetadataFile, type PreviouslyTrusted } from './trusted-store.js';
+
+/** What the device trusts before reading the medium (see DeviceTrustStore.load). */
+export interface DeviceTrust {
+  /** The device's root chain, oldest first. */
+  readonly roots: readonly MetadataFile[];
+  readonly previous: PreviouslyTrusted;
+}
+
+/** What the bundle checks need to know about the device. */
+export interface BundleDevice {
+  /** `ci` or `prod`: the `x-fio-offline-bundle.type` the device accepts. */
+  readonly deviceType: string;
+  /** `[pacman] tags`; empty when the device follows no tag. */
+  readonly tags: readonly string[];
+}
+
+export interface VerifiedMedium {
+  /** The final trusted root. */
+  readonly root: RootMetadata;
+  /** Roots read from the medium and accepted in this run, in version order. */
+  readonly newRoots: readonly RootMetadata[];
+  /** The medium's timestamp and snapshot; undefined when the device's stored metadata was used instead. */
+  readonly timestamp: TimestampMetadata | undefined;
+  readonly snapshot: SnapshotMetadata | undefined;
+  /** The trusted targets: the medium's, or the device's stored ones for a stale bundle. */
+  readonly targets: TargetsMetadata;
+  readonly bundleTargets: BundleTargetsMetadata | undefined;
+  /** True when the medium's metadata was older than the device's and the stored metadata was used. */
+  readonly usedStoredMetadata: boolean;
+  readonly warnings: readonly string[];
+  /** The one clock reading every expiry was checked against. */
+  readonly now: Date;
+}
+
+/**
+ * The client workflow of FORMATS.md section 2 applied to a medium: walks the root chain, then timestamp,
+ * snapshot and targets, then bundle-targets.json. Reads only; throws the typed error of the first failure.
+ */
+export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: BundleDevice, now = new Date()): Promise<VerifiedMedium> {
+  const store = new TrustedMetadataStore(trust.roots, trust.previous, now);
+  const source = new MediumMetadataSource(medium);
+  const warnings: string[] = [];
+
+  const newRoots: RootMetadata[] = [];
+  for (let file = await source.readRoot(store.root.fields.version + 1); file; file = await source.readRoot(store.root.fields.version + 1)) {
+    newRoots.push(store.updateRoot(file));
+  }
+
+  let usedStoredMetadata = false;
+  try {
+    store.updateTimestamp(await source.readTimestamp());
+    store.updateSnapshot(await source.readSnapshot());
+    store.updateTargets(await source.readTargets());
+  } catch (error) {
+    if (!(error instanceof RollbackError)) throw error;
+    if (!store.useStoredTargets()) throw error;
+    usedStoredMetadata = true;
+    warnings.push(
+      `${error.message}. The medium's metadata is older than this device's: using the device's stored metadata, ` +
+        'so only targets this device already trusts can be installed from it.',
+    );
+  }
+
+  const bundleFile = await source.readBundleTargets();
+  let bundleTargets: BundleTargetsMetadata | undefined;
+  if (bundleFile) {
+    bundleTargets = store.verifyBundleTargets(bundleFile);
+    requireBundleForDevice(bundleTargets, device);
+  } else {
+    warnings.push(`${medium.description}: tuf/bundle-targets.json not found (an older bundle): every trusted target for this device qualifies`);
+  }
+
+  return {
+    root: store.root,
+    newRoots,
+    timestamp: usedStoredMetadata ? undefined : store.timestamp,
+    snapshot: usedStoredMetadata ? undefined : store.snapshot,
+    targets: store.targets!,
+    bundleTargets,
+    usedStoredMetadata,
+    warnings,
+    now,
+  };
+}
+
+function requireBundleForDevice(bundle: BundleTargetsMetadata, device: BundleDevice): void {
+  const { type, tag } = bundle.fields.bundle;
+  if (type !== device.deviceType) {
+    throw new BundleTypeMismatchError(`${bundle.fileName}: is a '${type}' bundle, and this is a '${device.deviceType}' device`);
+  }
+  if (device.tags.length > 0 && tag !== undefined && !device.tags.includes(tag)) {
+    throw new BundleTypeMismatchError(`${bundle.fileName}: is for tag '${tag}', and this device follows ${device.tags.map((t) => `'${t}'`).join(', ')}`);
+  }
+}
