@@ -1,6 +1,9 @@
 import type { CommandModule } from 'yargs';
+import { exitCodeForError, exitCodeForOutcome } from '../../lib/exit-codes.js';
+import { checkMedium, type CheckReport } from '../../lib/update/check.js';
 import { deviceConfig, runCommand, type GlobalArgs } from '../command.js';
-import { notAvailableYet } from './not-available.js';
+import { withMedium } from '../medium.js';
+import type { Output } from '../output.js';
 
 export interface CheckArgs extends GlobalArgs {
   'src-dir'?: string;
@@ -14,8 +17,52 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
     yargs
       .option('src-dir', { type: 'string', description: 'The medium: a bundle directory, .tar or .zip (default: look on mounted removable drives)' })
       .option('target', { type: 'string', description: 'Report on this target instead of the newest' }),
-  handler: (args) => runCommand(args, async () => {
-    await deviceConfig(args);
-    return notAvailableYet('check');
-  }),
+  handler: (args) =>
+    runCommand(args, async (output) => {
+      const config = await deviceConfig(args);
+      const report = await withMedium(args['src-dir'], output, (medium) => checkMedium(config, medium, args.target === undefined ? {} : { requestedTarget: args.target }));
+      for (const warning of report.warnings) output.warn(warning);
+      const verdict = 'outcome' in report.verdict ? { outcome: report.verdict.outcome } : { error: { kind: report.verdict.error.name, message: report.verdict.error.message } };
+      output.result({ ...report, verdict }, () => renderReport(report, output));
+      return 'outcome' in report.verdict ? exitCodeForOutcome(report.verdict.outcome) : exitCodeForError(report.verdict.error);
+    }),
 };
+
+function renderReport(report: CheckReport, output: Output): string {
+  const { paint } = output;
+  const { device, metadata } = report;
+  const lines = [
+    `${paint.bold('Medium')}   ${report.medium}`,
+    `${paint.bold('Device')}   hardware id ${device.hardwareId}, tags ${device.tags.join(', ') || '(none)'}, ${device.deviceType} device, ` +
+      `current target ${device.currentTarget ? `${device.currentTarget.name} (version ${device.currentTarget.version})` : '(none)'}`,
+    `${paint.bold('Metadata')} verified: root version ${metadata.rootVersion}, targets version ${metadata.targetsVersion}` +
+      `${metadata.usedStoredMetadata ? ' (the device\'s stored metadata: the medium\'s is older)' : ''}, checked at ${metadata.checkedAt}`,
+    `         expires: ${Object.entries(metadata.expires).map(([role, date]) => `${role} ${date}`).join(', ')}`,
+    metadata.bundle ? `${paint.bold('Bundle')}   ${metadata.bundle.type}, tag ${metadata.bundle.tag ?? '(none)'}, ${metadata.bundle.targets.length} target(s)` : `${paint.bold('Bundle')}   no bundle-targets.json`,
+    '',
+  ];
+  const rows = report.targets.map((row) => [
+    row.name === report.selected ? `${row.name} *` : row.name,
+    row.version === undefined ? '-' : String(row.version),
+    row.apps.join(',') || '-',
+    row.installable ? paint.green('installable') : paint.yellow(row.reasons.join(', ') || 'not installable'),
+  ]);
+  lines.push(...table(['TARGET', 'VERSION', 'APPS', 'STATUS'], rows));
+  lines.push('');
+  lines.push('outcome' in report.verdict ? verdictLine(report.verdict.outcome, report.selected) : paint.red(report.verdict.error.message));
+  return lines.join('\n');
+}
+
+function verdictLine(outcome: string, selected: string | undefined): string {
+  if (outcome === 'update-available') return `Newer target available: ${selected}. Install it with 'fioup-offline install'.`;
+  return 'Nothing newer for this device on the medium.';
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  if (rows.length === 0) return ['(no target on the medium for this device)'];
+  // eslint-disable-next-line no-control-regex
+  const visible = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '').length;
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => visible(row[column]!))));
+  const format = (row: string[]) => row.map((cell, column) => (column === row.length - 1 ? cell : cell + ' '.repeat(widths[column]! - visible(cell)))).join('  ');
+  return [format(header), ...rows.map(format)];
+}

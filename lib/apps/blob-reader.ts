@@ -41,10 +41,6 @@ export class VerifyingStream extends Transform {
     super();
   }
 
-  get bytesVerified(): number {
-    return this.received;
-  }
-
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.received += chunk.length;
     if (this.received > this.blob.size) {

@@ -14,11 +14,18 @@ export interface AppBundle {
   readonly index: ReadonlyMap<string, string>;
 }
 
+export interface BundleFile {
+  readonly path: string;
+  readonly size: number;
+  /** Permission bits as archived. */
+  readonly mode: number;
+}
+
 /** What to do with the bundle's entries, in archive order. Paths are safe, relative and normalised. */
 export interface BundleVisitor {
   directory?(path: string): Promise<void>;
-  /** `content` must be read (or left) before returning; the file's digest is checked after it is consumed. */
-  file(path: string, size: number, content: AsyncIterable<Buffer>): Promise<void>;
+  /** Read all of `content` or none of it before returning; the file's digest is checked after. */
+  file(file: BundleFile, content: AsyncIterable<Buffer>): Promise<void>;
 }
 
 /** Bytes the bundle may expand to: a guard against a gzip bomb (composeapp allows a 1 GiB bundle). */
@@ -42,7 +49,8 @@ export async function readBundle(medium: Medium, bundle: AppBundle, visitor: Bun
       if (entry.type !== 'file' && entry.type !== 'directory') {
         throw new UnsafePathError(`${where} is a ${entry.type}: a bundle holds only regular files and directories`);
       }
-      const path = safeRelativePath(entry.path, where);
+      if (entry.type === 'directory' && /^(\.\/?)$/.test(entry.path)) continue; // the bundle's own root, as `tar -C dir .` writes it
+      const path = safeRelativePath(entry.path, `${what} entry`);
       if (seen.has(path)) throw new ContentVerificationError(`${where} appears twice`);
       seen.add(path);
       if (entry.type === 'directory') {
@@ -61,7 +69,7 @@ export async function readBundle(medium: Medium, bundle: AppBundle, visitor: Bun
           yield chunk;
         }
       })();
-      await visitor.file(path, entry.size, hashed);
+      await visitor.file({ path, size: entry.size, mode: entry.mode }, hashed);
       for await (const _chunk of hashed);
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== expected) throw new ContentVerificationError(`${where} has digest ${actual}, the bundle index says ${expected}`);

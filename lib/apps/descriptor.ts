@@ -31,11 +31,6 @@ export function hexOfDigest(digest: string): string {
   return digest.slice('sha256:'.length);
 }
 
-/** A short form for messages: sha256:0123456789ab. */
-export function shortDigest(digest: string): string {
-  return digest.slice(0, 'sha256:'.length + 12);
-}
-
 export function requireSize(value: unknown, maxBytes: number, where: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new ContentVerificationError(`${where}: size ${JSON.stringify(value)} is not a non-negative integer`);
@@ -57,10 +52,6 @@ export function requireArray(value: unknown, where: string): unknown[] {
 export function requireString(value: unknown, where: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new ContentVerificationError(`${where}: not a non-empty string`);
   return value;
-}
-
-export function optionalString(value: unknown, where: string): string | undefined {
-  return value === undefined ? undefined : requireString(value, where);
 }
 
 export function requireStringMap(value: unknown, where: string): Record<string, string> {

@@ -13,6 +13,8 @@ export interface TarReadEntry {
   readonly type: TarEntryType;
   /** Bytes of content following the header. */
   readonly size: number;
+  /** Permission bits from the header (0o7777 at most). */
+  readonly mode: number;
   /** The entry's content; what the consumer leaves unread is skipped before the next entry. */
   content(): AsyncGenerator<Buffer>;
 }
@@ -56,6 +58,7 @@ export async function* readTar(source: AsyncIterable<Buffer>, what: string): Asy
       path,
       type: TYPES[typeFlag] ?? 'other',
       size,
+      mode: parseOctal(header, 100, 8, what) & 0o7777,
       async *content() {
         for await (const chunk of bytes.stream(unread)) {
           unread -= chunk.length;

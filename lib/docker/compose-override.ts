@@ -7,13 +7,13 @@ export const COMPOSE_OVERRIDE_FILE = 'docker-compose.override.yml';
 /**
  * The `docker-compose.override.yml` that makes an app's digest-pinned services run the images loaded under
  * their local tags (`localImageTag`): Docker cannot resolve `<repo>@sha256:...` for loaded images offline.
- * `servicePins` maps each service name to the pinned reference its compose file gives; `composeVersion` is the
- * app compose file's `version`, when it has one (docker-compose v1 refuses to merge files of different versions).
+ * `servicePins` maps each service name to the pinned reference its compose file gives. No `version` key: compose v2
+ * ignores it, and docker-compose 1.29 merges a version-less override over any base version.
  */
-export function composeOverrideYaml(servicePins: Readonly<Record<string, string>>, composeVersion?: string): string {
+export function composeOverrideYaml(servicePins: Readonly<Record<string, string>>): string {
   const services: Record<string, { image: string }> = {};
   for (const [service, pinned] of Object.entries(servicePins)) {
     services[service] = { image: localImageTag(parsePinnedImage(pinned)).reference };
   }
-  return stringify(composeVersion === undefined ? { services } : { version: composeVersion, services });
+  return stringify({ services });
 }

@@ -7,9 +7,9 @@ import type { LocalImageTag } from './image-ref.js';
 
 /** An OCI descriptor: what points at a blob and vouches for its digest and size. */
 export interface BlobDescriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
 }
 
 /** One single-platform image to load: its manifest, config and layers, and the local tag it gets. */
@@ -17,7 +17,7 @@ export interface ImageToLoad<D extends BlobDescriptor = BlobDescriptor> {
   tag: LocalImageTag;
   manifest: D;
   config: D;
-  layers: D[];
+  layers: readonly D[];
 }
 
 /**

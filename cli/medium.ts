@@ -1,0 +1,21 @@
+import type { Medium } from '../lib/medium/medium.js';
+import { findMediaOnRemovableDrives, openMedium } from '../lib/medium/open-medium.js';
+import type { Output } from './output.js';
+
+/** The medium named by --src-dir, or the one bundle found on a mounted removable drive (said aloud). */
+export async function resolveMedium(sourceDir: string | undefined, output: Output): Promise<Medium> {
+  if (sourceDir !== undefined) return openMedium(sourceDir);
+  const found = await findMediaOnRemovableDrives();
+  output.progress({ type: 'info', message: `using the update bundle found at ${found}` });
+  return openMedium(found);
+}
+
+/** Runs `body` with the medium open, and closes it whatever happens. */
+export async function withMedium<T>(sourceDir: string | undefined, output: Output, body: (medium: Medium) => Promise<T>): Promise<T> {
+  const medium = await resolveMedium(sourceDir, output);
+  try {
+    return await body(medium);
+  } finally {
+    await medium.close();
+  }
+}

@@ -1,0 +1,253 @@
+import { ContentMissingError, ContentVerificationError } from '../errors.js';
+import type { Medium } from '../medium/medium.js';
+import { safeRelativePath } from '../medium/safe-path.js';
+import type { AppUri } from '../targets/app-uri.js';
+import { appPresenceKey, appStoreDirectory, collectMediumPresence } from '../targets/medium-presence.js';
+import { findVerifiedBlob, readVerifiedBlob } from './blob-reader.js';
+import { readBundle, type AppBundle } from './bundle-reader.js';
+import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
+import {
+  parseBlobJson, parseDescriptor, requireArray, requireDigest, requireObject, requireSize,
+  type BlobDescriptor,
+} from './descriptor.js';
+import type { PinnedReference } from './image-reference.js';
+import { describePlatform, platformMatches, type Platform } from './platform.js';
+
+/**
+ * The verified tree of one Compose App on the medium, built by following the hash chain from the app URI of a
+ * trusted target: app manifest → bundle (+ index) → compose file → per image: index → platform manifest →
+ * config + layers. Every JSON link is read under a size cap, checked against the digest (and size) pointing at
+ * it, then parsed strictly; the bundle, the configs and the layers are only described here (digest, size) and
+ * checked when streamed: by `verifyApp`, or by whoever streams them through `openVerifiedBlob`.
+ */
+
+export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
+export const MAX_BUNDLE_BYTES = 1024 ** 3;
+export const MAX_LAYER_BYTES = 64 * 1024 ** 3;
+
+const MEDIA_TYPES = {
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  emptyConfig: 'application/vnd.oci.empty.v1+json',
+} as const;
+const APP_ARTIFACT_TYPE = 'application/vnd.fio+compose-app';
+const BUNDLE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
+const BUNDLE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
+
+export type BlobKind = 'app manifest' | 'bundle index' | 'layers-meta' | 'bundle' | 'image index' | 'image manifest' | 'config' | 'layer';
+
+export interface AppBlob {
+  readonly kind: BlobKind;
+  readonly descriptor: BlobDescriptor;
+}
+
+export interface ImageTree {
+  /** The reference as the compose file pins it. */
+  readonly reference: PinnedReference;
+  /** Services of the compose file that run this image. */
+  readonly services: readonly string[];
+  /** The image index the reference points at; undefined when it points at a single manifest. */
+  readonly index: BlobDescriptor | undefined;
+  /** The manifest for the device's platform. */
+  readonly manifest: BlobDescriptor;
+  readonly config: BlobDescriptor;
+  readonly layers: readonly BlobDescriptor[];
+}
+
+/** One layer's entry in layers-meta: compressed size, bytes once extracted on disk, uncompressed tar size. */
+export interface LayerUsage {
+  readonly size: number;
+  readonly usage: number;
+  readonly archiveSize: number;
+}
+
+export interface LayersMeta {
+  readonly descriptor: BlobDescriptor;
+  /** This platform's entry; undefined when layers-meta has none for its architecture. */
+  readonly fsBlockSize: number | undefined;
+  readonly layers: ReadonlyMap<string, LayerUsage>;
+}
+
+export interface AppTree {
+  readonly app: AppUri;
+  readonly platform: Platform;
+  readonly manifest: BlobDescriptor;
+  readonly bundleIndex: BlobDescriptor;
+  readonly bundle: AppBundle;
+  readonly services: readonly ComposeService[];
+  readonly images: readonly ImageTree[];
+  readonly layersMeta: LayersMeta | undefined;
+}
+
+/**
+ * Follows the chain from `app` (digest-pinned, from trusted targets) for `platform`. An app whose directory
+ * (`apps/apps/<app>/<manifest hex>`, the same presence test as target selection's) is absent from the medium is a
+ * ContentMissingError; once it is there, any broken link is a ContentVerificationError naming the blob: the
+ * directory itself is only a hint, every byte used comes from `apps/blobs/sha256/` and is checked.
+ */
+export async function buildAppTree(medium: Medium, app: AppUri, platform: Platform): Promise<AppTree> {
+  const presence = await collectMediumPresence(medium, [app], []);
+  if (!presence.apps.has(appPresenceKey(app))) throw new ContentMissingError(`app ${app.name} (${app.uri}) is not on ${medium.description} (no ${appStoreDirectory(app)})`);
+  const of = `of app ${app.name}`;
+  const digest = `sha256:${app.manifestHex}`;
+  const found = await findVerifiedBlob(medium, { digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);
+  const manifestJson = requireObject(parseBlobJson(found.bytes, `manifest ${of}`), `manifest ${of}`);
+  const manifest: BlobDescriptor = { mediaType: MEDIA_TYPES.ociManifest, digest, size: found.size, what: `manifest ${of}` };
+  const layers = checkAppManifest(manifestJson, manifest.what);
+
+  const bundleBlob = parseDescriptor(layers[0], MAX_BUNDLE_BYTES, `bundle ${of}`);
+  const bundleIndex = bundleIndexDescriptor(bundleBlob, `bundle index ${of}`);
+  const bundle: AppBundle = { blob: bundleBlob, index: parseBundleIndex(await readVerifiedBlob(medium, bundleIndex, MAX_JSON_BLOB_BYTES), bundleIndex.what) };
+  if (!bundle.index.has(COMPOSE_FILE_NAME)) throw new ContentVerificationError(`${bundleIndex.what}: lists no ${COMPOSE_FILE_NAME}`);
+
+  const layersMeta = layers[1] === undefined ? undefined : await readLayersMeta(medium, parseDescriptor(layers[1], MAX_JSON_BLOB_BYTES, `layers-meta ${of}`), platform);
+  const services = parseComposeFile(await readComposeFile(medium, bundle), `${COMPOSE_FILE_NAME} ${of}`);
+  const images: ImageTree[] = [];
+  for (const group of groupByImage(services).values()) images.push(await buildImageTree(medium, group, platform, of));
+  return { app, platform, manifest, bundleIndex, bundle, services, images, layersMeta };
+}
+
+/** Every blob of the tree once (images shared by services or apps' layers appear once), in chain order. */
+export function appBlobs(tree: AppTree): AppBlob[] {
+  const blobs: AppBlob[] = [
+    { kind: 'app manifest', descriptor: tree.manifest },
+    { kind: 'bundle index', descriptor: tree.bundleIndex },
+    ...(tree.layersMeta ? [{ kind: 'layers-meta' as const, descriptor: tree.layersMeta.descriptor }] : []),
+    { kind: 'bundle', descriptor: tree.bundle.blob },
+  ];
+  for (const image of tree.images) {
+    if (image.index) blobs.push({ kind: 'image index', descriptor: image.index });
+    blobs.push({ kind: 'image manifest', descriptor: image.manifest }, { kind: 'config', descriptor: image.config });
+    blobs.push(...image.layers.map((descriptor) => ({ kind: 'layer' as const, descriptor })));
+  }
+  const seen = new Set<string>();
+  return blobs.filter(({ descriptor }) => !seen.has(descriptor.digest) && seen.add(descriptor.digest));
+}
+
+/** Returns the manifest's layers after checking it is a Compose App manifest. */
+function checkAppManifest(manifest: Record<string, unknown>, what: string): unknown[] {
+  if (manifest.mediaType !== MEDIA_TYPES.ociManifest) throw new ContentVerificationError(`${what}: mediaType ${JSON.stringify(manifest.mediaType)}, not ${MEDIA_TYPES.ociManifest}`);
+  const annotations = manifest.annotations === undefined ? {} : requireObject(manifest.annotations, `${what} annotations`);
+  const isApp = manifest.artifactType === APP_ARTIFACT_TYPE || (manifest.artifactType === undefined && annotations['compose-app'] === 'v1');
+  if (!isApp || (annotations['compose-app'] !== undefined && annotations['compose-app'] !== 'v1')) {
+    throw new ContentVerificationError(`${what}: not a Compose App manifest (artifactType ${JSON.stringify(manifest.artifactType)}, annotation compose-app ${JSON.stringify(annotations['compose-app'])})`);
+  }
+  const config = parseDescriptor(manifest.config, MAX_JSON_BLOB_BYTES, `${what} config`);
+  if (config.mediaType !== MEDIA_TYPES.emptyConfig) throw new ContentVerificationError(`${what}: config mediaType ${JSON.stringify(config.mediaType)}, not ${MEDIA_TYPES.emptyConfig}`);
+  const layers = requireArray(manifest.layers, `${what} layers`);
+  if (layers.length < 1 || layers.length > 2) throw new ContentVerificationError(`${what}: ${layers.length} layers, expected the bundle and optionally layers-meta`);
+  return layers;
+}
+
+function bundleIndexDescriptor(bundle: BlobDescriptor, what: string): BlobDescriptor {
+  const digest = bundle.annotations?.[BUNDLE_INDEX_DIGEST];
+  const size = bundle.annotations?.[BUNDLE_INDEX_SIZE];
+  if (digest === undefined || size === undefined) throw new ContentVerificationError(`${bundle.what}: no ${BUNDLE_INDEX_DIGEST}/${BUNDLE_INDEX_SIZE} annotations`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(size)) throw new ContentVerificationError(`${bundle.what}: annotation ${BUNDLE_INDEX_SIZE} ${JSON.stringify(size)} is not a size`);
+  return { mediaType: 'application/json', digest: requireDigest(digest, what), size: requireSize(Number(size), MAX_JSON_BLOB_BYTES, what), what };
+}
+
+function parseBundleIndex(bytes: Buffer, what: string): ReadonlyMap<string, string> {
+  const index = new Map<string, string>();
+  for (const [path, digest] of Object.entries(requireObject(parseBlobJson(bytes, what), what))) {
+    const safe = safeRelativePath(path, `path ${JSON.stringify(path)} in ${what}`);
+    if (index.has(safe)) throw new ContentVerificationError(`${what}: lists ${JSON.stringify(safe)} twice`);
+    index.set(safe, requireDigest(digest, `${what} entry ${JSON.stringify(path)}`));
+  }
+  return index;
+}
+
+/** The compose file's text, taken from the bundle stream and checked against the index (the whole bundle is verified on the way). */
+async function readComposeFile(medium: Medium, bundle: AppBundle): Promise<string> {
+  let text: string | undefined;
+  await readBundle(medium, bundle, {
+    file: async (file, content) => {
+      if (file.path !== COMPOSE_FILE_NAME) return;
+      if (file.size > MAX_COMPOSE_FILE_BYTES) throw new ContentVerificationError(`${COMPOSE_FILE_NAME} of ${bundle.blob.what}: ${file.size} bytes, more than the ${MAX_COMPOSE_FILE_BYTES} allowed`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of content) chunks.push(chunk);
+      text = Buffer.concat(chunks).toString('utf8');
+    },
+  });
+  if (text === undefined) throw new ContentVerificationError(`${bundle.blob.what}: has no ${COMPOSE_FILE_NAME}`);
+  return text;
+}
+
+async function readLayersMeta(medium: Medium, descriptor: BlobDescriptor, platform: Platform): Promise<LayersMeta> {
+  const what = descriptor.what;
+  const all = requireObject(parseBlobJson(await readVerifiedBlob(medium, descriptor, MAX_JSON_BLOB_BYTES), what), what);
+  const entry = all[platform.architecture];
+  if (entry === undefined) return { descriptor, fsBlockSize: undefined, layers: new Map() };
+  const where = `${what} ${platform.architecture}`;
+  const object = requireObject(entry, where);
+  const layers = new Map<string, LayerUsage>();
+  for (const [digest, value] of Object.entries(requireObject(object.layers, `${where} layers`))) {
+    const layer = requireObject(value, `${where} layer ${digest}`);
+    const at = `${where} layer ${requireDigest(digest, `${where} layers`)}`;
+    layers.set(digest, {
+      size: requireSize(layer.size, MAX_LAYER_BYTES, at),
+      usage: requireSize(layer.usage, Number.MAX_SAFE_INTEGER, at),
+      archiveSize: requireSize(layer.archive_size, Number.MAX_SAFE_INTEGER, at),
+    });
+  }
+  return { descriptor, fsBlockSize: requireSize(object.fs_block_size, 1 << 20, `${where} fs_block_size`), layers };
+}
+
+function groupByImage(services: readonly ComposeService[]): Map<string, { reference: PinnedReference; services: string[] }> {
+  const images = new Map<string, { reference: PinnedReference; services: string[] }>();
+  for (const service of services) {
+    const entry = images.get(service.image.reference) ?? { reference: service.image, services: [] };
+    entry.services.push(service.name);
+    images.set(service.image.reference, entry);
+  }
+  return images;
+}
+
+async function buildImageTree(medium: Medium, group: { reference: PinnedReference; services: string[] }, platform: Platform, of: string): Promise<ImageTree> {
+  const image = `image ${group.reference.repository} ${of}`;
+  const pinned = await findVerifiedBlob(medium, { digest: group.reference.digest, what: image }, MAX_JSON_BLOB_BYTES);
+  const json = requireObject(parseBlobJson(pinned.bytes, image), image);
+  let index: BlobDescriptor | undefined;
+  let manifest: BlobDescriptor;
+  let manifestJson: Record<string, unknown>;
+  if (isIndex(json)) {
+    index = { mediaType: String(json.mediaType ?? MEDIA_TYPES.ociIndex), digest: group.reference.digest, size: pinned.size, what: `index of ${image}` };
+    manifest = choosePlatformManifest(json, platform, index.what, `${describePlatform(platform)} manifest of ${image}`);
+    manifestJson = requireObject(parseBlobJson(await readVerifiedBlob(medium, manifest, MAX_JSON_BLOB_BYTES), manifest.what), manifest.what);
+  } else {
+    manifest = { mediaType: String(json.mediaType ?? MEDIA_TYPES.ociManifest), digest: group.reference.digest, size: pinned.size, what: `manifest of ${image}` };
+    manifestJson = json;
+  }
+  if (isIndex(manifestJson) || !isManifestMediaType(manifestJson.mediaType ?? MEDIA_TYPES.ociManifest)) {
+    throw new ContentVerificationError(`${manifest.what}: mediaType ${JSON.stringify(manifestJson.mediaType)} is not an image manifest`);
+  }
+  const config = parseDescriptor(manifestJson.config, MAX_JSON_BLOB_BYTES, `config of ${image}`);
+  const layerList = requireArray(manifestJson.layers, `${manifest.what} layers`);
+  if (layerList.length === 0) throw new ContentVerificationError(`${manifest.what}: has no layers`);
+  const layers = layerList.map((layer, position) => parseDescriptor(layer, MAX_LAYER_BYTES, `layer ${position + 1} of ${image}`));
+  return { reference: group.reference, services: group.services, index, manifest, config, layers };
+}
+
+function isIndex(json: Record<string, unknown>): boolean {
+  if (json.mediaType === undefined) return json.manifests !== undefined;
+  return json.mediaType === MEDIA_TYPES.ociIndex || json.mediaType === MEDIA_TYPES.dockerList;
+}
+
+function isManifestMediaType(mediaType: unknown): boolean {
+  return mediaType === MEDIA_TYPES.ociManifest || mediaType === MEDIA_TYPES.dockerManifest;
+}
+
+function choosePlatformManifest(index: Record<string, unknown>, platform: Platform, what: string, manifestWhat: string): BlobDescriptor {
+  const entries = requireArray(index.manifests, `${what} manifests`);
+  for (const [position, entry] of entries.entries()) {
+    const descriptor = requireObject(entry, `${what} manifest ${position}`);
+    const candidate = descriptor.platform === undefined ? {} : requireObject(descriptor.platform, `${what} manifest ${position} platform`);
+    if (!platformMatches(candidate, platform)) continue;
+    const chosen = parseDescriptor(descriptor, MAX_JSON_BLOB_BYTES, manifestWhat);
+    if (!isManifestMediaType(chosen.mediaType)) throw new ContentVerificationError(`${what}: the ${describePlatform(platform)} entry is a ${chosen.mediaType}, not an image manifest`);
+    return chosen;
+  }
+  throw new ContentVerificationError(`${what}: no manifest for ${describePlatform(platform)}`);
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { ContentVerificationError } from '../../lib/errors.js';
+import type { BlobDescriptor, ImageToLoad, OpenVerifiedBlob } from '../../lib/docker/image-load.js';
+import { localImageTag, parsePinnedImage } from '../../lib/docker/image-ref.js';
+import type { BlobStore } from '../../fixtures/oci/blob-store.js';
+
+/**
+ * Test stand-ins for what lib/apps hands the loader: the amd64 image of a fixture index, and a blob opener that
+ * verifies digest and size while streaming. `corrupt` flips one byte of one blob on its way out of the store.
+ */
+
+export async function imageToLoad(store: BlobStore, pinnedRef: string): Promise<ImageToLoad> {
+  const pinned = parsePinnedImage(pinnedRef);
+  const index = JSON.parse(await readFile(store.pathOf(pinned.digest), 'utf8')) as { manifests: (BlobDescriptor & { platform: { architecture: string } })[] };
+  const entry = index.manifests.find((manifest) => manifest.platform.architecture === 'amd64')!;
+  const manifest = JSON.parse(await readFile(store.pathOf(entry.digest), 'utf8')) as { config: BlobDescriptor; layers: BlobDescriptor[] };
+  return {
+    tag: localImageTag(pinned),
+    manifest: { mediaType: entry.mediaType, digest: entry.digest, size: entry.size },
+    config: manifest.config,
+    layers: manifest.layers,
+  };
+}
+
+export function verifiedOpener(store: BlobStore, corrupt?: { digest: string; offset: number }): OpenVerifiedBlob {
+  return async (descriptor) => {
+    const file: Readable = createReadStream(store.pathOf(descriptor.digest));
+    const source = corrupt?.digest === descriptor.digest ? file.pipe(flipByteAt(corrupt.offset)) : file;
+    return source.pipe(verifying(descriptor));
+  };
+}
+
+function verifying(descriptor: BlobDescriptor): Transform {
+  const hash = createHash('sha256');
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      const digest = `sha256:${hash.digest('hex')}`;
+      done(digest === descriptor.digest && size === descriptor.size
+        ? null
+        : new ContentVerificationError(`blob ${descriptor.digest}: read ${size} bytes hashing to ${digest}`));
+    },
+  });
+}
+
+function flipByteAt(offset: number): Transform {
+  let position = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const copy = Buffer.from(chunk);
+      if (offset >= position && offset < position + copy.length) copy[offset - position]! ^= 0xff;
+      position += copy.length;
+      done(null, copy);
+    },
+  });
+}
