@@ -1,5 +1,8 @@
 import { defaultConfigPaths, loadDeviceConfig, type DeviceConfig } from '../lib/config/device-config.js';
+import { platformOfArch } from '../lib/apps/platform.js';
+import { DockerEngine } from '../lib/docker/engine.js';
 import { exitCodeForError, type ExitCodeValue } from '../lib/exit-codes.js';
+import type { UpdateEnvironment } from '../lib/update/services.js';
 import { Output } from './output.js';
 
 /** Options every command takes. */
@@ -29,4 +32,9 @@ export async function runCommand(args: GlobalArgs, body: (output: Output) => Pro
 
 export function deviceConfig(args: GlobalArgs): Promise<DeviceConfig> {
   return loadDeviceConfig(args.config?.length ? args.config : defaultConfigPaths);
+}
+
+/** The engine and listeners the install and run pipelines use on this device. */
+export function updateEnvironment(config: DeviceConfig, output: Output): UpdateEnvironment {
+  return { config, engine: new DockerEngine(), platform: platformOfArch(), onProgress: output.progress, startTimeoutMs: 120_000 };
 }

@@ -1,4 +1,5 @@
 import { Chalk } from 'chalk';
+import { formatBytes } from '../lib/format.js';
 import type { ProgressEvent } from '../lib/progress.js';
 
 export interface OutputOptions {
@@ -87,15 +88,4 @@ export class Output {
       this.progressLineOpen = false;
     }
   }
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

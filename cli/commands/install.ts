@@ -1,6 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { deviceConfig, runCommand, type GlobalArgs } from '../command.js';
-import { notAvailableYet } from './not-available.js';
+import { exitCodeForOutcome } from '../../lib/exit-codes.js';
+import { installFromMedium, type InstallResult } from '../../lib/update/install.js';
+import { deviceConfig, runCommand, updateEnvironment, type GlobalArgs } from '../command.js';
+import { withMedium } from '../medium.js';
 
 export interface InstallArgs extends GlobalArgs {
   'src-dir'?: string;
@@ -16,8 +18,25 @@ export const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
       .option('src-dir', { type: 'string', description: 'The medium: a bundle directory, .tar or .zip (default: look on mounted removable drives)' })
       .option('target', { type: 'string', description: 'Install this target instead of the newest' })
       .option('force', { type: 'boolean', default: false, description: 'Allow a downgrade, or a target that failed before' }),
-  handler: (args) => runCommand(args, async () => {
-    await deviceConfig(args);
-    return notAvailableYet('install');
-  }),
+  handler: (args) =>
+    runCommand(args, async (output) => {
+      const config = await deviceConfig(args);
+      const result = await withMedium(args['src-dir'], output, (medium) =>
+        installFromMedium(updateEnvironment(config, output), medium, { force: args.force, ...(args.target === undefined ? {} : { requestedTarget: args.target }) }));
+      output.result(result, () => describe(result));
+      return exitCodeForOutcome(result.outcome);
+    }),
 };
+
+function describe(result: InstallResult): string {
+  const name = `${result.target.name} (version ${result.target.version})`;
+  switch (result.outcome) {
+    case 'up-to-date':
+      return `${name} is installed and its apps run: nothing to do.`;
+    case 'reboot-required':
+      return `${name} is installed. Reboot the device, then run 'fioup-offline run'. The drive may be removed.`;
+    default:
+      return `${name} is installed (${result.loadedImages.length} image(s) loaded). Restart dockerd (systemctl restart docker), ` +
+        "then run 'fioup-offline run'. The drive may be removed.";
+  }
+}

@@ -1,12 +1,27 @@
 import type { CommandModule } from 'yargs';
-import { deviceConfig, runCommand as run, type GlobalArgs } from '../command.js';
-import { notAvailableYet } from './not-available.js';
+import { exitCodeForOutcome } from '../../lib/exit-codes.js';
+import { runPending, type RunResult } from '../../lib/update/run.js';
+import { deviceConfig, runCommand as run, updateEnvironment, type GlobalArgs } from '../command.js';
 
 export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'run',
   describe: 'Start the installed target (after the restart or reboot `install` asked for); roll back on failure',
-  handler: (args) => run(args, async () => {
-    await deviceConfig(args);
-    return notAvailableYet('run');
-  }),
+  handler: (args) =>
+    run(args, async (output) => {
+      const config = await deviceConfig(args);
+      const result = await runPending(updateEnvironment(config, output), { prune: true });
+      output.result(result, () => describe(result));
+      return exitCodeForOutcome(result.outcome);
+    }),
 };
+
+function describe(result: RunResult): string {
+  switch (result.outcome) {
+    case 'done':
+      return `${result.target} is running: update complete.`;
+    case 'reboot-required':
+      return `Reboot required: reboot the device, then run 'fioup-offline run' again.`;
+    default:
+      return `${result.target} failed and the previous apps were restored.\n${result.failure ?? ''}`;
+  }
+}

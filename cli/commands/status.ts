@@ -1,12 +1,28 @@
 import type { CommandModule } from 'yargs';
+import { DockerEngine } from '../../lib/docker/engine.js';
+import { ExitCode } from '../../lib/exit-codes.js';
+import { deviceStatus, type DeviceStatus } from '../../lib/update/status.js';
 import { deviceConfig, runCommand, type GlobalArgs } from '../command.js';
-import { notAvailableYet } from './not-available.js';
 
 export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'status',
   describe: 'Show the current and pending targets and the state of each app',
-  handler: (args) => runCommand(args, async () => {
-    await deviceConfig(args);
-    return notAvailableYet('status');
-  }),
+  handler: (args) =>
+    runCommand(args, async (output) => {
+      const status = await deviceStatus(await deviceConfig(args), new DockerEngine());
+      output.result(status, () => describe(status));
+      return ExitCode.ok;
+    }),
 };
+
+function describe(status: DeviceStatus): string {
+  const lines = [
+    `current target: ${status.current ? `${status.current.name} (version ${status.current.version})` : '(none)'}`,
+    `pending target: ${status.pending ? `${status.pending.target.name} (version ${status.pending.target.version}, ${status.pending.phase}): run 'fioup-offline run'` : '(none)'}`,
+  ];
+  if (status.failedTargets.length) lines.push(`failed targets: ${status.failedTargets.join(', ')}`);
+  for (const app of status.apps) {
+    lines.push(`  ${app.name.padEnd(20)} ${app.state.padEnd(10)} images ${app.imagesPresent ? 'present' : 'MISSING'}  ${app.uri}`);
+  }
+  return lines.join('\n');
+}

@@ -10,6 +10,21 @@ export type DeviceType = 'ci' | 'prod';
 /** `[pacman] compose_apps`: unset = every app of the target, a single space = none, else the listed ones. */
 export type EnabledApps = { kind: 'all' } | { kind: 'none' } | { kind: 'listed'; names: string[] };
 
+/**
+ * Where the OSTree rootfs lives and how the booted commit is found:
+ * - `[pacman] sysroot`: the OSTree sysroot (aktualizr-lite's key), default `/sysroot`;
+ * - `[pacman] os`: the OSTree OS name (stateroot), default `lmp`;
+ * - `[offline] ostree`: `auto` (default: an OSTree device when the kernel command line has `ostree=`), `true` or `false`;
+ * - `[offline] kernel_cmdline`: the file holding the kernel command line, default `/proc/cmdline` (tests point it
+ *   at a file they rewrite to simulate booting another deployment).
+ */
+export interface RootfsConfig {
+  readonly sysroot: string;
+  readonly os: string;
+  readonly ostree: 'auto' | boolean;
+  readonly kernelCmdline: string;
+}
+
 export interface DeviceConfig {
   readonly hardwareId: string;
   readonly tags: string[];
@@ -22,6 +37,7 @@ export interface DeviceConfig {
   readonly callbackProgram: string | undefined;
   readonly rootsDir: string;
   readonly deviceType: DeviceType;
+  readonly rootfs: RootfsConfig;
   /** Files read, in the order they were merged. */
   readonly files: string[];
   /** Every section as merged, for modules with keys of their own. */
@@ -100,6 +116,12 @@ async function interpret(sections: Sections, files: string[]): Promise<DeviceCon
     callbackProgram: text('pacman', 'callback_program') || undefined,
     rootsDir: text('offline', 'roots_dir') ?? '/usr/lib/sota/tuf',
     deviceType: declaredType ?? (certificate ? await deviceTypeFromCertificate(resolveFrom(basePath, certificate)) : 'ci'),
+    rootfs: {
+      sysroot: text('pacman', 'sysroot') ?? '/sysroot',
+      os: text('pacman', 'os') ?? 'lmp',
+      ostree: ostreeMode(sections.offline?.ostree),
+      kernelCmdline: text('offline', 'kernel_cmdline') ?? '/proc/cmdline',
+    },
     files,
     sections,
   };
@@ -110,6 +132,14 @@ function enabledApps(value: unknown): EnabledApps {
   if (typeof value !== 'string') throw new ConfigError('[pacman] compose_apps must be a string');
   if (value.trim() === '') return { kind: 'none' };
   return { kind: 'listed', names: commaList(value) };
+}
+
+/** `[offline] ostree`: a TOML boolean or the strings `auto`, `true`, `false`. */
+function ostreeMode(value: unknown): 'auto' | boolean {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new ConfigError(`[offline] ostree must be 'auto', true or false, not ${JSON.stringify(value)}`);
 }
 
 function commaList(value: string | undefined): string[] {

@@ -37,6 +37,12 @@ export class DockerEngine {
     return { version: info.Version, apiVersion: info.ApiVersion };
   }
 
+  /** Where dockerd keeps images and containers, for free-space checks; undefined when it does not say. */
+  async rootDir(): Promise<string | undefined> {
+    const info = (await this.docker.info()) as { DockerRootDir?: string };
+    return info.DockerRootDir || undefined;
+  }
+
   /** Whether Docker holds the image with this id (`sha256:<config hex>`). */
   async hasImage(id: string): Promise<boolean> {
     return (await this.imageIdOf(id)) === id;
@@ -90,6 +96,12 @@ export class DockerEngine {
         health: State.Health?.Status,
       };
     }));
+  }
+
+  /** Removes every container of a compose project, for when its compose file is gone. */
+  async removeProjectContainers(project: string): Promise<void> {
+    const listed = await this.docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } });
+    for (const container of listed) await this.docker.getContainer(container.Id).remove({ force: true });
   }
 
   /** The last lines a container wrote to stdout and stderr, as text. */

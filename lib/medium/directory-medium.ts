@@ -1,4 +1,4 @@
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -68,7 +68,8 @@ export class DirectoryMedium implements Medium {
   async open(path: string): Promise<Readable> {
     const safe = await this.requireFile(path);
     const handle = await open(join(this.localRoot, safe), constants.O_RDONLY | constants.O_NOFOLLOW);
-    return createReadStream('', { fd: handle.fd, autoClose: true, highWaterMark: 1 << 20 }).on('close', () => void handle.close().catch(() => {}));
+    // The stream owns the handle and closes it once: closing the raw fd as well would close whatever file reuses it.
+    return handle.createReadStream({ autoClose: true, highWaterMark: 1 << 20 });
   }
 
   async close(): Promise<void> {}

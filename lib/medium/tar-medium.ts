@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { InvalidMetadataError, UnsafePathError } from '../errors.js';
@@ -57,7 +58,8 @@ export class TarMedium implements Medium {
   async open(path: string): Promise<Readable> {
     const file = this.index.file(path);
     if (file.size === 0) return Readable.from([]);
-    return this.handle.createReadStream({ start: file.location, end: file.location + file.size - 1, autoClose: false, highWaterMark: 1 << 20 });
+    // Positional reads on the shared descriptor: many files may be open at once, the medium closes it.
+    return createReadStream('', { fd: this.handle.fd, autoClose: false, start: file.location, end: file.location + file.size - 1, highWaterMark: 1 << 20 });
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
-import { canonicalize } from '@tufjs/canonical-json';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { InvalidMetadataError } from '../errors.js';
+import { canonicalEncodings } from './canonical-json.js';
 import type {
   BundleTargetsFields, CommonFields, Dialect, MetaFileInfo, PublicKeyEntry, RoleKeys, RoleName, RootFields, SignatureEntry,
   SignedMetadata, SnapshotFields, TargetFileEntry, TargetsFields, TimestampFields,
@@ -96,18 +96,12 @@ function parseSigned<Fields extends CommonFields>(
   if (!type) shape.fail(`signed._type ${JSON.stringify(signed._type)} is not a TUF role`);
   if (type.role !== role) shape.fail(`holds ${type.role} metadata where ${role} metadata was expected`);
   const signatures = shape.array(document.signatures, 'signatures').map((entry, index) => parseSignature(entry, index, type.dialect, shape));
-  let canonical: string;
-  try {
-    canonical = canonicalize(signed);
-  } catch (error) {
-    return shape.fail(`'signed' cannot be written as canonical JSON (${(error as Error).message})`);
-  }
   return {
     fileName,
     dialect: type.dialect,
     fields: parseFields(signed, shape),
     signatures,
-    signedBytes: Buffer.from(canonical, 'utf8'),
+    signedForms: canonicalEncodings(signed, type.dialect, fileName),
     rawBytes: bytes,
   };
 }

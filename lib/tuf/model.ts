@@ -82,15 +82,15 @@ export interface RoleFields {
 }
 
 /**
- * One metadata file, parsed: the role's fields, its signatures, the canonical bytes they sign and the raw bytes
- * (kept so that trusted files can be stored exactly as signed).
+ * One metadata file, parsed: the role's fields, its signatures, the canonical encodings of `signed` a signature
+ * may cover (canonical-json.ts) and the raw bytes (kept so that trusted files can be stored exactly as signed).
  */
 export interface SignedMetadata<Fields extends CommonFields> {
   readonly fileName: string;
   readonly dialect: Dialect;
   readonly fields: Fields;
   readonly signatures: readonly SignatureEntry[];
-  readonly signedBytes: Buffer;
+  readonly signedForms: readonly Buffer[];
   readonly rawBytes: Buffer;
 }
 

@@ -6,10 +6,14 @@ import type { CommonFields, PublicKeyEntry, RoleName, RootFields, SignatureEntry
 const otaTufPssSaltLength = 32;
 
 /**
- * Whether `signature` by `key` is valid over `signedBytes`. The scheme comes from the signature (ota-tuf
+ * Whether `signature` by `key` is valid over one of `signedForms`. The scheme comes from the signature (ota-tuf
  * `method`) or from the key (spec `scheme`) and must fit the key's type; unknown schemes never verify.
  */
-export function isValidSignature(signedBytes: Buffer, signature: SignatureEntry, key: PublicKeyEntry): boolean {
+export function isValidSignature(signedForms: readonly Buffer[], signature: SignatureEntry, key: PublicKeyEntry): boolean {
+  return signedForms.some((signedBytes) => verifyOne(signedBytes, signature, key));
+}
+
+function verifyOne(signedBytes: Buffer, signature: SignatureEntry, key: PublicKeyEntry): boolean {
   const publicKey = key.publicKey;
   if (!publicKey || signature.value.length === 0) return false;
   const scheme = signature.method ?? key.scheme;
@@ -46,7 +50,7 @@ export function countRoleSignatures(metadata: SignedMetadata<CommonFields>, root
     if (!key?.publicKey) continue;
     const identity = key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
     if (signers.has(identity)) continue;
-    if (isValidSignature(metadata.signedBytes, signature, key)) signers.add(identity);
+    if (isValidSignature(metadata.signedForms, signature, key)) signers.add(identity);
   }
   return signers.size;
 }
@@ -67,7 +71,7 @@ export function requireEverySignatureValid(metadata: SignedMetadata<CommonFields
   const roleKeyIds = new Set(root.fields.roles[role].keyIds);
   for (const signature of metadata.signatures) {
     const key = roleKeyIds.has(signature.keyId) ? root.fields.keys.get(signature.keyId) : undefined;
-    if (!key || !isValidSignature(metadata.signedBytes, signature, key)) {
+    if (!key || !isValidSignature(metadata.signedForms, signature, key)) {
       throw new UnsignedMetadataError(`${metadata.fileName}: the signature by key ${signature.keyId} is not a valid ${role} signature`);
     }
   }

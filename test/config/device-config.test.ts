@@ -51,6 +51,20 @@ describe('device config', () => {
     assert.equal((await loadDeviceConfig([join(dir, 'sota.toml'), join(dir, 'z-override.toml')])).deviceType, 'ci');
   });
 
+  test('rootfs: sysroot, os, ostree mode and kernel command line file, with their defaults', async () => {
+    const base = '[provision]\nprimary_ecu_hardware_id = "x"\n';
+    const dir = await configDir({
+      'default.toml': base,
+      'set.toml': `${base}[pacman]\nsysroot = "/tmp/s"\nos = "other"\n[offline]\nostree = false\nkernel_cmdline = "/tmp/cmdline"\n`,
+      'forced.toml': `${base}[offline]\nostree = "true"\n`,
+      'bad.toml': `${base}[offline]\nostree = "maybe"\n`,
+    });
+    assert.deepEqual((await loadDeviceConfig([join(dir, 'default.toml')])).rootfs, { sysroot: '/sysroot', os: 'lmp', ostree: 'auto', kernelCmdline: '/proc/cmdline' });
+    assert.deepEqual((await loadDeviceConfig([join(dir, 'set.toml')])).rootfs, { sysroot: '/tmp/s', os: 'other', ostree: false, kernelCmdline: '/tmp/cmdline' });
+    assert.equal((await loadDeviceConfig([join(dir, 'forced.toml')])).rootfs.ostree, true);
+    await assert.rejects(loadDeviceConfig([join(dir, 'bad.toml')]), /\[offline\] ostree must be 'auto', true or false/);
+  });
+
   test('refuses a config without hardware id, a bad watermark, bad TOML', async () => {
     const dir = await configDir({
       'empty.toml': '[pacman]\ntags = "main"\n',

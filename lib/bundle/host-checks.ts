@@ -1,0 +1,96 @@
+import { buildAppTree } from '../apps/app-tree.js';
+import { blobPath } from '../apps/blob-reader.js';
+import type { Platform } from '../apps/platform.js';
+import { ContentMissingError, ContentVerificationError, ExpiredMetadataError, MetadataNotFoundError } from '../errors.js';
+import type { Medium } from '../medium/medium.js';
+import { parseAppUri } from '../targets/app-uri.js';
+import type { CommonFields, SignedMetadata } from '../tuf/model.js';
+import { MediumMetadataSource } from '../tuf/medium-source.js';
+import { TrustedMetadataStore } from '../tuf/trusted-store.js';
+import type { SourceCheck } from './create.js';
+import { SourceMedium } from './source-medium.js';
+import type { BundleSource } from './source.js';
+
+export interface HostCheckOptions {
+  /** Warn when metadata expires within this many days. */
+  readonly minValidityDays: number;
+  readonly onWarning: (message: string) => void;
+  readonly now?: Date;
+}
+
+/** Platforms whose images a bundle is checked for: those devices of FoundriesFactory run. */
+const platforms: readonly Platform[] = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64' },
+  { os: 'linux', architecture: 'arm', variant: 'v7' },
+];
+
+/**
+ * What `bundle-create` checks before writing anything: the TUF metadata of the download is consistent and signed
+ * (root chain from its oldest root, then every role under the newest root) and not about to expire; every target
+ * of the bundle has its apps, each app's hash chain holds for every platform it ships, and every blob has the size
+ * the chain gives it. Blob contents are hashed while they are copied (the writer compares them with their names).
+ */
+export function hostChecks(options: HostCheckOptions): SourceCheck[] {
+  const now = options.now ?? new Date();
+  return [
+    { name: 'check metadata', run: (source) => checkMetadata(new SourceMedium(source), now, options) },
+    { name: 'check apps', run: (source) => checkApps(new SourceMedium(source), source) },
+  ];
+}
+
+async function checkMetadata(medium: Medium, now: Date, options: HostCheckOptions): Promise<void> {
+  const source = new MediumMetadataSource(medium);
+  const oldest = await oldestRoot(medium, source);
+  const store = new TrustedMetadataStore([oldest], {}, now);
+  for (let file = await source.readRoot(store.root.fields.version + 1); file; file = await source.readRoot(store.root.fields.version + 1)) store.updateRoot(file);
+  const timestamp = store.updateTimestamp(await source.readTimestamp());
+  const snapshot = store.updateSnapshot(await source.readSnapshot());
+  const targets = store.updateTargets(await source.readTargets());
+  const bundleFile = await source.readBundleTargets();
+  const bundle = bundleFile ? store.verifyBundleTargets(bundleFile) : undefined;
+  if (!bundle) options.onWarning('the download has no tuf/bundle-targets.json: devices will accept every target in it for their hardware id');
+
+  const soon = new Date(now.getTime() + options.minValidityDays * 86_400_000);
+  const all: SignedMetadata<CommonFields>[] = [store.root, timestamp, snapshot, targets, ...(bundle ? [bundle] : [])];
+  for (const metadata of all) {
+    const { expires } = metadata.fields;
+    if (expires <= now) throw new ExpiredMetadataError(`${metadata.fileName} expired at ${expires.toISOString()} (now ${now.toISOString()}): download it again with fioctl`);
+    if (expires <= soon) options.onWarning(`${metadata.fileName} expires at ${expires.toISOString()}, within ${options.minValidityDays} days: devices refuse the bundle after that`);
+  }
+}
+
+async function oldestRoot(medium: Medium, source: MediumMetadataSource) {
+  const versions = (await medium.list('tuf')).flatMap((name) => /^([1-9][0-9]*)\.root\.json$/.exec(name)?.[1] ?? []).map(Number).sort((a, b) => a - b);
+  const file = versions.length ? await source.readRoot(versions[0]!) : undefined;
+  if (!file) throw new MetadataNotFoundError(`${medium.description}: no tuf/<N>.root.json`);
+  return file;
+}
+
+async function checkApps(medium: Medium, source: BundleSource): Promise<void> {
+  const checked = new Set<string>();
+  for (const target of source.targets) {
+    for (const app of target.apps) {
+      if (checked.has(app.uri)) continue;
+      checked.add(app.uri);
+      const uri = parseAppUri(app.uri, `target ${target.name}`);
+      let platformsFound = 0;
+      for (const platform of platforms) {
+        const tree = await buildAppTree(medium, uri, platform).catch((error: unknown) => {
+          if (error instanceof ContentVerificationError && /no manifest for|platform/i.test(error.message)) return undefined;
+          throw error;
+        });
+        if (!tree) continue;
+        platformsFound++;
+        for (const image of tree.images) {
+          for (const blob of [image.config, ...image.layers]) {
+            const entry = await medium.stat(blobPath(blob.digest));
+            if (!entry) throw new ContentMissingError(`${blob.what} (${blobPath(blob.digest)}) is missing from ${medium.description}`);
+            if (entry.size !== blob.size) throw new ContentVerificationError(`${blob.what} (${blobPath(blob.digest)}) is ${entry.size} bytes, and its manifest says ${blob.size}`);
+          }
+        }
+      }
+      if (platformsFound === 0) throw new ContentVerificationError(`app ${uri.name} of target ${target.name} has images for none of ${platforms.map((p) => p.architecture).join(', ')}`);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { execFile } from 'node:child_process';
+import { FioupError } from '../errors.js';
+
+/** The `ostree` command failed; the message carries the command line and ostree's stderr. */
+export class OstreeCommandError extends FioupError {
+  constructor(readonly args: readonly string[], readonly stderr: string, cause: unknown) {
+    super(`ostree ${args.join(' ')} failed: ${stderr || (cause as Error).message}`, { cause });
+  }
+}
+
+// libcurl honours these: a proxy must never see the loopback pull of the medium's repo.
+const proxyVariables = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY'];
+
+/** Runs `ostree` with `args` (no shell) and returns its stdout. */
+export function ostree(args: readonly string[]): Promise<string> {
+  const env = { ...process.env };
+  for (const name of proxyVariables) delete env[name];
+  return new Promise((resolve, reject) => {
+    execFile('ostree', args, { env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new OstreeCommandError(args, stderr.trim(), error));
+      else resolve(stdout);
+    });
+  });
+}

@@ -1,0 +1,163 @@
+import { TargetNotFoundError } from '../errors.js';
+import type { AppUri } from './app-uri.js';
+import { appPresenceKey, type MediumPresence } from './medium-presence.js';
+import type { Target, TargetCatalog } from './target.js';
+
+/** `[pacman] compose_apps`: a list, every app of the target (unset), or none (a single space). */
+export type ComposeAppsSetting = readonly string[] | 'all' | 'none';
+
+export interface SelectionDevice {
+  readonly hardwareId: string;
+  /** `[pacman] tags`; empty when the device follows no tag. */
+  readonly tags: readonly string[];
+  readonly currentTarget?: { readonly name: string; readonly version: number };
+  readonly composeApps?: ComposeAppsSetting;
+  /** Set on OSTree-booted devices only: then a target's sha256 is a rootfs commit to install. */
+  readonly ostree?: { readonly bootedCommit: string };
+}
+
+/** The trusted targets and, when the medium has bundle-targets.json, the names it allows. */
+export interface TrustedTargets {
+  readonly catalog: TargetCatalog;
+  readonly bundleList: readonly string[] | undefined;
+}
+
+export type RowReason =
+  | 'invalid-target'
+  | 'not-in-trusted-targets'
+  | 'wrong-hardware-id'
+  | 'wrong-tag'
+  | 'not-in-bundle'
+  | 'apps-missing'
+  | 'rootfs-missing'
+  | 'older-than-current'
+  | 'same-as-current';
+
+export type VersionRelation = 'newer' | 'same' | 'older' | 'no-current';
+
+export interface TargetRow {
+  readonly name: string;
+  readonly version: number | undefined;
+  readonly apps: readonly string[];
+  /** Apps this device needs from the medium for the target. */
+  readonly requiredApps: readonly string[];
+  readonly missingApps: readonly string[];
+  /** The rootfs commit to install, when the device boots OSTree and runs another commit. */
+  readonly rootfsCommit: string | undefined;
+  /** Hardware id, tag, bundle list and metadata all fit this device. */
+  readonly forDevice: boolean;
+  /** Whether the medium holds what the target needs; undefined when the target is not for this device. */
+  readonly contentPresent: boolean | undefined;
+  readonly relation: VersionRelation;
+  /** For this device, complete on the medium, and newer than the current target. */
+  readonly installable: boolean;
+  readonly reasons: readonly RowReason[];
+  /** Why the target is invalid, for `invalid-target`. */
+  readonly problem?: string;
+}
+
+export interface Selection {
+  /** Targets for this device's hardware id, then bundle-listed targets that are not, newest first. */
+  readonly rows: readonly TargetRow[];
+  /** The requested target, or the newest one for this device. */
+  readonly selected: TargetRow | undefined;
+  readonly selectedTarget: Target | undefined;
+}
+
+/** The targets whose content must be looked up on the medium: those that fit the device. */
+export function targetsForDevice(trusted: TrustedTargets, device: SelectionDevice): Target[] {
+  return [...trusted.catalog.valid.values()].filter((target) => deviceReasons(target, device, trusted.bundleList).length === 0);
+}
+
+/** The apps of `target` this device needs (FORMATS.md section 5). */
+export function requiredApps(target: Target, composeApps: ComposeAppsSetting = 'all'): AppUri[] {
+  if (composeApps === 'none') return [];
+  return target.apps.filter(
+    (app) => (composeApps === 'all' || composeApps.includes(app.name)) && (!target.shortlist || target.shortlist.includes(app.name)),
+  );
+}
+
+/** The rootfs commit the device would have to install for `target`, if any. */
+export function rootfsCommitToInstall(target: Target, device: SelectionDevice): string | undefined {
+  if (!device.ostree || !target.sha256 || target.sha256 === device.ostree.bootedCommit.toLowerCase()) return undefined;
+  return target.sha256;
+}
+
+/**
+ * One row per target for this device's hardware id (and per bundle-listed target that is not), and the
+ * selected target: the requested one (TargetNotFoundError when unknown), else the newest for the device.
+ */
+export function selectTargets(trusted: TrustedTargets, device: SelectionDevice, presence: MediumPresence, requestedName?: string): Selection {
+  const { valid, invalid } = trusted.catalog;
+  if (requestedName !== undefined && !valid.has(requestedName) && !invalid.has(requestedName)) {
+    throw new TargetNotFoundError(`target '${requestedName}' is not in the trusted targets metadata`);
+  }
+  const bundleNames = new Set(trusted.bundleList ?? []);
+  const rows: TargetRow[] = [];
+  for (const target of valid.values()) {
+    if (target.hardwareIds.includes(device.hardwareId) || bundleNames.has(target.name) || target.name === requestedName) {
+      rows.push(targetRow(target, device, trusted.bundleList, presence));
+    }
+  }
+  for (const { name, problem } of invalid.values()) {
+    if (bundleNames.has(name) || name === requestedName) rows.push(unusableRow(name, ['invalid-target'], problem));
+  }
+  for (const name of bundleNames) {
+    if (!valid.has(name) && !invalid.has(name)) rows.push(unusableRow(name, ['not-in-trusted-targets']));
+  }
+  rows.sort((a, b) => (b.version ?? -1) - (a.version ?? -1) || a.name.localeCompare(b.name));
+
+  const selected = requestedName !== undefined ? rows.find((row) => row.name === requestedName) : rows.find((row) => row.forDevice);
+  return { rows, selected, selectedTarget: selected ? valid.get(selected.name) : undefined };
+}
+
+function deviceReasons(target: Target, device: SelectionDevice, bundleList: readonly string[] | undefined): RowReason[] {
+  const reasons: RowReason[] = [];
+  if (!target.hardwareIds.includes(device.hardwareId)) reasons.push('wrong-hardware-id');
+  if (device.tags.length > 0 && !target.tags.some((tag) => device.tags.includes(tag))) reasons.push('wrong-tag');
+  if (bundleList && !bundleList.includes(target.name)) reasons.push('not-in-bundle');
+  return reasons;
+}
+
+function targetRow(target: Target, device: SelectionDevice, bundleList: readonly string[] | undefined, presence: MediumPresence): TargetRow {
+  const reasons = deviceReasons(target, device, bundleList);
+  const forDevice = reasons.length === 0;
+  const required = requiredApps(target, device.composeApps);
+  const missingApps = forDevice ? required.filter((app) => !presence.apps.has(appPresenceKey(app))).map((app) => app.name) : [];
+  const rootfsCommit = rootfsCommitToInstall(target, device);
+  const rootfsMissing = forDevice && rootfsCommit !== undefined && !presence.commits.has(rootfsCommit);
+  if (missingApps.length > 0) reasons.push('apps-missing');
+  if (rootfsMissing) reasons.push('rootfs-missing');
+  const relation = versionRelation(target, device);
+  if (relation === 'older') reasons.push('older-than-current');
+  if (relation === 'same') reasons.push('same-as-current');
+  const contentPresent = forDevice ? missingApps.length === 0 && !rootfsMissing : undefined;
+  return {
+    name: target.name,
+    version: target.version,
+    apps: target.apps.map((app) => app.name),
+    requiredApps: required.map((app) => app.name),
+    missingApps,
+    rootfsCommit,
+    forDevice,
+    contentPresent,
+    relation,
+    installable: forDevice && contentPresent === true && (relation === 'newer' || relation === 'no-current'),
+    reasons,
+  };
+}
+
+function unusableRow(name: string, reasons: RowReason[], problem?: string): TargetRow {
+  return {
+    name, version: undefined, apps: [], requiredApps: [], missingApps: [], rootfsCommit: undefined,
+    forDevice: false, contentPresent: undefined, relation: 'no-current', installable: false, reasons,
+    ...(problem === undefined ? {} : { problem }),
+  };
+}
+
+function versionRelation(target: Target, device: SelectionDevice): VersionRelation {
+  const current = device.currentTarget;
+  if (!current) return 'no-current';
+  if (target.name === current.name || target.version === current.version) return 'same';
+  return target.version > current.version ? 'newer' : 'older';
+}

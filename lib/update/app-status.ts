@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { AppRecord } from '../device/state.js';
+import { COMPOSE_OVERRIDE_FILE } from '../docker/compose-override.js';
+import type { DockerEngine, ProjectContainer } from '../docker/engine.js';
+
+/** Written into each staged compose project: which app and URI the directory holds. */
+export const APP_RECORD_FILE = '.fioup-offline-app.json';
+
+export type AppState = 'running' | 'healthy' | 'unhealthy' | 'starting' | 'stopped' | 'absent';
+
+export interface AppStatus {
+  readonly name: string;
+  readonly uri: string;
+  readonly state: AppState;
+  readonly containers: readonly ProjectContainer[];
+}
+
+export async function appStatus(engine: DockerEngine, app: AppRecord): Promise<AppStatus> {
+  const containers = await engine.projectContainers(app.name);
+  return { name: app.name, uri: app.uri, state: summarise(containers), containers };
+}
+
+/** True when every app has containers and all of them run (and are healthy where they have a healthcheck). */
+export async function appsRunning(engine: DockerEngine, apps: readonly AppRecord[]): Promise<boolean> {
+  for (const app of apps) {
+    const { state } = await appStatus(engine, app);
+    if (state !== 'running' && state !== 'healthy') return false;
+  }
+  return true;
+}
+
+function summarise(containers: readonly ProjectContainer[]): AppState {
+  if (containers.length === 0) return 'absent';
+  if (containers.some((container) => container.status !== 'running')) return 'stopped';
+  if (containers.some((container) => container.health === 'unhealthy')) return 'unhealthy';
+  if (containers.some((container) => container.health === 'starting')) return 'starting';
+  return containers.some((container) => container.health === 'healthy') ? 'healthy' : 'running';
+}
+
+/** The local image tags a compose project runs, from the override install wrote into it. */
+export async function projectImages(projectDir: string): Promise<string[]> {
+  const text = await readFile(join(projectDir, COMPOSE_OVERRIDE_FILE), 'utf8').catch(() => undefined);
+  if (!text) return [];
+  const services = (parseYaml(text) as { services?: Record<string, { image?: string }> }).services ?? {};
+  return Object.values(services).flatMap((service) => (service.image ? [service.image] : []));
+}

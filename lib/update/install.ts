@@ -1,0 +1,214 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildAppTree, type AppTree } from '../apps/app-tree.js';
+import { openVerifiedBlob } from '../apps/blob-reader.js';
+import { runCallback, type CallbackContext } from '../device/callbacks.js';
+import { acquireDeviceLock } from '../device/lock.js';
+import type { AppRecord, DeviceState, TargetRecord } from '../device/state.js';
+import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../docker/compose-override.js';
+import { localImageTag } from '../docker/image-ref.js';
+import { loadImage } from '../docker/image-load.js';
+import { ContentMissingError, DowngradeRefusedError, InstallationPendingError } from '../errors.js';
+import { extractBundle } from '../apps/bundle-extract.js';
+import type { Outcome } from '../exit-codes.js';
+import type { Medium } from '../medium/medium.js';
+import { parseAppUri } from '../targets/app-uri.js';
+import { requiredApps } from '../targets/selection.js';
+import type { Target } from '../targets/target.js';
+import { checkVerdict, describeMissingContent } from '../targets/verdict.js';
+import { appsToInstall, planAppChanges, type AppPlan } from './app-plan.js';
+import { APP_RECORD_FILE, appsRunning } from './app-status.js';
+import { requireFreeSpace, type SpaceNeed } from './free-space.js';
+import { inspectMedium, type MediumInspection } from './inspect-medium.js';
+import { deviceFiles, type UpdateEnvironment } from './services.js';
+import { runSteps } from './steps.js';
+
+export interface InstallOptions {
+  readonly requestedTarget?: string;
+  readonly force: boolean;
+  readonly now?: Date;
+}
+
+export interface InstallResult {
+  readonly outcome: Outcome;
+  readonly target: TargetRecord;
+  readonly plan: AppPlan;
+  /** Images sent to Docker in this run (images Docker already had are only tagged). */
+  readonly loadedImages: string[];
+}
+
+/**
+ * `install`: verify the medium, choose the target, verify its apps, load their images into Docker and stage
+ * their compose projects, without touching what runs. Ends with the pending installation persisted and
+ * 'restart-docker' (101), or 'up-to-date' (0) when the target is installed and its apps run.
+ * Every check comes before the first change; a failure leaves the running apps and the device state as they were.
+ */
+export async function installFromMedium(env: UpdateEnvironment, medium: Medium, options: InstallOptions): Promise<InstallResult> {
+  const files = deviceFiles(env.config);
+  const lock = await acquireDeviceLock(files.state.lockPath);
+  try {
+    return await new Installation(env, medium, options).run();
+  } finally {
+    await lock.release();
+  }
+}
+
+class Installation {
+  private readonly files;
+  private state!: DeviceState;
+  private inspection!: MediumInspection;
+  private target!: Target;
+  private record!: TargetRecord;
+  private plan!: AppPlan;
+  private trees: AppTree[] = [];
+  private readonly loadedImages: string[] = [];
+
+  constructor(private readonly env: UpdateEnvironment, private readonly medium: Medium, private readonly options: InstallOptions) {
+    this.files = deviceFiles(env.config);
+  }
+
+  async run(): Promise<InstallResult> {
+    await this.check();
+    if (this.record.name === this.state.current?.name && (await appsRunning(this.env.engine, this.record.apps))) {
+      return { outcome: 'up-to-date', target: this.record, plan: this.plan, loadedImages: [] };
+    }
+    await this.callback('install-pre');
+    try {
+      await runSteps('install', [
+        { name: 'verify', run: () => this.verify() },
+        { name: 'space', run: () => this.checkSpace() },
+        { name: 'load', run: () => this.load() },
+        { name: 'stage', run: () => this.stage() },
+        { name: 'commit', run: () => this.commit() },
+      ], this.env.onProgress);
+    } catch (error) {
+      await this.callback('install-post', `FAILED: ${(error as Error).message.split('\n')[0]}`);
+      throw error;
+    }
+    await this.callback('install-post', 'NEEDS_COMPLETION');
+    return { outcome: 'restart-docker', target: this.record, plan: this.plan, loadedImages: this.loadedImages };
+  }
+
+  /** Same verification and selection as `check`, then the install rules: pending, downgrade, failed before, content. */
+  private async check(): Promise<void> {
+    this.state = await this.files.state.load();
+    if (this.state.pending) {
+      throw new InstallationPendingError(`target ${this.state.pending.target.name} is installed and waits for 'fioup-offline run'; run it first`);
+    }
+    this.inspection = await inspectMedium(this.env.config, this.medium, {
+      current: this.state.current,
+      bootedCommit: undefined,
+      now: this.options.now ?? new Date(),
+      ...(this.options.requestedTarget === undefined ? {} : { requestedTarget: this.options.requestedTarget }),
+    });
+    for (const warning of this.inspection.verified.warnings) this.env.onProgress({ type: 'warning', message: warning });
+    const { selected, selectedTarget } = this.inspection.selection;
+    if (!selected?.forDevice || !selectedTarget) {
+      checkVerdict(this.inspection.selection);
+      throw new ContentMissingError('no target to install');
+    }
+    if (selected.relation === 'older' && !this.options.force) {
+      throw new DowngradeRefusedError(`target ${selected.name} (version ${selected.version}) is older than the current ${this.state.current?.name} (version ${this.state.current?.version}): use --force to downgrade`);
+    }
+    if (this.state.failedTargets.includes(selected.name) && !this.options.force) {
+      throw new DowngradeRefusedError(`target ${selected.name} failed to start before and was rolled back: use --force to try it again`);
+    }
+    if (!selected.contentPresent) throw new ContentMissingError(describeMissingContent(selected));
+
+    this.target = selectedTarget;
+    const enabled = requiredApps(selectedTarget, this.inspection.device.composeApps).map(appRecord);
+    this.record = { name: selectedTarget.name, version: selectedTarget.version, sha256: selectedTarget.sha256 ?? '', apps: enabled };
+    this.plan = planAppChanges(this.state.current?.apps ?? [], selectedTarget.apps.map(appRecord), enabled);
+    this.env.onProgress({ type: 'info', message: `installing ${selected.name} (version ${selected.version}): ${describePlan(this.plan)}` });
+  }
+
+  /** The hash chain of every app to install, down to the image manifests; configs and layers are hashed while they load. */
+  private async verify(): Promise<void> {
+    this.trees = [];
+    for (const app of appsToInstall(this.plan)) {
+      this.trees.push(await buildAppTree(this.medium, parseAppUri(app.uri, `target ${this.target.name}`), this.env.platform));
+    }
+  }
+
+  private async checkSpace(): Promise<void> {
+    const missingImages = [];
+    for (const tree of this.trees) {
+      for (const image of tree.images) if (!(await this.env.engine.hasImage(image.config.digest))) missingImages.push({ tree, image });
+    }
+    let dockerBytes = 0;
+    for (const { tree, image } of missingImages) {
+      for (const layer of image.layers) {
+        // Docker keeps the tar it receives while it extracts it: the compressed size, plus the extracted size
+        // from layers-meta (or an estimate of three times the compressed size where the app has none).
+        dockerBytes += layer.size + (tree.layersMeta?.layers.get(layer.digest)?.usage ?? 3 * layer.size);
+      }
+    }
+    const needs: SpaceNeed[] = [{ path: this.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.bundle.blob.size, 0), what: 'compose projects' }];
+    const dockerRoot = await this.env.engine.rootDir();
+    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what: 'container images' });
+    await requireFreeSpace(needs, this.env.config.storageWatermark);
+  }
+
+  /** Images stream from the medium into Docker, hashed on the way. On failure, what this run loaded is removed again. */
+  private async load(): Promise<void> {
+    await this.callback('download-pre');
+    try {
+      for (const tree of this.trees) {
+        for (const image of tree.images) {
+          const result = await loadImage(
+            this.env.engine,
+            { tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers },
+            (descriptor) => openVerifiedBlob(this.medium, descriptor),
+            { onProgress: this.env.onProgress },
+          );
+          if (result.loaded) this.loadedImages.push(result.imageId);
+        }
+      }
+    } catch (error) {
+      for (const imageId of this.loadedImages) await this.env.engine.removeImage(imageId, { force: true });
+      await this.callback('download-post', `FAILED: ${(error as Error).message.split('\n')[0]}`);
+      throw error;
+    }
+    await this.callback('download-post', 'OK');
+  }
+
+  /** Compose projects go to the staging area, each with the override that points its services at the loaded images. */
+  private async stage(): Promise<void> {
+    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
+    await rm(this.files.apps.previousRoot, { recursive: true, force: true });
+    for (const tree of this.trees) {
+      const directory = this.files.apps.staged(tree.app.name);
+      await extractBundle(this.medium, tree.bundle, directory);
+      const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image.reference]));
+      await writeFile(join(directory, COMPOSE_OVERRIDE_FILE), composeOverrideYaml(pins));
+      await writeFile(join(directory, APP_RECORD_FILE), `${JSON.stringify({ name: tree.app.name, uri: tree.app.uri })}\n`);
+    }
+  }
+
+  /** The newly trusted metadata, then the pending installation: from here on, `run` owns the update. */
+  private async commit(): Promise<void> {
+    await this.inspection.trustStore.persist(this.inspection.verified);
+    await this.files.state.save({
+      ...this.state,
+      pending: { target: this.record, previous: this.state.current, phase: 'staged', installedAt: new Date().toISOString() },
+    });
+  }
+
+  private async callback(step: 'install-pre' | 'install-post' | 'download-pre' | 'download-post', result?: string): Promise<void> {
+    const context: CallbackContext = {
+      currentTargetPath: this.files.state.currentTargetPath,
+      currentTargetName: this.state.current?.name,
+      installTargetName: this.record?.name,
+    };
+    await runCallback(this.env.config.callbackProgram, step, context, result);
+  }
+}
+
+function appRecord(app: { name: string; uri: string }): AppRecord {
+  return { name: app.name, uri: app.uri };
+}
+
+function describePlan(plan: AppPlan): string {
+  const parts = plan.changes.filter((change) => change.kind !== 'unchanged').map((change) => `${change.name} ${change.kind}`);
+  return parts.length ? parts.join(', ') : 'no app changes';
+}
