@@ -2,6 +2,7 @@ import { defaultConfigPaths, loadDeviceConfig, type DeviceConfig } from '../lib/
 import { platformOfArch } from '../lib/apps/platform.js';
 import { DockerEngine } from '../lib/docker/engine.js';
 import { exitCodeForError, type ExitCodeValue } from '../lib/exit-codes.js';
+import { Rootfs } from '../lib/rootfs/rootfs.js';
 import type { UpdateEnvironment } from '../lib/update/services.js';
 import { Output } from './output.js';
 
@@ -36,5 +37,5 @@ export function deviceConfig(args: GlobalArgs): Promise<DeviceConfig> {
 
 /** The engine and listeners the install and run pipelines use on this device. */
 export function updateEnvironment(config: DeviceConfig, output: Output): UpdateEnvironment {
-  return { config, engine: new DockerEngine(), platform: platformOfArch(), onProgress: output.progress, startTimeoutMs: 120_000 };
+  return { config, engine: new DockerEngine(), platform: platformOfArch(), rootfs: Rootfs.fromConfig(config), onProgress: output.progress, startTimeoutMs: 120_000 };
 }

@@ -52,6 +52,11 @@ export class Rootfs {
   }
 
   /** Every deployment of the sysroot in boot order: the first is the one the bootloader starts next. */
+  /** The booted commit on an OSTree device; undefined on other devices, which ignore targets' rootfs. */
+  async bootedCommitIfOstree(): Promise<string | undefined> {
+    return (await this.isOstreeDevice()) ? this.bootedCommit() : undefined;
+  }
+
   deployments(): Promise<Deployment[]> {
     return listDeployments(this.config.sysroot);
   }
@@ -96,12 +101,11 @@ export class Rootfs {
     return this.deploy(commit, onProgress);
   }
 
-  /** Rollback: makes a commit already in the sysroot's repo (the one booted before the update) the next boot again. */
-  redeploy(previousCommit: string, onProgress: ProgressListener = ignoreProgress): Promise<DeployResult> {
-    return this.deploy(previousCommit, onProgress);
-  }
-
-  private async deploy(commit: string, onProgress: ProgressListener): Promise<DeployResult> {
+  /**
+   * Makes a commit already in the sysroot's repo the next boot: one just pulled, or for a rollback the one booted
+   * before the update. Deploying the default deployment's commit again does nothing, so this is safe to repeat.
+   */
+  async deploy(commit: string, onProgress: ProgressListener = ignoreProgress): Promise<DeployResult> {
     const [next] = await this.deployments();
     if (next?.commit === commit && next.os === this.config.os) {
       onProgress({ type: 'step', step: 'deploy rootfs', state: 'skipped', detail: `${commit} is already the default deployment` });

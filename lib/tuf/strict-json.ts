@@ -108,7 +108,7 @@ class StrictJsonParser {
         return text.slice(start, end);
       }
       if (char === Char.Backslash) break;
-      if (char < Char.Space) this.fail(Number.isNaN(char) ? 'truncated string' : 'control character in a string', end - this.position);
+      if (!(char >= Char.Space)) this.fail(Number.isNaN(char) ? 'truncated string' : 'control character in a string', end - this.position);
       end++;
     }
     // Slow path: find the closing quote, then let JSON.parse decode the escapes of this one string.

@@ -4,6 +4,7 @@ import { FioupError } from '../errors.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
 import type { TargetRow } from '../targets/selection.js';
+import { Rootfs } from '../rootfs/rootfs.js';
 import { checkVerdict } from '../targets/verdict.js';
 import { inspectMedium } from './inspect-medium.js';
 
@@ -35,12 +36,13 @@ export interface CheckReport {
  * `check`: what the medium offers this device, and whether it can be installed. Changes nothing on the device.
  * Failures of the metadata itself (11, 12, 14, 15) are thrown; target verdicts (6, 8) come in the report.
  */
-export async function checkMedium(config: DeviceConfig, medium: Medium, options: { requestedTarget?: string; bootedCommit?: string; now?: Date } = {}): Promise<CheckReport> {
+export async function checkMedium(config: DeviceConfig, medium: Medium, options: { requestedTarget?: string; now?: Date } = {}): Promise<CheckReport> {
   const state = await new DeviceStateStore(config.storagePath).load();
+  const bootedCommit = await Rootfs.fromConfig(config).bootedCommitIfOstree();
   const now = options.now ?? new Date();
   const { verified, selection } = await inspectMedium(config, medium, {
     current: state.current,
-    bootedCommit: options.bootedCommit,
+    bootedCommit,
     ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
     now,
   });
@@ -57,7 +59,7 @@ export async function checkMedium(config: DeviceConfig, medium: Medium, options:
   if (verified.bundleTargets) expires['bundle-targets'] = verified.bundleTargets.fields.expires.toISOString();
   return {
     medium: medium.description,
-    device: { hardwareId: config.hardwareId, tags: config.tags, deviceType: config.deviceType, currentTarget: state.current, bootedCommit: options.bootedCommit },
+    device: { hardwareId: config.hardwareId, tags: config.tags, deviceType: config.deviceType, currentTarget: state.current, bootedCommit },
     metadata: {
       rootVersion: verified.root.fields.version,
       targetsVersion: verified.targets.fields.version,

@@ -61,6 +61,9 @@ class Installation {
   private record!: TargetRecord;
   private plan!: AppPlan;
   private trees: AppTree[] = [];
+  /** On OSTree devices: the booted commit, and the commit to deploy when the target's differs. */
+  private bootedCommit: string | undefined;
+  private rootfsCommit: string | undefined;
   private readonly loadedImages: string[] = [];
 
   constructor(private readonly env: UpdateEnvironment, private readonly medium: Medium, private readonly options: InstallOptions) {
@@ -69,7 +72,7 @@ class Installation {
 
   async run(): Promise<InstallResult> {
     await this.check();
-    if (this.record.name === this.state.current?.name && (await appsRunning(this.env.engine, this.record.apps))) {
+    if (this.record.name === this.state.current?.name && !this.rootfsCommit && (await appsRunning(this.env.engine, this.record.apps))) {
       return { outcome: 'up-to-date', target: this.record, plan: this.plan, loadedImages: [] };
     }
     await this.callback('install-pre');
@@ -77,8 +80,10 @@ class Installation {
       await runSteps('install', [
         { name: 'verify', run: () => this.verify() },
         { name: 'space', run: () => this.checkSpace() },
+        { name: 'pull-rootfs', run: () => this.pullRootfs() },
         { name: 'load', run: () => this.load() },
         { name: 'stage', run: () => this.stage() },
+        { name: 'deploy-rootfs', run: () => this.deployRootfs() },
         { name: 'commit', run: () => this.commit() },
       ], this.env.onProgress);
     } catch (error) {
@@ -86,7 +91,8 @@ class Installation {
       throw error;
     }
     await this.callback('install-post', 'NEEDS_COMPLETION');
-    return { outcome: 'restart-docker', target: this.record, plan: this.plan, loadedImages: this.loadedImages };
+    const outcome = this.rootfsCommit ? 'reboot-required' : 'restart-docker';
+    return { outcome, target: this.record, plan: this.plan, loadedImages: this.loadedImages };
   }
 
   /** Same verification and selection as `check`, then the install rules: pending, downgrade, failed before, content. */
@@ -95,9 +101,10 @@ class Installation {
     if (this.state.pending) {
       throw new InstallationPendingError(`target ${this.state.pending.target.name} is installed and waits for 'fioup-offline run'; run it first`);
     }
+    this.bootedCommit = await this.env.rootfs.bootedCommitIfOstree();
     this.inspection = await inspectMedium(this.env.config, this.medium, {
       current: this.state.current,
-      bootedCommit: undefined,
+      bootedCommit: this.bootedCommit,
       now: this.options.now ?? new Date(),
       ...(this.options.requestedTarget === undefined ? {} : { requestedTarget: this.options.requestedTarget }),
     });
@@ -116,6 +123,7 @@ class Installation {
     if (!selected.contentPresent) throw new ContentMissingError(describeMissingContent(selected));
 
     this.target = selectedTarget;
+    this.rootfsCommit = selected.rootfsCommit;
     const enabled = requiredApps(selectedTarget, this.inspection.device.composeApps).map(appRecord);
     this.record = { name: selectedTarget.name, version: selectedTarget.version, sha256: selectedTarget.sha256 ?? '', apps: enabled };
     this.plan = planAppChanges(this.state.current?.apps ?? [], selectedTarget.apps.map(appRecord), enabled);
@@ -147,6 +155,15 @@ class Installation {
     const dockerRoot = await this.env.engine.rootDir();
     if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what: 'container images' });
     await requireFreeSpace(needs, this.env.config.storageWatermark);
+  }
+
+  /** The rootfs commit goes into the sysroot's repo and is checked against the target's hash before Docker is touched. */
+  private async pullRootfs(): Promise<void> {
+    if (this.rootfsCommit) await this.env.rootfs.pull(this.medium, this.rootfsCommit);
+  }
+
+  private async deployRootfs(): Promise<void> {
+    if (this.rootfsCommit) await this.env.rootfs.deploy(this.rootfsCommit, this.env.onProgress);
   }
 
   /** Images stream from the medium into Docker, hashed on the way. On failure, what this run loaded is removed again. */
@@ -190,7 +207,13 @@ class Installation {
     await this.inspection.trustStore.persist(this.inspection.verified);
     await this.files.state.save({
       ...this.state,
-      pending: { target: this.record, previous: this.state.current, phase: 'staged', installedAt: new Date().toISOString() },
+      pending: {
+        target: this.record,
+        previous: this.state.current,
+        phase: 'staged',
+        installedAt: new Date().toISOString(),
+        ...(this.rootfsCommit && this.bootedCommit ? { rootfs: { commit: this.rootfsCommit, previousCommit: this.bootedCommit } } : {}),
+      },
     });
   }
 

@@ -52,6 +52,12 @@ class Switch {
 
   async run(): Promise<RunResult> {
     await this.callback('install-final-pre');
+    const rootfs = this.pending.rootfs;
+    if (rootfs && this.pending.phase === 'staged') {
+      const boot = await this.env.rootfs.commitBootState(rootfs.commit);
+      if (boot === 'pending') return { outcome: 'reboot-required', target: this.pending.target.name };
+      if (boot === 'not-booted') return this.bootloaderFellBack(rootfs.commit);
+    }
     if (this.pending.phase !== 'rolling-back') {
       try {
         await runSteps('run', [
@@ -135,6 +141,7 @@ class Switch {
           await rm(dirs.current(change.name), { recursive: true, force: true });
         }
       }
+      if (this.pending.rootfs) return await this.rollBackRootfs(this.pending.rootfs.previousCommit, reason);
       await this.startApps(this.pending.previous?.apps ?? []);
     } catch (error) {
       await this.callback('install-post', `FAILED: ${reason}`);
@@ -148,6 +155,46 @@ class Switch {
     await this.files.state.save(this.state);
     await rm(dirs.stagingRoot, { recursive: true, force: true });
     await this.callback('install-post', `FAILED: ${reason.split('\n')[0]}`);
+    return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
+  }
+
+  /**
+   * The new apps failed on the new rootfs: the previous projects are back in place, so make the previous commit the
+   * next boot and leave a pending installation of the previous target, which the `run` after the reboot completes.
+   */
+  private async rollBackRootfs(previousCommit: string, reason: string): Promise<RunResult> {
+    await this.env.rootfs.deploy(previousCommit, this.env.onProgress);
+    const previous = this.pending.previous;
+    this.state = {
+      ...this.state,
+      pending: previous && {
+        target: previous,
+        previous,
+        phase: 'staged',
+        installedAt: new Date().toISOString(),
+        rootfs: { commit: previousCommit, previousCommit: this.pending.rootfs!.commit },
+      },
+      failedTargets: [...new Set([...this.state.failedTargets, this.pending.target.name])],
+    };
+    await this.files.state.save(this.state);
+    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
+    await this.callback('install-post', `FAILED: ${reason.split('\n')[0]}`);
+    return { outcome: 'reboot-required', target: this.pending.target.name, failure: reason };
+  }
+
+  /** The device booted the previous commit again (the bootloader gave up on the new one): the previous apps stay. */
+  private async bootloaderFellBack(commit: string): Promise<RunResult> {
+    const reason = `the device did not boot rootfs ${commit}: the bootloader fell back to the previous one`;
+    this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}` });
+    try {
+      await this.startApps(this.pending.previous?.apps ?? []);
+    } catch (error) {
+      throw new RollbackFailedError(`${reason}, and the previous apps do not start: ${(error as Error).message}`);
+    }
+    this.state = { ...this.state, pending: undefined, failedTargets: [...new Set([...this.state.failedTargets, this.pending.target.name])] };
+    await this.files.state.save(this.state);
+    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
+    await this.callback('install-post', `FAILED: ${reason}`);
     return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
   }
 

@@ -142,13 +142,13 @@ describe('OSTree rootfs', () => {
     assert.equal((await runTool('ostree', [`--repo=${rootfs.repo}`, 'remote', 'list'])).trim(), '');
   });
 
-  test('rollback: redeploy the previous commit after booting the new one', async () => {
+  test('rollback: deploy the previous commit again after booting the new one', async () => {
     const { rootfs, bootInto } = await device();
     await rootfs.stage(medium, next);
     await bootInto(next);
-    assert.equal(await rootfs.redeploy(previous), 'deployed');
+    assert.equal(await rootfs.deploy(previous), 'deployed');
     assert.equal(await rootfs.pendingCommit(), previous);
-    assert.equal(await rootfs.redeploy(previous), 'already-deployed');
+    assert.equal(await rootfs.deploy(previous), 'already-deployed');
     await bootInto(previous);
     assert.equal(await rootfs.bootedCommit(), previous);
     assert.equal(await rootfs.commitBootState(previous), 'booted');

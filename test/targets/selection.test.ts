@@ -1,0 +1,185 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ContentMissingError, TargetNotFoundError } from '../../lib/errors.js';
+import { exitCodeForError, exitCodeForOutcome, ExitCode } from '../../lib/exit-codes.js';
+import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
+import { DeviceTrustStore } from '../../lib/tuf/device-trust.js';
+import { verifyMedium, type VerifiedMedium } from '../../lib/tuf/verify-medium.js';
+import { evaluateMedium } from '../../lib/targets/evaluate-medium.js';
+import type { Selection, SelectionDevice } from '../../lib/targets/selection.js';
+import { checkVerdict } from '../../lib/targets/verdict.js';
+import { buildFactory, scenarios, type FactoryBuild, type FactorySpec } from '../../fixtures/factory.js';
+import { sampleApps } from '../../fixtures/apps/index.js';
+import { referenceNow, Workspace } from '../tuf/helpers.js';
+
+const workspace = new Workspace();
+after(() => workspace.cleanUp());
+
+interface Built {
+  build: FactoryBuild;
+  medium: DirectoryMedium;
+  verified: VerifiedMedium;
+}
+
+async function build(label: string, spec: FactorySpec): Promise<Built> {
+  const build = await buildFactory(await workspace.dir(label), spec);
+  const medium = new DirectoryMedium(build.dirs.medium);
+  const trust = await new DeviceTrustStore({ rootsDir: join(build.dirs.device, 'roots'), deviceType: spec.device.type, storageDir: join(build.dirs.device, 'storage') }).load();
+  const verified = await verifyMedium(medium, trust, { deviceType: spec.device.type, tags: [spec.device.tag] }, referenceNow);
+  return { build, medium, verified };
+}
+
+const amd64: SelectionDevice = { hardwareId: 'amd64-linux', tags: ['main'] };
+
+/** The verdict of `check` as an exit code, whether it returns or throws. */
+function checkExitCode(selection: Selection): number {
+  try {
+    return exitCodeForOutcome(checkVerdict(selection));
+  } catch (error) {
+    return exitCodeForError(error);
+  }
+}
+
+function row(selection: Selection, name: string) {
+  const found = selection.rows.find((candidate) => candidate.name === name);
+  assert.ok(found, `no row for ${name}`);
+  return found;
+}
+
+describe('target selection on a factory bundle', () => {
+  let basic: Built;
+  before(async () => {
+    basic = await build('basic', scenarios.basic());
+  });
+
+  test('a newer target is selected and reported available (16); other hardware ids are reported', async () => {
+    const selection = await evaluateMedium(basic.medium, basic.verified, { ...amd64, currentTarget: { name: 'amd64-linux-lmp-1', version: 1 } });
+    assert.equal(selection.selected?.name, 'amd64-linux-lmp-2');
+    assert.equal(selection.selected?.installable, true);
+    assert.deepEqual(selection.selected?.requiredApps, selection.selectedTarget?.apps.map((app) => app.name));
+    assert.ok(selection.selected!.requiredApps.length >= 2);
+    assert.deepEqual(row(selection, 'amd64-linux-lmp-1').reasons, ['same-as-current']);
+    assert.deepEqual(row(selection, 'raspberrypi4-64-lmp-2').reasons, ['wrong-hardware-id']);
+    assert.equal(checkExitCode(selection), ExitCode.updateAvailable);
+  });
+
+  test('nothing newer than the current target (0)', async () => {
+    const selection = await evaluateMedium(basic.medium, basic.verified, { ...amd64, currentTarget: { name: 'amd64-linux-lmp-2', version: 2 } });
+    assert.deepEqual(selection.selected?.reasons, ['same-as-current']);
+    assert.equal(checkExitCode(selection), ExitCode.ok);
+  });
+
+  test('a requested older target is reported as a downgrade', async () => {
+    const selection = await evaluateMedium(basic.medium, basic.verified, { ...amd64, currentTarget: { name: 'amd64-linux-lmp-2', version: 2 } }, 'amd64-linux-lmp-1');
+    assert.equal(selection.selected?.name, 'amd64-linux-lmp-1');
+    assert.equal(selection.selected?.relation, 'older');
+    assert.deepEqual(selection.selected?.reasons, ['older-than-current']);
+    assert.equal(selection.selected?.contentPresent, true);
+    assert.equal(selection.selected?.installable, false);
+  });
+
+  test('a requested target that does not exist is exit 20', async () => {
+    await assert.rejects(evaluateMedium(basic.medium, basic.verified, amd64, 'amd64-linux-lmp-9'), (error: unknown) => error instanceof TargetNotFoundError && exitCodeForError(error) === ExitCode.targetNotFound);
+  });
+
+  test('a requested target for other hardware is no match (6)', async () => {
+    const selection = await evaluateMedium(basic.medium, basic.verified, amd64, 'raspberrypi4-64-lmp-2');
+    assert.equal(checkExitCode(selection), ExitCode.noMatchingTarget);
+  });
+
+  test('a device following another tag finds no target (6)', async () => {
+    const selection = await evaluateMedium(basic.medium, basic.verified, { ...amd64, tags: ['devel'] });
+    assert.deepEqual(row(selection, 'amd64-linux-lmp-2').reasons, ['wrong-tag']);
+    assert.equal(checkExitCode(selection), ExitCode.noMatchingTarget);
+  });
+
+  test('a device whose hardware id no target lists finds none (6)', async () => {
+    const selection = await evaluateMedium(basic.medium, basic.verified, { hardwareId: 'intel-corei7-64', tags: ['main'] });
+    assert.equal(selection.selected, undefined);
+    assert.equal(checkExitCode(selection), ExitCode.noMatchingTarget);
+  });
+
+  test('an app missing from the medium makes the target incomplete (8), unless compose_apps leaves it out', async () => {
+    const copy = await workspace.dir('missing-app');
+    await cp(basic.build.dirs.medium, copy, { recursive: true });
+    const medium = new DirectoryMedium(copy);
+    const target = (await evaluateMedium(medium, basic.verified, amd64)).selectedTarget!;
+    const [gone, kept] = target.apps;
+    await rm(join(copy, 'apps/apps', gone!.name, gone!.manifestHex), { recursive: true });
+
+    const selection = await evaluateMedium(medium, basic.verified, amd64);
+    assert.deepEqual(selection.selected?.missingApps, [gone!.name]);
+    assert.ok(selection.selected?.reasons.includes('apps-missing'));
+    assert.equal(checkExitCode(selection), ExitCode.contentMissing);
+    assert.throws(() => checkVerdict(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(gone!.name));
+
+    assert.equal(checkExitCode(await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: [kept!.name] })), ExitCode.updateAvailable);
+    assert.equal(checkExitCode(await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: 'none' })), ExitCode.updateAvailable);
+  });
+});
+
+describe('rootfs and bundle lists', () => {
+  let rpi: Built;
+  const rpiDevice: SelectionDevice = { hardwareId: 'raspberrypi4-64', tags: ['main'], ostree: { bootedCommit: '00'.repeat(32) } };
+  before(async () => {
+    rpi = await build('rpi', scenarios.basic({
+      device: { type: 'ci', hardwareId: 'raspberrypi4-64', tag: 'main' },
+      targets: [
+        { hardwareIds: ['raspberrypi4-64'], version: 3, apps: [] },
+        { hardwareIds: ['raspberrypi4-64', 'raspberrypi3-64'], version: 4, apps: [sampleApps.healthchecked()] },
+        { hardwareIds: ['raspberrypi4-64'], version: 5, apps: [], inBundle: false },
+      ],
+    }));
+  });
+
+  test('targets for several hardware ids, a target left out of the bundle, and the rootfs commit present', async () => {
+    const selection = await evaluateMedium(rpi.medium, rpi.verified, rpiDevice);
+    assert.deepEqual(selection.rows.map((r) => r.name), ['raspberrypi4-64-lmp-5', 'raspberrypi4-64-lmp-4', 'raspberrypi4-64-lmp-3']);
+    assert.deepEqual(row(selection, 'raspberrypi4-64-lmp-5').reasons, ['not-in-bundle']);
+    assert.equal(selection.selected?.name, 'raspberrypi4-64-lmp-4');
+    assert.equal(selection.selected?.rootfsCommit, rpi.build.targets.find((t) => t.version === 4)!.ostreeCommit);
+    assert.equal(checkExitCode(selection), ExitCode.updateAvailable);
+    // Another device of the target's hardware ids sees it too.
+    assert.equal((await evaluateMedium(rpi.medium, rpi.verified, { ...rpiDevice, hardwareId: 'raspberrypi3-64' })).selected?.name, 'raspberrypi4-64-lmp-4');
+  });
+
+  test('a missing rootfs commit is content missing (8); a container-only device does not need it', async () => {
+    const copy = await workspace.dir('missing-commit');
+    await cp(rpi.build.dirs.medium, copy, { recursive: true });
+    const commit = rpi.build.targets.find((t) => t.version === 4)!.ostreeCommit!;
+    await rm(join(copy, 'ostree_repo/objects', commit.slice(0, 2), `${commit.slice(2)}.commit`));
+    const medium = new DirectoryMedium(copy);
+    const selection = await evaluateMedium(medium, rpi.verified, rpiDevice);
+    assert.ok(selection.selected?.reasons.includes('rootfs-missing'));
+    assert.equal(checkExitCode(selection), ExitCode.contentMissing);
+    const { ostree: _ignored, ...containerOnly } = rpiDevice;
+    assert.equal(checkExitCode(await evaluateMedium(medium, rpi.verified, containerOnly)), ExitCode.updateAvailable);
+    // Booted on the target's own commit: nothing to install for the rootfs.
+    assert.equal((await evaluateMedium(medium, rpi.verified, { ...rpiDevice, ostree: { bootedCommit: commit } })).selected?.rootfsCommit, undefined);
+  });
+});
+
+describe('stale bundle', () => {
+  test('only targets the device already trusts qualify', async () => {
+    const built = await build('stale', scenarios.basic({ variants: ['rollback'] }));
+    assert.equal(built.verified.usedStoredMetadata, true);
+    const selection = await evaluateMedium(built.medium, built.verified, amd64);
+    assert.equal(selection.selected?.name, 'amd64-linux-lmp-2');
+    assert.match(built.verified.targets.fileName, /storage/);
+  });
+});
+
+describe('the aktualizr sample targets', () => {
+  test('its one target carries no hardware ids: no target for the device (6)', async () => {
+    const dir = await workspace.dir('sample1');
+    await mkdir(join(dir, 'tuf'), { recursive: true });
+    const samples = '/work/shared/reference/samples/aktualizr-tuf/sample1';
+    for (const name of ['timestamp.json', 'snapshot.json', 'targets.json']) await cp(join(samples, name), join(dir, 'tuf', name));
+    const medium = new DirectoryMedium(dir);
+    const verified = await verifyMedium(medium, { roots: [{ fileName: 'root.json', bytes: await readFile(join(samples, 'root.json')) }], previous: {} }, { deviceType: 'ci', tags: [] }, referenceNow);
+    const selection = await evaluateMedium(medium, verified, { hardwareId: 'abc-def', tags: [] });
+    assert.equal(checkExitCode(selection), ExitCode.noMatchingTarget);
+  });
+});

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { sampleApps, webPage } from '../../fixtures/apps/index.js';
+import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
+import { createTestDevice, dockerImageIds, dockerLogs, projectContainers, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+
+// App names of their own: other test files run compose projects on the same dockerd at the same time.
+const STORE = 'store';
+const MONITOR = 'monitor';
+const CRASHY = 'crashy';
+const hardwareIds = ['amd64-linux'];
+const target = (version: number) => `amd64-linux-lmp-${version}`;
+
+function targets() {
+  return [
+    { hardwareIds, version: 1, apps: [sampleApps.webPair(1, STORE), sampleApps.healthchecked(MONITOR)] },
+    { hardwareIds, version: 2, apps: [sampleApps.webPair(2, STORE), sampleApps.healthchecked(MONITOR)] },
+    { hardwareIds, version: 3, apps: [sampleApps.webPair(2, STORE)] },
+    { hardwareIds, version: 4, apps: [sampleApps.webPair(2, STORE), sampleApps.healthchecked(MONITOR), sampleApps.failing(CRASHY)] },
+  ];
+}
+
+async function waitForLog(containerId: string, text: string): Promise<string> {
+  let logs = '';
+  for (let attempt = 0; attempt < 40 && !logs.includes(text); attempt++) {
+    logs = await dockerLogs(containerId);
+    if (!logs.includes(text)) await sleep(250);
+  }
+  return logs;
+}
+
+describe('install and run on a real dockerd', () => {
+  let workdir: string;
+  let factory: FactoryBuild;
+  let device: TestDevice;
+
+  before(async () => {
+    workdir = await mkdtemp(join(tmpdir(), 'fioup-install-run-'));
+    factory = await buildFactory(join(workdir, 'factory'), scenarios.basic({ seed: 'install-run', targets: targets() }));
+    device = await createTestDevice(factory);
+  });
+  after(async () => {
+    await removeComposeProjects([STORE, MONITOR, CRASHY]);
+    await removeTree(workdir);
+    await removeTree(device.root);
+  });
+
+  const medium = () => ['--src-dir', factory.dirs.medium];
+
+  test('a fresh device installs two apps (101), runs them (0) on the exact pinned images, and a second install is a no-op (0)', async () => {
+    const install = await device.cli(['install', ...medium(), '--target', target(1)]);
+    assert.equal(install.code, 101, install.stderr);
+    assert.match(install.stdout, /Restart dockerd/);
+    assert.equal((await device.state()).pending?.target.name, target(1));
+    assert.equal((await projectContainers(STORE)).size, 0, 'install starts nothing');
+
+    const run = await device.cli(['run']);
+    assert.equal(run.code, 0, run.stderr);
+    const store = await projectContainers(STORE);
+    const written = factory.apps.find((app) => app.uri === factory.targets.find((t) => t.name === target(1))!.apps.find((a) => a.name === STORE)!.uri)!;
+    const expectedImageIds = written.images.map((image) => image.platforms.amd64!.configDigest).sort();
+    assert.deepEqual([...store.values()].map((container) => container.imageId).sort(), expectedImageIds);
+    assert.ok([...store.values()].every((container) => container.state === 'running'));
+    assert.match(await waitForLog(store.get('client')!.id, webPage(STORE, 1)), new RegExp(`received: ${webPage(STORE, 1)}`));
+    assert.equal((await projectContainers(MONITOR)).get('service')?.state, 'running');
+
+    const status = await device.cli(['status', '--json']);
+    const document = JSON.parse(status.stdout);
+    assert.equal(document.current.name, target(1));
+    const apps = document.apps.map((app: { name: string; state: string; imagesPresent: boolean }) => `${app.name} ${app.state} ${app.imagesPresent}`).sort();
+    assert.deepEqual(apps, [`${MONITOR} healthy true`, `${STORE} running true`]);
+    assert.equal((await device.cli(['install', ...medium(), '--target', target(1)])).code, 0);
+  });
+
+  test('an update of one app recreates only that app\'s containers; run works with the medium gone', async () => {
+    const before = { store: await projectContainers(STORE), monitor: await projectContainers(MONITOR) };
+    const install = await device.cli(['install', ...medium(), '--target', target(2)]);
+    assert.equal(install.code, 101, install.stderr);
+    const unplugged = `${factory.dirs.medium}.unplugged`;
+    await rename(factory.dirs.medium, unplugged);
+    try {
+      const run = await device.cli(['run']);
+      assert.equal(run.code, 0, run.stderr);
+    } finally {
+      await rename(unplugged, factory.dirs.medium);
+    }
+    const store = await projectContainers(STORE);
+    assert.notEqual(store.get('server')!.id, before.store.get('server')!.id, 'the changed app is recreated');
+    assert.equal(store.get('client')!.imageId, before.store.get('client')!.imageId, 'its unchanged service runs the same image');
+    assert.equal((await projectContainers(MONITOR)).get('service')!.id, before.monitor.get('service')!.id, 'the unchanged app keeps its container');
+    assert.match(await waitForLog(store.get('client')!.id, webPage(STORE, 2)), new RegExp(webPage(STORE, 2)));
+    assert.equal((await device.state()).current?.name, target(2));
+  });
+
+  test('a target whose new app fails is rolled back (99) and refused afterwards without --force (102)', async () => {
+    const install = await device.cli(['install', ...medium(), '--target', target(4)]);
+    assert.equal(install.code, 101, install.stderr);
+    const run = await device.cli(['run']);
+    assert.equal(run.code, 99, run.stderr);
+    assert.match(run.stdout + run.stderr, /boom/, 'the failing service log tail is shown');
+    assert.equal((await projectContainers(CRASHY)).size, 0);
+    assert.equal((await projectContainers(STORE)).get('server')?.state, 'running');
+    assert.equal((await projectContainers(MONITOR)).get('service')?.state, 'running');
+    const state = await device.state();
+    assert.equal(state.current?.name, target(2));
+    assert.equal(state.pending, undefined);
+    assert.deepEqual(state.failedTargets, [target(4)]);
+    assert.deepEqual(await readdir(device.composeRoot).then((names) => names.sort()), [MONITOR, STORE]);
+    assert.equal((await device.cli(['install', ...medium(), '--target', target(4)])).code, 102);
+  });
+
+  test('an app dropped by the target, and an app disabled in config, are stopped and removed', async () => {
+    assert.equal((await device.cli(['install', ...medium(), '--target', target(3)])).code, 101);
+    assert.equal((await device.cli(['run'])).code, 0);
+    assert.equal((await projectContainers(MONITOR)).size, 0);
+    assert.deepEqual(await readdir(device.composeRoot), [STORE]);
+
+    assert.equal((await device.cli(['install', ...medium(), '--target', target(2)])).code, 102, 'a downgrade needs --force');
+    assert.equal((await device.cli(['install', ...medium(), '--target', target(2), '--force'])).code, 101);
+    assert.equal((await device.cli(['run'])).code, 0);
+    assert.equal((await projectContainers(MONITOR)).get('service')?.state, 'running');
+
+    await device.configure('50-apps.toml', `[pacman]\ncompose_apps = "${STORE}"\n`);
+    const install = await device.cli(['install', ...medium(), '--target', target(4)]);
+    assert.equal(install.code, 102, 'target 4 failed before');
+    assert.equal((await device.cli(['install', ...medium(), '--target', target(4), '--force'])).code, 101);
+    assert.equal((await device.cli(['run'])).code, 0, 'the failing app is disabled, so target 4 runs');
+    assert.equal((await projectContainers(MONITOR)).size, 0);
+    assert.equal((await projectContainers(CRASHY)).size, 0);
+    assert.deepEqual(await readdir(device.composeRoot), [STORE]);
+  });
+
+  test('a corrupted layer on the medium is refused (70) and Docker and the running apps are unchanged', async () => {
+    // An app whose images Docker does not have yet (images already present are only tagged, never read).
+    const probe = sampleApps.tiny('probe', 7);
+    const corrupt = await buildFactory(join(workdir, 'corrupt'), scenarios.basic({
+      seed: 'install-run-corrupt',
+      targets: [{ hardwareIds, version: 1, apps: [probe] }],
+      variants: ['corrupted-blob:probe'],
+    }));
+    const fresh = await createTestDevice(corrupt);
+    try {
+      const imagesBefore = await dockerImageIds();
+      const containersBefore = [...(await projectContainers(STORE)).values()].map((container) => container.id).sort();
+      const install = await fresh.cli(['install', '--src-dir', corrupt.dirs.medium]);
+      assert.equal(install.code, 70, install.stderr);
+      assert.match(install.stderr, /app probe/);
+      assert.deepEqual(await dockerImageIds(), imagesBefore);
+      assert.deepEqual([...(await projectContainers(STORE)).values()].map((container) => container.id).sort(), containersBefore);
+      assert.deepEqual(await fresh.state(), { failedTargets: [] });
+    } finally {
+      await removeTree(fresh.root);
+    }
+  });
+});
