@@ -109,6 +109,7 @@ class Switch {
     await this.files.state.save(this.state);
     if (this.prune) await this.pruneReplaced();
     await rm(this.files.apps.previousRoot, { recursive: true, force: true });
+    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
   }
 
   private async pruneReplaced(): Promise<void> {

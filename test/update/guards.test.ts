@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { access, mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { sampleApps } from '../../fixtures/apps/index.js';
+import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
+import { createTestDevice, dockerImageIds, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+
+const run = promisify(execFile);
+const hardwareIds = ['amd64-linux'];
+
+describe('install guards', () => {
+  let workdir: string;
+  let factory: FactoryBuild;
+
+  before(async () => {
+    workdir = await mkdtemp(join(tmpdir(), 'fioup-guards-'));
+    const [bulky] = sampleApps.scaleApps({ count: 1, imagesPerApp: 1, layersPerImage: 1, layerSize: 1 << 20, seed: 'guards' });
+    factory = await buildFactory(join(workdir, 'factory'), scenarios.basic({
+      seed: 'guards',
+      targets: [{ hardwareIds, version: 1, apps: [{ ...bulky!, name: 'bulky' }] }],
+    }));
+  });
+  after(async () => {
+    await removeComposeProjects(['bulky']);
+    await removeTree(workdir);
+  });
+
+  test('a second install while one is working is refused at once by the lock', async () => {
+    const device = await createTestDevice(factory);
+    try {
+      const lock = join(device.storage, 'fioup-offline', 'lock');
+      // The first install stops itself (SIGSTOP) in the middle of its work, holding the lock.
+      const first = device.cli(['install', '--src-dir', factory.dirs.medium], { FIOUP_OFFLINE_STOP_AT: 'install:load' });
+      let pid = 0;
+      for (let attempt = 0; attempt < 1500 && !(pid && (await processState(pid)) === 'T'); attempt++) {
+        pid = Number.parseInt(await readFile(lock, 'utf8').catch(() => ''), 10) || 0;
+        await sleep(20);
+      }
+      assert.equal(await processState(pid), 'T', 'the first install is held in its load step');
+      const second = await device.cli(['install', '--src-dir', factory.dirs.medium]);
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, new RegExp(`another fioup-offline \\(pid ${pid}\\) is working on this device`));
+      process.kill(pid, 'SIGCONT');
+      assert.equal((await first).code, 101);
+      assert.equal(await exists(lock), false, 'the lock is released at the end');
+    } finally {
+      await removeTree(device.root);
+    }
+  });
+
+  describe('free space', () => {
+    let device: TestDevice;
+    let mountPoint: string;
+    before(async () => {
+      device = await createTestDevice(factory);
+      mountPoint = join(device.root, 'small');
+      await mkdir(mountPoint);
+      const image = join(device.root, 'small.img');
+      await run('truncate', ['-s', '16M', image]);
+      await run('mkfs.ext4', ['-q', '-F', image]);
+      await run('mount', ['-o', 'loop', image, mountPoint]);
+      // Fill the filesystem to well above the watermark.
+      await run('dd', ['if=/dev/zero', `of=${join(mountPoint, 'filler')}`, 'bs=1M', 'count=13', 'status=none']);
+      await device.configure('50-space.toml', `[pacman]\nstorage_watermark = "80"\ncompose_apps_root = "${join(mountPoint, 'compose-apps')}"\n`);
+    });
+    after(async () => {
+      await run('umount', [mountPoint]).catch(() => undefined);
+      await removeTree(device.root);
+    });
+
+    test('a filesystem above the watermark is refused (60) with the numbers, before anything is written', async () => {
+      const images = await dockerImageIds();
+      const install = await device.cli(['install', '--src-dir', factory.dirs.medium]);
+      assert.equal(install.code, 60, install.stderr);
+      assert.match(install.stderr, /not enough free space on the filesystem of .*small.*: the update needs [\d.]+ \w+.*80% storage watermark/);
+      assert.deepEqual(await dockerImageIds(), images, 'no image was loaded');
+      assert.deepEqual(await device.state(), { failedTargets: [] });
+      assert.equal(await exists(join(mountPoint, 'compose-apps')), false);
+    });
+  });
+});
+
+/** The state letter of /proc/<pid>/stat: R, S, T (stopped)... */
+async function processState(pid: number): Promise<string | undefined> {
+  if (!pid) return undefined;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return /\) (\w)/.exec(stat)?.[1];
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
