@@ -37,5 +37,5 @@ export function deviceConfig(args: GlobalArgs): Promise<DeviceConfig> {
 
 /** The engine and listeners the install and run pipelines use on this device. */
 export function updateEnvironment(config: DeviceConfig, output: Output): UpdateEnvironment {
-  return { config, engine: new DockerEngine(), platform: platformOfArch(), rootfs: Rootfs.fromConfig(config), onProgress: output.progress, startTimeoutMs: 120_000 };
+  return { config, engine: new DockerEngine(), platform: platformOfArch(), rootfs: Rootfs.fromConfig(config), onProgress: output.progress, startTimeoutMs: config.startTimeoutSeconds * 1000 };
 }

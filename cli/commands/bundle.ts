@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { createBundle, type CreateBundleResult } from '../../lib/bundle/create.js';
+import { describeDrive, resolveDrive, type ChosenDrive } from '../../lib/bundle/drive.js';
 import { inspectBundle, type BundleSummary } from '../../lib/bundle/inspect.js';
 import { hostChecks } from '../../lib/bundle/host-checks.js';
 import { verifyBundle } from '../../lib/bundle/verify.js';
@@ -27,12 +29,14 @@ export const bundleCreateCommand: CommandModule<GlobalArgs, BundleCreateArgs> = 
       .option('target', { type: 'string', array: true, description: 'Keep only this target (repeatable)' })
       .option('hardware-id', { type: 'string', array: true, description: 'Keep only targets for this hardware id (repeatable)' })
       .option('format', { choices: ['dir', 'tar', 'zip'] as const, default: 'dir' as const, description: 'Bundle format' })
-      .option('drive', { type: 'string', description: "Write to this drive's mount point (the bundle goes to <mount point>/fioup-offline-bundle[.tar|.zip])" })
+      .option('drive', { type: 'string', description: "Write to a drive: 'auto' (the only removable USB drive), its device or its mount point; the bundle goes to <mount point>/fioup-offline-bundle[.tar|.zip]" })
       .option('force', { type: 'boolean', default: false, description: 'Overwrite a bundle already at the destination' })
       .option('min-validity', { type: 'number', default: 30, description: 'Warn when metadata expires within this many days' }) as Argv<BundleCreateArgs>,
   handler: (args) =>
     runCommand(args, async (output) => {
-      const { sources, destination } = splitDestination(args);
+      const drive = args.drive === undefined ? undefined : await resolveDrive(args.drive);
+      if (drive) output.progress({ type: 'info', message: `writing to ${describeDrive(drive)}` });
+      const { sources, destination } = splitDestination(args, drive);
       const result = await createBundle({
         sources,
         destination,
@@ -42,15 +46,15 @@ export const bundleCreateCommand: CommandModule<GlobalArgs, BundleCreateArgs> = 
         checks: hostChecks({ minValidityDays: args['min-validity'], onWarning: (message) => output.warn(message) }),
         onProgress: output.progress,
       });
-      output.result({ destination, ...result }, () => describeCreated(destination, result));
+      output.result({ destination, ...(drive ? { drive } : {}), ...result }, () => describeCreated(destination, result));
       return ExitCode.ok;
     }),
 };
 
-function splitDestination(args: BundleCreateArgs): { sources: string[]; destination: string } {
-  if (args.drive !== undefined) {
+function splitDestination(args: BundleCreateArgs, drive: ChosenDrive | undefined): { sources: string[]; destination: string } {
+  if (drive) {
     const name = args.format === 'dir' ? 'fioup-offline-bundle' : `fioup-offline-bundle.${args.format}`;
-    return { sources: args.sources, destination: `${args.drive.replace(/\/+$/, '')}/${name}` };
+    return { sources: args.sources, destination: join(drive.mountPoint, name) };
   }
   if (args.sources.length < 2) throw new UsageError('name at least one fioctl offline-update directory and the destination (or use --drive)');
   return { sources: args.sources.slice(0, -1), destination: args.sources.at(-1)! };

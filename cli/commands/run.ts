@@ -9,7 +9,7 @@ export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: (args) =>
     run(args, async (output) => {
       const config = await deviceConfig(args);
-      const result = await runPending(updateEnvironment(config, output), { prune: true });
+      const result = await runPending(updateEnvironment(config, output), { prune: config.pruneImages });
       output.result(result, () => describe(result));
       return exitCodeForOutcome(result.outcome);
     }),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncDirectory } from '../fs/atomic.js';
@@ -42,6 +42,7 @@ export class ArchiveFile {
   private constructor(private readonly handle: FileHandle, private readonly temporary: string, private readonly destination: string) {}
 
   static async create(destination: string): Promise<ArchiveFile> {
+    await mkdir(dirname(destination), { recursive: true });
     const temporary = join(dirname(destination), `.${basename(destination)}.${randomBytes(4).toString('hex')}.partial`);
     return new ArchiveFile(await open(temporary, 'wx', 0o644), temporary, destination);
   }

@@ -16,13 +16,16 @@ export type EnabledApps = { kind: 'all' } | { kind: 'none' } | { kind: 'listed';
  * - `[pacman] os`: the OSTree OS name (stateroot), default `lmp`;
  * - `[offline] ostree`: `auto` (default: an OSTree device when the kernel command line has `ostree=`), `true` or `false`;
  * - `[offline] kernel_cmdline`: the file holding the kernel command line, default `/proc/cmdline` (tests point it
- *   at a file they rewrite to simulate booting another deployment).
+ *   at a file they rewrite to simulate booting another deployment);
+ * - `[offline] runtime_dir`: a directory a reboot empties (tmpfs), default `/run/fioup-offline`: the reboot marker
+ *   there tells "not rebooted yet" from "rebooted, and the bootloader fell back".
  */
 export interface RootfsConfig {
   readonly sysroot: string;
   readonly os: string;
   readonly ostree: 'auto' | boolean;
   readonly kernelCmdline: string;
+  readonly runtimeDir: string;
 }
 
 export interface DeviceConfig {
@@ -38,6 +41,10 @@ export interface DeviceConfig {
   readonly rootsDir: string;
   readonly deviceType: DeviceType;
   readonly rootfs: RootfsConfig;
+  /** `[offline] start_timeout`: seconds `run` waits for the apps to be running and healthy. */
+  readonly startTimeoutSeconds: number;
+  /** `[offline] prune`: after a successful update, remove the images only the replaced apps used. */
+  readonly pruneImages: boolean;
   /** Files read, in the order they were merged. */
   readonly files: string[];
   /** Every section as merged, for modules with keys of their own. */
@@ -121,10 +128,26 @@ async function interpret(sections: Sections, files: string[]): Promise<DeviceCon
       os: text('pacman', 'os') ?? 'lmp',
       ostree: ostreeMode(sections.offline?.ostree),
       kernelCmdline: text('offline', 'kernel_cmdline') ?? '/proc/cmdline',
+      runtimeDir: text('offline', 'runtime_dir') ?? '/run/fioup-offline',
     },
+    startTimeoutSeconds: positiveInteger(text('offline', 'start_timeout') ?? '120', '[offline] start_timeout'),
+    pruneImages: booleanKey(sections.offline?.prune, '[offline] prune', true),
     files,
     sections,
   };
+}
+
+function positiveInteger(value: string, key: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new ConfigError(`${key} must be a positive whole number, not '${value}'`);
+  return number;
+}
+
+function booleanKey(value: unknown, key: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new ConfigError(`${key} must be true or false, not '${String(value)}'`);
 }
 
 function enabledApps(value: unknown): EnabledApps {
@@ -136,10 +159,7 @@ function enabledApps(value: unknown): EnabledApps {
 
 /** `[offline] ostree`: a TOML boolean or the strings `auto`, `true`, `false`. */
 function ostreeMode(value: unknown): 'auto' | boolean {
-  if (value === undefined || value === 'auto') return 'auto';
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  throw new ConfigError(`[offline] ostree must be 'auto', true or false, not ${JSON.stringify(value)}`);
+  return value === undefined || value === 'auto' ? 'auto' : booleanKey(value, "[offline] ostree ('auto' or)", false);
 }
 
 function commaList(value: string | undefined): string[] {

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeviceConfig, RootfsConfig } from '../config/device-config.js';
 import { ContentMissingError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { Medium } from '../medium/medium.js';
 import { ignoreProgress, type ProgressListener } from '../progress.js';
 import { bootedDeployment, ostreeArgument, readKernelCmdline } from './booted-deployment.js';
@@ -51,12 +53,12 @@ export class Rootfs {
     return (await bootedDeployment(this.config.sysroot, this.config.kernelCmdline)).commit;
   }
 
-  /** Every deployment of the sysroot in boot order: the first is the one the bootloader starts next. */
   /** The booted commit on an OSTree device; undefined on other devices, which ignore targets' rootfs. */
   async bootedCommitIfOstree(): Promise<string | undefined> {
     return (await this.isOstreeDevice()) ? this.bootedCommit() : undefined;
   }
 
+  /** Every deployment of the sysroot in boot order: the first is the one the bootloader starts next. */
   deployments(): Promise<Deployment[]> {
     return listDeployments(this.config.sysroot);
   }
@@ -68,9 +70,19 @@ export class Rootfs {
     return next.commit === (await this.bootedCommit()) ? undefined : next.commit;
   }
 
+  /**
+   * Whether the device runs `commit`, still waits for the reboot into it, or rebooted and did not boot it (the
+   * bootloader fell back). A deploy leaves a marker in the runtime directory, which a reboot empties (it is a
+   * tmpfs such as /run): the deployment list alone cannot tell, since a bootloader fallback leaves it as it was.
+   */
   async commitBootState(commit: string): Promise<CommitBootState> {
     if ((await this.bootedCommit()) === commit) return 'booted';
-    return (await this.pendingCommit()) === commit ? 'pending' : 'not-booted';
+    const marker = await readFile(this.rebootMarker, 'utf8').catch(() => undefined);
+    return marker?.trim() === commit ? 'pending' : 'not-booted';
+  }
+
+  private get rebootMarker(): string {
+    return join(this.config.runtimeDir, 'reboot-pending');
   }
 
   /** Whether the medium's `ostree_repo` holds the commit object (its content is checked when it is pulled). */
@@ -107,13 +119,16 @@ export class Rootfs {
    */
   async deploy(commit: string, onProgress: ProgressListener = ignoreProgress): Promise<DeployResult> {
     const [next] = await this.deployments();
+    let result: DeployResult = 'already-deployed';
     if (next?.commit === commit && next.os === this.config.os) {
       onProgress({ type: 'step', step: 'deploy rootfs', state: 'skipped', detail: `${commit} is already the default deployment` });
-      return 'already-deployed';
+    } else {
+      onProgress({ type: 'step', step: 'deploy rootfs', state: 'start', detail: commit });
+      await ostree(['admin', 'deploy', `--sysroot=${this.config.sysroot}`, `--os=${this.config.os}`, commit]);
+      onProgress({ type: 'step', step: 'deploy rootfs', state: 'done', detail: commit });
+      result = 'deployed';
     }
-    onProgress({ type: 'step', step: 'deploy rootfs', state: 'start', detail: commit });
-    await ostree(['admin', 'deploy', `--sysroot=${this.config.sysroot}`, `--os=${this.config.os}`, commit]);
-    onProgress({ type: 'step', step: 'deploy rootfs', state: 'done', detail: commit });
-    return 'deployed';
+    await writeFileAtomic(this.rebootMarker, `${commit}\n`);
+    return result;
   }
 }

@@ -107,7 +107,11 @@ export function selectTargets(trusted: TrustedTargets, device: SelectionDevice, 
   }
   rows.sort((a, b) => (b.version ?? -1) - (a.version ?? -1) || a.name.localeCompare(b.name));
 
-  const selected = requestedName !== undefined ? rows.find((row) => row.name === requestedName) : rows.find((row) => row.forDevice);
+  // Without a requested name: the newest target for the device that the medium holds completely, else the
+  // newest one for the device (so that the verdict can say what is missing).
+  const selected = requestedName !== undefined
+    ? rows.find((row) => row.name === requestedName)
+    : rows.find((row) => row.forDevice && row.contentPresent) ?? rows.find((row) => row.forDevice);
   return { rows, selected, selectedTarget: selected ? valid.get(selected.name) : undefined };
 }
 

@@ -128,6 +128,9 @@ class Switch {
    * persisted first, so an interrupted rollback is finished by the next `run`.
    */
   private async rollBack(reason: string): Promise<RunResult> {
+    if (this.pending.previous?.name === this.pending.target.name) {
+      throw new RollbackFailedError(`${this.pending.target.name} failed while finishing a rollback (${reason}): there is nothing older to return to`);
+    }
     this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}; rolling back` });
     await this.setPhase('rolling-back');
     const dirs = this.files.apps;

@@ -51,18 +51,24 @@ describe('device config', () => {
     assert.equal((await loadDeviceConfig([join(dir, 'sota.toml'), join(dir, 'z-override.toml')])).deviceType, 'ci');
   });
 
-  test('rootfs: sysroot, os, ostree mode and kernel command line file, with their defaults', async () => {
+  test('rootfs, start timeout and pruning keys, with their defaults', async () => {
     const base = '[provision]\nprimary_ecu_hardware_id = "x"\n';
     const dir = await configDir({
       'default.toml': base,
-      'set.toml': `${base}[pacman]\nsysroot = "/tmp/s"\nos = "other"\n[offline]\nostree = false\nkernel_cmdline = "/tmp/cmdline"\n`,
+      'set.toml': `${base}[pacman]\nsysroot = "/tmp/s"\nos = "other"\n[offline]\nostree = false\nkernel_cmdline = "/tmp/cmdline"\nruntime_dir = "/tmp/run"\nstart_timeout = "30"\nprune = false\n`,
       'forced.toml': `${base}[offline]\nostree = "true"\n`,
       'bad.toml': `${base}[offline]\nostree = "maybe"\n`,
     });
-    assert.deepEqual((await loadDeviceConfig([join(dir, 'default.toml')])).rootfs, { sysroot: '/sysroot', os: 'lmp', ostree: 'auto', kernelCmdline: '/proc/cmdline' });
-    assert.deepEqual((await loadDeviceConfig([join(dir, 'set.toml')])).rootfs, { sysroot: '/tmp/s', os: 'other', ostree: false, kernelCmdline: '/tmp/cmdline' });
+    const defaults = await loadDeviceConfig([join(dir, 'default.toml')]);
+    assert.deepEqual(defaults.rootfs, { sysroot: '/sysroot', os: 'lmp', ostree: 'auto', kernelCmdline: '/proc/cmdline', runtimeDir: '/run/fioup-offline' });
+    assert.equal(defaults.startTimeoutSeconds, 120);
+    assert.equal(defaults.pruneImages, true);
+    const set = await loadDeviceConfig([join(dir, 'set.toml')]);
+    assert.deepEqual(set.rootfs, { sysroot: '/tmp/s', os: 'other', ostree: false, kernelCmdline: '/tmp/cmdline', runtimeDir: '/tmp/run' });
+    assert.equal(set.startTimeoutSeconds, 30);
+    assert.equal(set.pruneImages, false);
     assert.equal((await loadDeviceConfig([join(dir, 'forced.toml')])).rootfs.ostree, true);
-    await assert.rejects(loadDeviceConfig([join(dir, 'bad.toml')]), /\[offline\] ostree must be 'auto', true or false/);
+    await assert.rejects(loadDeviceConfig([join(dir, 'bad.toml')]), /\[offline\] ostree \('auto' or\) must be true or false, not 'maybe'/);
   });
 
   test('refuses a config without hardware id, a bad watermark, bad TOML', async () => {

@@ -13,7 +13,7 @@ export interface SimulatedDevice {
   readonly root: string;
   readonly config: RootfsConfig;
   readonly rootfs: Rootfs;
-  /** Rewrites the kernel command line as the bootloader would when booting the deployment of `commit`. */
+  /** A reboot into the deployment of `commit`: the runtime directory is emptied and the kernel command line rewritten. */
   bootInto(commit: string): Promise<void>;
 }
 
@@ -26,13 +26,14 @@ export async function simulatedDevice(repo: string, initialCommit: string): Prom
   await runTool('ostree', ['admin', 'os-init', 'lmp', `--sysroot=${sysroot}`]);
   await runTool('ostree', [`--repo=${sysroot}/ostree/repo`, 'pull-local', repo, initialCommit]);
   await runTool('ostree', ['admin', 'deploy', `--sysroot=${sysroot}`, '--os=lmp', initialCommit]);
-  const config: RootfsConfig = { sysroot, os: 'lmp', ostree: 'auto', kernelCmdline: join(root, 'cmdline') };
+  const config: RootfsConfig = { sysroot, os: 'lmp', ostree: 'auto', kernelCmdline: join(root, 'cmdline'), runtimeDir: join(root, 'run') };
   const device: SimulatedDevice = {
     root,
     config,
     rootfs: new Rootfs(config),
     bootInto: async (commit) => {
       const argument = await bootArgumentFor(sysroot, commit);
+      await rm(config.runtimeDir, { recursive: true, force: true });
       await writeFile(config.kernelCmdline, `console=ttyS0 root=LABEL=otaroot rw ostree=${argument} quiet\n`);
     },
   };

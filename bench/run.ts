@@ -1,0 +1,56 @@
+/**
+ * `npm run bench [-- --size 256M] [--runs N] [--only NAME]...`: every benchmark, one after the other, each in
+ * its own process (so that one's memory and page cache state stay its own). `--size` and `--runs` go to the
+ * install and bundle-create benchmarks, whose defaults are 1 GiB and 2 GiB; tuf-verify runs with its own defaults.
+ * A failing benchmark does not stop the others; the exit status says whether all of them ran.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from './lib.js';
+
+interface Benchmark {
+  name: string;
+  file: string;
+  takesSizeOptions: boolean;
+}
+
+const BENCHMARKS: Benchmark[] = [
+  { name: 'install', file: 'bench/install.ts', takesSizeOptions: true },
+  { name: 'bundle-create', file: 'bench/bundle-create.ts', takesSizeOptions: true },
+  { name: 'tuf-verify', file: 'bench/tuf-verify.ts', takesSizeOptions: false },
+];
+
+function runBenchmark(file: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, file), ...args], { cwd: repoRoot, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { size: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string', multiple: true } } });
+  const unknown = (values.only ?? []).filter((name) => !BENCHMARKS.some((benchmark) => benchmark.name === name));
+  if (unknown.length > 0) throw new RangeError(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+  const sizeOptions = [...(values.size ? ['--size', values.size] : []), ...(values.runs ? ['--runs', values.runs] : [])];
+  const selected = BENCHMARKS.filter((benchmark) => !values.only || values.only.includes(benchmark.name));
+
+  const failed: string[] = [];
+  for (const benchmark of selected) {
+    if (!existsSync(join(repoRoot, benchmark.file))) {
+      console.log(`\n== ${benchmark.name}: ${benchmark.file} does not exist, skipped`);
+      continue;
+    }
+    console.log(`\n== ${benchmark.name}`);
+    const code = await runBenchmark(benchmark.file, benchmark.takesSizeOptions ? sizeOptions : []);
+    if (code !== 0) failed.push(`${benchmark.name} (exit ${code})`);
+  }
+  if (failed.length > 0) {
+    console.error(`\nfailed: ${failed.join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
