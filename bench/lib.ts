@@ -3,7 +3,7 @@
  * Benchmarks report; they never assert timings.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,9 +15,20 @@ export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 /** Where benchmarks put their generated data: a disk, not a tmpfs, and cleaned up by each benchmark. */
 export const BENCH_DATA_ROOT = '/var/tmp';
 
-/** The CLI from source, the way the tests run it. */
-export function cliCommand(...args: string[]): string[] {
-  return [process.execPath, '--import', 'tsx', join(repoRoot, 'cli/main.ts'), ...args];
+/** The argv that runs the CLI with the given arguments. */
+export type CliCommand = (...args: string[]) => string[];
+
+/**
+ * The CLI as devices run it: compiled by `tsc -p tsconfig.build.json` into `outDir` (with a copy of package.json
+ * and a link to node_modules beside it, the tree left untouched). `fromSource` runs cli/main.ts through tsx
+ * instead, as the tests do, which costs about 30 MB of RSS and a second or more at start-up.
+ */
+export async function prepareCli(outDir: string, fromSource: boolean): Promise<CliCommand> {
+  if (fromSource) return (...args) => [process.execPath, '--import', 'tsx', join(repoRoot, 'cli/main.ts'), ...args];
+  await runQuiet([process.execPath, join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', outDir]);
+  await copyFile(join(repoRoot, 'package.json'), join(outDir, 'package.json'));
+  await symlink(join(repoRoot, 'node_modules'), join(outDir, 'node_modules'));
+  return (...args) => [process.execPath, join(outDir, 'cli/main.js'), ...args];
 }
 
 export interface Measurement {
@@ -28,8 +39,6 @@ export interface Measurement {
   readBytes: number;
   /** `wchar`: bytes handed to write(2)-like calls. */
   writeBytes: number;
-  /** `read_bytes`: bytes the command made the kernel fetch from a block device (0 when all was cached). */
-  diskReadBytes: number;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -40,23 +49,23 @@ export interface Measurement {
  * copies its own /proc/<pid>/io: the kernel folds a reaped child's I/O counters into its parent's, so that
  * file holds the whole process tree's reads, with nothing lost to polling between samples.
  */
-export function measure(argv: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Measurement> {
+export function measure(argv: readonly string[]): Promise<Measurement> {
   return withScratch('fioup-bench-measure-', async (scratch) => {
     const ioFile = join(scratch, 'io');
     const rssFile = join(scratch, 'rss');
     const script = '"${@:2}"; status=$?; cat /proc/$$/io > "$1"; exit $status';
     const started = performance.now();
-    const { exitCode, stdout, stderr } = await run(['/usr/bin/time', '-f', '%M', '-o', rssFile, 'bash', '-c', script, 'bash', ioFile, ...argv], options);
+    const { exitCode, stdout, stderr } = await run(['/usr/bin/time', '-f', '%M', '-o', rssFile, 'bash', '-c', script, 'bash', ioFile, ...argv]);
     const wallMs = performance.now() - started;
     const io = parseProcIo(await readFile(ioFile, 'utf8'));
     const peakRssKib = Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1));
-    return { wallMs, peakRssBytes: peakRssKib * 1024, readBytes: io.rchar ?? 0, writeBytes: io.wchar ?? 0, diskReadBytes: io.read_bytes ?? 0, exitCode, stdout, stderr };
+    return { wallMs, peakRssBytes: peakRssKib * 1024, readBytes: io.rchar ?? 0, writeBytes: io.wchar ?? 0, exitCode, stdout, stderr };
   });
 }
 
 /** Like `measure`, but a command that exits with a status outside `okCodes` is an error carrying its stderr. */
-export async function measureOk(argv: readonly string[], okCodes: readonly number[] = [0], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Measurement> {
-  const measurement = await measure(argv, options);
+export async function measureOk(argv: readonly string[], okCodes: readonly number[] = [0]): Promise<Measurement> {
+  const measurement = await measure(argv);
   if (!okCodes.includes(measurement.exitCode)) {
     throw new Error(`${argv.join(' ')} exited ${measurement.exitCode}: ${measurement.stderr.trim() || measurement.stdout.trim()}`);
   }
@@ -64,13 +73,30 @@ export async function measureOk(argv: readonly string[], okCodes: readonly numbe
 }
 
 /**
- * What a CLI reads before it touches its input (node, tsx, modules, config): `argv` must be a variant of the
- * measured command that fails at once for want of input.
+ * What a CLI costs before it touches its input (node, modules, config): `argv` must be a variant of the measured
+ * command that fails at once for want of input. Its `readBytes` are subtracted from the real runs' reads.
  */
-export async function startupReadBytes(argv: readonly string[]): Promise<number> {
+export async function measureStartup(argv: readonly string[]): Promise<Measurement> {
   const failed = await measure(argv);
   if (failed.exitCode === 0) throw new Error(`${argv.join(' ')} was meant to fail at once, and succeeded`);
-  return failed.readBytes;
+  return failed;
+}
+
+/** Runs of one tool in a table: median wall time and bytes, largest peak RSS; reads less `startupReads`. */
+export interface Summary {
+  wallMs: number;
+  readBytes: number;
+  writeBytes: number;
+  peakRssBytes: number;
+}
+
+export function summarize(runs: readonly Measurement[], startupReads = 0): Summary {
+  return {
+    wallMs: median(runs.map((run) => run.wallMs)),
+    readBytes: median(runs.map((run) => run.readBytes)) - startupReads,
+    writeBytes: median(runs.map((run) => run.writeBytes)),
+    peakRssBytes: Math.max(...runs.map((run) => run.peakRssBytes)),
+  };
 }
 
 function parseProcIo(text: string): Record<string, number> {
@@ -80,13 +106,9 @@ function parseProcIo(text: string): Record<string, number> {
   }));
 }
 
-function run(argv: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+function run(argv: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -98,7 +120,7 @@ function run(argv: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: 
 
 /** Runs a setup or clean-up command (not measured); a failure is an error carrying its stderr. */
 export async function runQuiet(argv: readonly string[]): Promise<string> {
-  const result = await run(argv, {});
+  const result = await run(argv);
   if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} exited ${result.exitCode}: ${result.stderr.trim()}`);
   return result.stdout;
 }
@@ -118,14 +140,18 @@ export interface BenchOptions {
   size: number;
   /** Cold runs of each tool; tables show the median wall time. */
   runs: number;
+  /** Run the CLI from source through tsx rather than compiled. */
+  fromSource: boolean;
 }
 
-/** `--size 256M` (default `defaultSize`) and `--runs N` (default 1) from the command line. */
+/** `--size 256M` (default `defaultSize`), `--runs N` (default 1) and `--from-source` from the command line. */
 export function benchOptions(defaultSize: string): BenchOptions {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: defaultSize }, runs: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: { size: { type: 'string', default: defaultSize }, runs: { type: 'string', default: '1' }, 'from-source': { type: 'boolean', default: false } },
+  });
   const runs = Number(values.runs);
   if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError('--runs must be a positive integer');
-  return { size: parseSize(values.size), runs };
+  return { size: parseSize(values.size), runs, fromSource: values['from-source'] };
 }
 
 const APPS = 4;
@@ -157,7 +183,7 @@ export async function directorySize(dir: string): Promise<number> {
   return total;
 }
 
-export function median(values: readonly number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;

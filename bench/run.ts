@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --size 256M] [--runs N] [--only NAME]...`: every benchmark, one after the other, each in
- * its own process (so that one's memory and page cache state stay its own). `--size` and `--runs` go to the
- * install and bundle-create benchmarks, whose defaults are 1 GiB and 2 GiB; tuf-verify runs with its own defaults.
+ * `npm run bench [-- --size 256M] [--runs N] [--from-source] [--only NAME]...`: every benchmark, one after the
+ * other, each in its own process (so that one's memory stays its own). `--size`, `--runs` and `--from-source` go
+ * to the install and bundle-create benchmarks, whose default sizes are 1 GiB and 2 GiB; tuf-verify runs with its
+ * own defaults.
  * A failing benchmark does not stop the others; the exit status says whether all of them ran.
  */
 import { spawn } from 'node:child_process';
@@ -13,13 +14,13 @@ import { repoRoot } from './lib.js';
 interface Benchmark {
   name: string;
   file: string;
-  takesSizeOptions: boolean;
+  takesOptions: boolean;
 }
 
 const BENCHMARKS: Benchmark[] = [
-  { name: 'install', file: 'bench/install.ts', takesSizeOptions: true },
-  { name: 'bundle-create', file: 'bench/bundle-create.ts', takesSizeOptions: true },
-  { name: 'tuf-verify', file: 'bench/tuf-verify.ts', takesSizeOptions: false },
+  { name: 'install', file: 'bench/install.ts', takesOptions: true },
+  { name: 'bundle-create', file: 'bench/bundle-create.ts', takesOptions: true },
+  { name: 'tuf-verify', file: 'bench/tuf-verify.ts', takesOptions: false },
 ];
 
 function runBenchmark(file: string, args: string[]): Promise<number> {
@@ -31,10 +32,14 @@ function runBenchmark(file: string, args: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({ options: {
+    size: { type: 'string' }, runs: { type: 'string' }, 'from-source': { type: 'boolean', default: false }, only: { type: 'string', multiple: true },
+  } });
   const unknown = (values.only ?? []).filter((name) => !BENCHMARKS.some((benchmark) => benchmark.name === name));
   if (unknown.length > 0) throw new RangeError(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
-  const sizeOptions = [...(values.size ? ['--size', values.size] : []), ...(values.runs ? ['--runs', values.runs] : [])];
+  const options = [
+    ...(values.size ? ['--size', values.size] : []), ...(values.runs ? ['--runs', values.runs] : []), ...(values['from-source'] ? ['--from-source'] : []),
+  ];
   const selected = BENCHMARKS.filter((benchmark) => !values.only || values.only.includes(benchmark.name));
 
   const failed: string[] = [];
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
       continue;
     }
     console.log(`\n== ${benchmark.name}`);
-    const code = await runBenchmark(benchmark.file, benchmark.takesSizeOptions ? sizeOptions : []);
+    const code = await runBenchmark(benchmark.file, benchmark.takesOptions ? options : []);
     if (code !== 0) failed.push(`${benchmark.name} (exit ${code})`);
   }
   if (failed.length > 0) {

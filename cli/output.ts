@@ -16,6 +16,8 @@ export class Output {
   readonly paint;
   private lastProgressAt = 0;
   private progressLineOpen = false;
+  /** The transfer being shown, for its rate and time left. */
+  private transfer: { label: string; startedAt: number; done: number } | undefined;
 
   constructor(readonly options: OutputOptions, private readonly stdout = process.stdout, private readonly stderr = process.stderr) {
     this.paint = new Chalk({ level: options.color && !options.json && stdout.isTTY ? 1 : 0 });
@@ -69,10 +71,16 @@ export class Output {
 
   private bytes(label: string, done: number, total: number): void {
     const now = Date.now();
+    if (this.transfer?.label !== label || done < this.transfer.done) this.transfer = { label, startedAt: now, done };
+    this.transfer.done = done;
     const finished = done >= total;
     if (!finished && now - this.lastProgressAt < (this.stderr.isTTY ? 200 : 5000)) return;
     this.lastProgressAt = now;
-    const line = `${label}: ${formatBytes(done)} / ${formatBytes(total)} (${total ? Math.floor((100 * done) / total) : 100}%)`;
+    const seconds = (now - this.transfer.startedAt) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    const eta = !finished && rate > 0 ? `, ${formatDuration((total - done) / rate)} left` : '';
+    const line = `${label}: ${formatBytes(done)} / ${formatBytes(total)} (${total ? Math.floor((100 * done) / total) : 100}%` +
+      `${rate > 0 ? `, ${formatBytes(rate)}/s` : ''}${eta})`;
     if (this.stderr.isTTY) {
       this.stderr.write(`\r\x1b[2K${line}`);
       this.progressLineOpen = !finished;
@@ -88,4 +96,10 @@ export class Output {
       this.progressLineOpen = false;
     }
   }
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return minutes < 60 ? `${minutes} min ${Math.ceil(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

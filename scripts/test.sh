@@ -9,9 +9,11 @@ if [ -z "${DOCKER_HOST:-}" ]; then
   echo "scripts/test.sh: no DOCKER_HOST; run the tests with 'npm test'" >&2
   exit 1
 fi
+# Tests run the CLI compiled (dist/cli/main.js), the way it ships; the full run also type-checks everything else.
 files=("$@")
 if ((${#files[@]} == 0)); then
   npx tsc -p tsconfig.json --noEmit
   files=(test/**/*.test.ts)
 fi
+npx tsc -p tsconfig.build.json
 exec node --import tsx --test --test-concurrency="${FIOUP_TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"

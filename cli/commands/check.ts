@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { DockerEngine } from '../../lib/docker/engine.js';
 import { exitCodeForError, exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { checkMedium, type CheckReport } from '../../lib/update/check.js';
 import { deviceConfig, runCommand, type GlobalArgs } from '../command.js';
@@ -20,7 +21,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
   handler: (args) =>
     runCommand(args, async (output) => {
       const config = await deviceConfig(args);
-      const report = await withMedium(args['src-dir'], output, (medium) => checkMedium(config, medium, args.target === undefined ? {} : { requestedTarget: args.target }));
+      const report = await withMedium(args['src-dir'], output, (medium) => checkMedium(config, medium, new DockerEngine(), args.target === undefined ? {} : { requestedTarget: args.target }));
       for (const warning of report.warnings) output.warn(warning);
       const verdict = 'outcome' in report.verdict ? { outcome: report.verdict.outcome } : { error: { kind: report.verdict.error.name, message: report.verdict.error.message } };
       output.result({ ...report, verdict }, () => renderReport(report, output));
@@ -55,6 +56,7 @@ function renderReport(report: CheckReport, output: Output): string {
 
 function verdictLine(outcome: string, selected: string | undefined): string {
   if (outcome === 'update-available') return `Newer target available: ${selected}. Install it with 'fioup-offline install'.`;
+  if (outcome === 'apps-need-sync') return `${selected} is current but some of its apps do not run: 'fioup-offline install' restores them.`;
   return 'Nothing newer for this device on the medium.';
 }
 

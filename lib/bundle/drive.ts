@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, readFile, realpath, stat } from 'node:fs/promises';
+import { access, realpath, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { MediumNotFoundError, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { readMounts } from '../fs/mounts.js';
 
 /** A whole disk as the host sees it, with the file systems of its partitions that are mounted. */
 export interface DriveInfo {
@@ -85,14 +86,15 @@ function refusal(drive: DriveInfo): string | undefined {
   return undefined;
 }
 
+/** A usable drive (exactly one mount point, see `refusal`) as the place to write. */
 function choice(drive: DriveInfo): ChosenDrive {
-  const mount = drive.mountPoints[0];
+  const mount = drive.mountPoints[0]!;
   return {
-    mountPoint: mount?.path ?? '',
+    mountPoint: mount.path,
     device: drive.device,
     model: drive.model,
     ...(drive.sizeBytes === undefined ? {} : { sizeBytes: drive.sizeBytes }),
-    ...(mount?.label ? { label: mount.label } : {}),
+    ...(mount.label ? { label: mount.label } : {}),
   };
 }
 
@@ -125,26 +127,6 @@ async function requireWritable(mountPoint: string, what: string): Promise<void> 
     if (code === 'EROFS') throw new UsageError(`${what} is mounted read-only at ${mountPoint} (check its write-protect switch, then remount it read-write)`);
     throw new UsageError(`cannot write to ${mountPoint} (${code ?? String(error)})`);
   }
-}
-
-interface MountEntry {
-  source: string;
-  target: string;
-}
-
-async function readMounts(mountTable: string): Promise<MountEntry[]> {
-  return (await readFile(mountTable, 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [source = '', target = ''] = line.split(' ').map(unescapeMountField);
-      return { source, target };
-    });
-}
-
-/** /proc/mounts escapes spaces and a few other characters as octal. */
-function unescapeMountField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
 /** drivelist when its native module is built for this host, else the same facts from `lsblk`. */

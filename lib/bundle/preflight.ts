@@ -1,4 +1,5 @@
 import { lstat, statfs } from 'node:fs/promises';
+import { formatBytes } from '../format.js';
 import { dirname, join } from 'node:path';
 import { InsufficientSpaceError, UsageError } from '../errors.js';
 import { MANIFEST_PATH } from './manifest.js';
@@ -69,13 +70,3 @@ async function nearestExisting(path: string): Promise<string> {
   return current;
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}

@@ -23,9 +23,11 @@ export interface WaitOptions {
   pollIntervalMs?: number;
   /** Log lines of the failing container that the error carries. */
   logLines?: number;
+  /** How long every container must have been up before the project counts as started. */
+  settleMs?: number;
 }
 
-const DEFAULT_WAIT: Required<WaitOptions> = { timeoutMs: 120_000, pollIntervalMs: 500, logLines: 30 };
+const DEFAULT_WAIT: Required<WaitOptions> = { timeoutMs: 120_000, pollIntervalMs: 500, logLines: 30, settleMs: 2_000 };
 
 /** Finds the compose implementation: v2 first (what fioup requires), then v1. */
 export async function detectCompose(): Promise<ComposeFlavour> {
@@ -51,9 +53,14 @@ export class Compose {
    * v1 has no such option), then waits for every container to run and, where it has a healthcheck, be healthy.
    */
   async up(project: ComposeProject, options: WaitOptions = {}): Promise<void> {
+    await this.start(project);
+    await this.waitUntilRunning(project, options);
+  }
+
+  /** `up -d --remove-orphans` without waiting: start several projects, then wait for each. */
+  async start(project: ComposeProject): Promise<void> {
     const pull = this.flavour.generation === 'v2' ? ['--pull', 'never'] : [];
     await this.compose(project, ['up', '-d', '--remove-orphans', ...pull]);
-    await this.waitUntilRunning(project, options);
   }
 
   async down(project: ComposeProject): Promise<void> {
@@ -65,18 +72,24 @@ export class Compose {
     return this.engine.projectContainers(project.name);
   }
 
-  /** Polls until every container runs (and is healthy); fails early on one that exited, died or turned unhealthy. */
+  /**
+   * Polls until every container runs (and is healthy) and has stayed so for `settleMs`, so that a service that
+   * crashes right after starting is not taken for a running one; fails early on one that exited, died or turned
+   * unhealthy.
+   */
   async waitUntilRunning(project: ComposeProject, options: WaitOptions = {}): Promise<void> {
-    const { timeoutMs, pollIntervalMs, logLines } = { ...DEFAULT_WAIT, ...options };
+    const { timeoutMs, pollIntervalMs, logLines, settleMs } = { ...DEFAULT_WAIT, ...options };
     const deadline = Date.now() + timeoutMs;
+    let upSince: number | undefined;
     for (;;) {
       const containers = await this.ps(project);
       if (containers.length === 0) throw new ComposeError(`app ${project.name}: compose started no container`);
       const failed = containers.find((container) => ['exited', 'dead'].includes(container.status) || container.health === 'unhealthy');
       if (failed) throw await this.containerError(project, failed, stateOf(failed), logLines);
       const waiting = containers.find((container) => container.status !== 'running' || (container.health ?? 'healthy') !== 'healthy');
-      if (!waiting) return;
-      if (Date.now() >= deadline) {
+      if (waiting) upSince = undefined;
+      else if ((upSince ??= Date.now()) + settleMs <= Date.now()) return;
+      if (waiting && Date.now() >= deadline) {
         throw await this.containerError(project, waiting, `still ${stateOf(waiting)} after ${timeoutMs / 1000} s`, logLines);
       }
       await sleep(pollIntervalMs);

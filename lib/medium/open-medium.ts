@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MediumNotFoundError } from '../errors.js';
 import { DirectoryMedium } from './directory-medium.js';
+import { readMounts } from '../fs/mounts.js';
 import type { Medium } from './medium.js';
 import { TarMedium } from './tar-medium.js';
 import { ZipMedium } from './zip-medium.js';
@@ -121,7 +122,7 @@ interface LsblkDevice {
 
 async function removableMountRoots(): Promise<string[]> {
   const { stdout } = await promisify(execFile)('lsblk', ['--json', '-o', 'NAME,RM,HOTPLUG,TRAN,MOUNTPOINT']);
-  const mounted = new Set((await readFile('/proc/mounts', 'utf8')).split('\n').map((line) => unescapeMountField(line.split(' ')[1] ?? '')));
+  const mounted = new Set((await readMounts()).map((mount) => mount.target));
   const roots: string[] = [];
   const visit = (device: LsblkDevice, removable: boolean) => {
     const isRemovable = removable || truthy(device.rm) || truthy(device.hotplug) || device.tran === 'usb';
@@ -134,9 +135,4 @@ async function removableMountRoots(): Promise<string[]> {
 
 function truthy(value: boolean | string | null | undefined): boolean {
   return value === true || value === '1';
-}
-
-/** /proc/mounts escapes spaces and a few other characters as octal. */
-function unescapeMountField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }

@@ -1,11 +1,13 @@
 import type { DeviceConfig } from '../config/device-config.js';
 import { DeviceStateStore, type TargetRecord } from '../device/state.js';
+import type { DockerEngine } from '../docker/engine.js';
 import { FioupError } from '../errors.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
 import type { TargetRow } from '../targets/selection.js';
 import { Rootfs } from '../rootfs/rootfs.js';
 import { checkVerdict } from '../targets/verdict.js';
+import { appsRunning } from './app-status.js';
 import { inspectMedium } from './inspect-medium.js';
 
 export interface CheckReport {
@@ -33,10 +35,11 @@ export interface CheckReport {
 }
 
 /**
- * `check`: what the medium offers this device, and whether it can be installed. Changes nothing on the device.
+ * `check`: what the medium offers this device, and whether it can be installed: 'update-available' (16), 'up-to-date'
+ * (0), or 'apps-need-sync' (17) when the current target is the newest but some of its apps do not run. Changes nothing.
  * Failures of the metadata itself (11, 12, 14, 15) are thrown; target verdicts (6, 8) come in the report.
  */
-export async function checkMedium(config: DeviceConfig, medium: Medium, options: { requestedTarget?: string; now?: Date } = {}): Promise<CheckReport> {
+export async function checkMedium(config: DeviceConfig, medium: Medium, engine: DockerEngine, options: { requestedTarget?: string; now?: Date } = {}): Promise<CheckReport> {
   const state = await new DeviceStateStore(config.storagePath).load();
   const bootedCommit = await Rootfs.fromConfig(config).bootedCommitIfOstree();
   const now = options.now ?? new Date();
@@ -49,6 +52,9 @@ export async function checkMedium(config: DeviceConfig, medium: Medium, options:
   let verdict: CheckReport['verdict'];
   try {
     verdict = { outcome: checkVerdict(selection) };
+    if (selection.selected?.relation === 'same' && state.current && !(await appsRunning(engine, state.current.apps))) {
+      verdict = { outcome: 'apps-need-sync' };
+    }
   } catch (error) {
     if (!(error instanceof FioupError)) throw error;
     verdict = { error };

@@ -127,7 +127,18 @@ class Installation {
     const enabled = requiredApps(selectedTarget, this.inspection.device.composeApps).map(appRecord);
     this.record = { name: selectedTarget.name, version: selectedTarget.version, sha256: selectedTarget.sha256 ?? '', apps: enabled };
     this.plan = planAppChanges(this.state.current?.apps ?? [], selectedTarget.apps.map(appRecord), enabled);
+    if (selected.relation === 'same') this.plan = await this.resyncStoppedApps(this.plan);
     this.env.onProgress({ type: 'info', message: `installing ${selected.name} (version ${selected.version}): ${describePlan(this.plan)}` });
+  }
+
+  /** Reinstalling the current target ("apps need sync"): its apps that do not run are installed again. */
+  private async resyncStoppedApps(plan: AppPlan): Promise<AppPlan> {
+    const changes = [];
+    for (const change of plan.changes) {
+      const stopped = change.kind === 'unchanged' && !(await appsRunning(this.env.engine, [change.to!]));
+      changes.push(stopped ? { ...change, kind: 'updated' as const } : change);
+    }
+    return { changes };
   }
 
   /** The hash chain of every app to install, down to the image manifests; configs and layers are hashed while they load. */

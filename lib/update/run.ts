@@ -95,11 +95,13 @@ class Switch {
     }
   }
 
+  /** Starts every app, then waits for each to be up (their start-up times overlap). */
   private async startApps(apps: readonly AppRecord[]): Promise<void> {
-    for (const app of apps) {
-      this.env.onProgress({ type: 'step', step: `start ${app.name}`, state: 'start' });
-      await this.compose.up({ name: app.name, dir: this.files.apps.current(app.name) }, { timeoutMs: this.env.startTimeoutMs });
-      this.env.onProgress({ type: 'step', step: `start ${app.name}`, state: 'done' });
+    const projects = apps.map((app) => ({ name: app.name, dir: this.files.apps.current(app.name) }));
+    for (const project of projects) await this.compose.start(project);
+    for (const project of projects) {
+      await this.compose.waitUntilRunning(project, { timeoutMs: this.env.startTimeoutMs });
+      this.env.onProgress({ type: 'step', step: `start ${project.name}`, state: 'done' });
     }
   }
 

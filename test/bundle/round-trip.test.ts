@@ -36,14 +36,22 @@ function ndjson(stdout: string): Record<string, unknown>[] {
   return stdout.trim().split('\n').map((line) => JSON.parse(line));
 }
 
-/** Every blob (hex) the factory wrote for an app: its own chain and, per platform, each image's. */
-function blobsOf(app: WrittenApp): Set<string> {
-  const digests = [app.manifestDigest, app.bundleDigest, app.bundleIndexDigest, app.layersMetaDigest];
+/** Every blob (hex) the factory wrote for an app: its own chain (the manifest's empty config too) and, per platform, each image's. */
+async function blobsOf(factory: FactoryBuild, app: WrittenApp): Promise<Set<string>> {
+  const hex = (digest: string) => digest.replace(/^sha256:/, '');
+  const manifest = JSON.parse(await readFile(join(factory.dirs.apps, 'blobs/sha256', hex(app.manifestDigest)), 'utf8')) as { config: { digest: string } };
+  const digests = [app.manifestDigest, manifest.config.digest, app.bundleDigest, app.bundleIndexDigest, app.layersMetaDigest];
   for (const image of app.images) {
     digests.push(image.indexDigest);
     for (const platform of Object.values(image.platforms)) digests.push(platform.manifestDigest, platform.configDigest, ...platform.layerDigests);
   }
-  return new Set(digests.map((digest) => digest.replace(/^sha256:/, '')));
+  return new Set(digests.map(hex));
+}
+
+/** The blobs all apps of a target need. */
+async function targetBlobs(factory: FactoryBuild, version: number): Promise<Set<string>> {
+  const sets = await Promise.all(appsOf(factory, version).map((app) => blobsOf(factory, app)));
+  return new Set(sets.flatMap((set) => [...set]));
 }
 
 function appsOf(factory: FactoryBuild, version: number): WrittenApp[] {
@@ -111,10 +119,10 @@ describe('two fioctl downloads merged, then narrowed with --target', () => {
         targets: [{ hardwareIds, version: 1, apps: v1Apps() }, { hardwareIds, version: 2, apps: v2Apps() }],
       })),
     ]);
-    const [v1] = appsOf(newer, 1);
-    const keep = new Set(appsOf(newer, 2).flatMap((app) => [...blobsOf(app)]));
-    await rm(v1!.dir, { recursive: true });
-    for (const hex of blobsOf(v1!)) if (!keep.has(hex)) await rm(join(newer.dirs.apps, 'blobs/sha256', hex));
+    const keep = await targetBlobs(newer, 2);
+    const dropped = [...(await targetBlobs(newer, 1))].filter((hex) => !keep.has(hex));
+    await rm(appsOf(newer, 1)[0]!.dir, { recursive: true });
+    for (const hex of dropped) await rm(join(newer.dirs.apps, 'blobs/sha256', hex));
   });
 
   test('each download alone lacks something; merged, the bundle holds exactly both, under the newer metadata', async () => {
@@ -141,7 +149,7 @@ describe('two fioctl downloads merged, then narrowed with --target', () => {
     assert.equal(created.code, 0, created.stderr);
     const files = await filesUnder(destination);
     const blobs = files.filter((path) => path.startsWith('apps/blobs/sha256/')).map((path) => path.slice('apps/blobs/sha256/'.length)).sort();
-    const reachable = [...new Set(appsOf(newer, 2).flatMap((app) => [...blobsOf(app)]))].sort();
+    const reachable = [...(await targetBlobs(newer, 2))].sort();
     assert.deepEqual(blobs, reachable);
     const appDirectories = [...new Set(files.filter((path) => path.startsWith('apps/apps/')).map((path) => path.split('/').slice(2, 4).join('/')))].sort();
     assert.deepEqual(appDirectories, appsOf(newer, 2).map((app) => `${app.name}/${app.manifestDigest.slice(7)}`).sort());
@@ -165,15 +173,13 @@ describe('hostile archives given to the device', () => {
     await removeTree(device.root);
   });
 
-  test('tar: .., absolute, symlink and hard link out, device file, oversized PAX entry: refused with the entry named, nothing written outside', async () => {
+  // test/medium covers every hostile entry kind against the readers; here a few go through the device's CLI.
+  test('tar: a .. name, a hard link out, an oversized PAX entry: refused (11) with the entry named, nothing written outside', async () => {
     const timestamp = await readFile(join(factory.dirs.tuf, 'timestamp.json'));
     const layout = [{ name: 'tuf/', type: '5' }, { name: 'tuf/timestamp.json', data: timestamp }];
     const cases: [string, Parameters<typeof rawTar>[0], RegExp][] = [
       ['dotdot', [...layout, { name: 'tuf/../../tar-escaped', data: Buffer.from('out') }], /climbs out with '\.\.'/],
-      ['absolute', [...layout, { name: `${work}/tar-escaped`, data: Buffer.from('out') }], /is absolute/],
-      ['symlink', [...layout, { name: 'tuf/root.json', type: '2', linkName: '/etc/passwd' }], /tuf\/root\.json.*is a symbolic link; only regular files and directories are allowed/],
       ['hardlink', [...layout, { name: 'tuf/snapshot.json', type: '1', linkName: '../../etc/shadow' }], /tuf\/snapshot\.json.*is a hard link/],
-      ['device', [...layout, { name: 'tuf/targets.json', type: '3' }], /tuf\/targets\.json.*is a character device/],
       ['huge', [...layout, paxEntry({ size: String(10 * 1024 ** 3) }), { name: 'apps/blobs/sha256/huge', data: Buffer.from('small') }], /claims 10737418240 bytes, past the end/],
     ];
     const results = await Promise.all(cases.map(async ([name, entries]) => {
@@ -189,26 +195,13 @@ describe('hostile archives given to the device', () => {
     assert.deepEqual(await filesUnder(device.storage).catch(() => []), [], 'the device wrote nothing');
   });
 
-  test('zip: a zip-slip name and a symlink entry are refused, nothing written outside', async () => {
-    const python = [
-      'import sys, zipfile',
-      'z = zipfile.ZipFile(sys.argv[1], "w")',
-      'z.writestr("tuf/timestamp.json", open(sys.argv[2], "rb").read())',
-      'z.writestr(sys.argv[3], "out")',
-      'if sys.argv[4] == "link":',
-      '    info = zipfile.ZipInfo("tuf/root.json"); info.create_system = 3; info.external_attr = 0o120777 << 16',
-      '    z.writestr(info, "/etc/passwd")',
-      'z.close()',
-    ].join('\n');
+  test('zip: a zip-slip name is refused (11), nothing written outside', async () => {
     const slip = join(work, 'evil-slip.zip');
-    const link = join(work, 'evil-link.zip');
-    execFileSync('python3', ['-c', python, slip, join(factory.dirs.tuf, 'timestamp.json'), '../../zip-escaped', 'none']);
-    execFileSync('python3', ['-c', python, link, join(factory.dirs.tuf, 'timestamp.json'), 'tuf/snapshot.json', 'link']);
-    const [slipped, linked] = await Promise.all([device.cli(['check', '--src-dir', slip]), device.cli(['check', '--src-dir', link])]);
+    const python = 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], "w"); z.writestr("tuf/timestamp.json", open(sys.argv[2], "rb").read()); z.writestr("../../zip-escaped", "out"); z.close()';
+    execFileSync('python3', ['-c', python, slip, join(factory.dirs.tuf, 'timestamp.json')]);
+    const slipped = await device.cli(['check', '--src-dir', slip]);
     assert.equal(slipped.code, ExitCode.security, slipped.stderr);
     assert.match(slipped.stderr, /"\.\.\/\.\.\/zip-escaped" climbs out with '\.\.'/);
-    assert.equal(linked.code, ExitCode.security, linked.stderr);
-    assert.match(linked.stderr, /tuf\/root\.json.* is a symbolic link/);
     assert.deepEqual((await readdir(join(work, '..'))).filter((name) => name.includes('zip-escaped')), []);
     assert.deepEqual((await readdir(work)).filter((name) => name.includes('escaped')), []);
   });

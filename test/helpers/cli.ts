@@ -9,10 +9,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI in a child process (through tsx, from source), the way a technician would. */
+/** Runs the real CLI, as compiled by scripts/test.sh, in a child process, the way a technician would. */
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${repoRoot}cli/main.ts`, ...args], {
+    const child = spawn(process.execPath, [`${repoRoot}dist/cli/main.js`, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { FactoryBuild } from '../../fixtures/factory.js';
@@ -82,9 +83,19 @@ export async function dockerImageIds(): Promise<string[]> {
   return (await new Docker().listImages({ all: true })).map((image) => image.Id).sort();
 }
 
-export async function dockerLogs(containerId: string): Promise<string> {
+async function dockerLogs(containerId: string): Promise<string> {
   const { stdout } = await promisify(execFile)('docker', ['logs', containerId]);
   return stdout;
+}
+
+/** The container's logs once they contain `text`, or as they are after about ten seconds. */
+export async function waitForLog(containerId: string, text: string): Promise<string> {
+  let logs = '';
+  for (let attempt = 0; attempt < 40 && !logs.includes(text); attempt++) {
+    logs = await dockerLogs(containerId);
+    if (!logs.includes(text)) await sleep(250);
+  }
+  return logs;
 }
 
 export async function removeTree(path: string): Promise<void> {

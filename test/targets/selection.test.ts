@@ -101,22 +101,31 @@ describe('target selection on a factory bundle', () => {
     assert.equal(checkExitCode(selection), ExitCode.noMatchingTarget);
   });
 
-  test('an app missing from the medium makes the target incomplete (8), unless compose_apps leaves it out', async () => {
+  test('an app missing from the medium: an older complete target is chosen, else content missing (8)', async () => {
     const copy = await workspace.dir('missing-app');
     await cp(basic.build.dirs.medium, copy, { recursive: true });
     const medium = new DirectoryMedium(copy);
-    const target = (await evaluateMedium(medium, basic.verified, amd64)).selectedTarget!;
-    const [gone, kept] = target.apps;
-    await rm(join(copy, 'apps/apps', gone!.name, gone!.manifestHex), { recursive: true });
+    const [newWeb, sharedHealth] = (await evaluateMedium(medium, basic.verified, amd64)).selectedTarget!.apps;
+    await rm(join(copy, 'apps/apps', newWeb!.name, newWeb!.manifestHex), { recursive: true });
 
+    const fallback = await evaluateMedium(medium, basic.verified, amd64);
+    assert.deepEqual(row(fallback, 'amd64-linux-lmp-2').missingApps, [newWeb!.name]);
+    assert.ok(row(fallback, 'amd64-linux-lmp-2').reasons.includes('apps-missing'));
+    assert.equal(fallback.selected?.name, 'amd64-linux-lmp-1');
+
+    // The health app is the same in both targets: without it neither is complete.
+    await rm(join(copy, 'apps/apps', sharedHealth!.name, sharedHealth!.manifestHex), { recursive: true });
     const selection = await evaluateMedium(medium, basic.verified, amd64);
-    assert.deepEqual(selection.selected?.missingApps, [gone!.name]);
-    assert.ok(selection.selected?.reasons.includes('apps-missing'));
+    assert.equal(selection.selected?.name, 'amd64-linux-lmp-2');
+    assert.deepEqual(selection.selected?.missingApps, [newWeb!.name, sharedHealth!.name]);
     assert.equal(checkExitCode(selection), ExitCode.contentMissing);
-    assert.throws(() => checkVerdict(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(gone!.name));
+    assert.throws(() => checkVerdict(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(sharedHealth!.name));
 
-    assert.equal(checkExitCode(await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: [kept!.name] })), ExitCode.updateAvailable);
+    // Apps the device does not run are not needed.
     assert.equal(checkExitCode(await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: 'none' })), ExitCode.updateAvailable);
+    const onlyWeb = await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: [newWeb!.name] });
+    assert.deepEqual(row(onlyWeb, 'amd64-linux-lmp-2').missingApps, [newWeb!.name]);
+    assert.equal(onlyWeb.selected?.name, 'amd64-linux-lmp-1');
   });
 });
 
@@ -145,19 +154,28 @@ describe('rootfs and bundle lists', () => {
     assert.equal((await evaluateMedium(rpi.medium, rpi.verified, { ...rpiDevice, hardwareId: 'raspberrypi3-64' })).selected?.name, 'raspberrypi4-64-lmp-4');
   });
 
-  test('a missing rootfs commit is content missing (8); a container-only device does not need it', async () => {
+  test('a missing rootfs commit: an older complete target is chosen, else content missing (8)', async () => {
     const copy = await workspace.dir('missing-commit');
     await cp(rpi.build.dirs.medium, copy, { recursive: true });
-    const commit = rpi.build.targets.find((t) => t.version === 4)!.ostreeCommit!;
-    await rm(join(copy, 'ostree_repo/objects', commit.slice(0, 2), `${commit.slice(2)}.commit`));
+    const commitOf = (version: number) => rpi.build.targets.find((t) => t.version === version)!.ostreeCommit!;
+    const removeCommit = (commit: string) => rm(join(copy, 'ostree_repo/objects', commit.slice(0, 2), `${commit.slice(2)}.commit`));
     const medium = new DirectoryMedium(copy);
+
+    await removeCommit(commitOf(4));
+    const fallback = await evaluateMedium(medium, rpi.verified, rpiDevice);
+    assert.ok(row(fallback, 'raspberrypi4-64-lmp-4').reasons.includes('rootfs-missing'));
+    assert.equal(fallback.selected?.name, 'raspberrypi4-64-lmp-3');
+
+    await removeCommit(commitOf(3));
     const selection = await evaluateMedium(medium, rpi.verified, rpiDevice);
-    assert.ok(selection.selected?.reasons.includes('rootfs-missing'));
+    assert.equal(selection.selected?.name, 'raspberrypi4-64-lmp-4');
     assert.equal(checkExitCode(selection), ExitCode.contentMissing);
+    assert.throws(() => checkVerdict(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(commitOf(4)));
+
+    // A container-only device does not install the rootfs; one booted on the target's commit has nothing to install.
     const { ostree: _ignored, ...containerOnly } = rpiDevice;
     assert.equal(checkExitCode(await evaluateMedium(medium, rpi.verified, containerOnly)), ExitCode.updateAvailable);
-    // Booted on the target's own commit: nothing to install for the rootfs.
-    assert.equal((await evaluateMedium(medium, rpi.verified, { ...rpiDevice, ostree: { bootedCommit: commit } })).selected?.rootfsCommit, undefined);
+    assert.equal((await evaluateMedium(medium, rpi.verified, { ...rpiDevice, ostree: { bootedCommit: commitOf(4) } })).selected?.rootfsCommit, undefined);
   });
 });
 

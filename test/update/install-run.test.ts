@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rename } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps, webPage } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { createTestDevice, dockerImageIds, dockerLogs, projectContainers, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+import { createTestDevice, dockerImageIds, projectContainers, removeComposeProjects, removeTree, waitForLog, type TestDevice } from '../helpers/device.js';
 
 // App names of their own: other test files run compose projects on the same dockerd at the same time.
 const STORE = 'store';
@@ -22,15 +21,6 @@ function targets() {
     { hardwareIds, version: 3, apps: [sampleApps.webPair(2, STORE)] },
     { hardwareIds, version: 4, apps: [sampleApps.webPair(2, STORE), sampleApps.healthchecked(MONITOR), sampleApps.failing(CRASHY)] },
   ];
-}
-
-async function waitForLog(containerId: string, text: string): Promise<string> {
-  let logs = '';
-  for (let attempt = 0; attempt < 40 && !logs.includes(text); attempt++) {
-    logs = await dockerLogs(containerId);
-    if (!logs.includes(text)) await sleep(250);
-  }
-  return logs;
 }
 
 describe('install and run on a real dockerd', () => {
@@ -132,6 +122,25 @@ describe('install and run on a real dockerd', () => {
     assert.equal((await projectContainers(MONITOR)).size, 0);
     assert.equal((await projectContainers(CRASHY)).size, 0);
     assert.deepEqual(await readdir(device.composeRoot), [STORE]);
+  });
+
+  test('the callback program sees each step with aktualizr-lite\'s environment', async () => {
+    const log = join(device.root, 'callbacks.log');
+    const program = join(device.root, 'callback.sh');
+    await writeFile(program, `#!/bin/sh\necho "$MESSAGE|\${RESULT-}|$INSTALL_TARGET_NAME|$CURRENT_TARGET_NAME|$CURRENT_TARGET" >> ${log}\n`, { mode: 0o755 });
+    await device.configure('70-callback.toml', `[pacman]\ncallback_program = "${program}"\n`);
+    assert.equal((await device.cli(['install', ...medium(), '--target', target(2), '--force'])).code, 101);
+    assert.equal((await device.cli(['run'])).code, 0);
+    const currentTarget = join(device.storage, 'current-target');
+    assert.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), [
+      `install-pre||${target(2)}|${target(4)}|${currentTarget}`,
+      `download-pre||${target(2)}|${target(4)}|${currentTarget}`,
+      `download-post|OK|${target(2)}|${target(4)}|${currentTarget}`,
+      `install-post|NEEDS_COMPLETION|${target(2)}|${target(4)}|${currentTarget}`,
+      `install-final-pre||${target(2)}|${target(4)}|${currentTarget}`,
+      `install-post|OK|${target(2)}|${target(2)}|${currentTarget}`,
+    ]);
+    assert.match(await readFile(currentTarget, 'utf8'), new RegExp(`^TARGET_NAME="${target(2)}"$`, 'm'));
   });
 
   test('a corrupted layer on the medium is refused (70) and Docker and the running apps are unchanged', async () => {

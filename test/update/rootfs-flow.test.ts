@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { access, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps, webPage } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { runTool } from '../../fixtures/oci/tools.js';
 import { commitObjectPath } from '../../lib/rootfs/pull.js';
-import { createTestDevice, dockerLogs, projectContainers, removeComposeProjects, type TestDevice } from '../helpers/device.js';
+import { createTestDevice, projectContainers, removeComposeProjects, waitForLog, type TestDevice } from '../helpers/device.js';
 import { removeDevice, simulatedDevice, type SimulatedDevice } from '../rootfs/helpers.js';
 
 // App names of their own: other test files run compose projects on the same dockerd at the same time.
@@ -34,15 +33,6 @@ function targets() {
 interface OstreeTestDevice {
   readonly device: TestDevice;
   readonly sysroot: SimulatedDevice;
-}
-
-async function waitForLog(containerId: string, text: string): Promise<string> {
-  let logs = '';
-  for (let attempt = 0; attempt < 40 && !logs.includes(text); attempt++) {
-    logs = await dockerLogs(containerId);
-    if (!logs.includes(text)) await sleep(250);
-  }
-  return logs;
 }
 
 async function containerIds(project: string): Promise<string[]> {

@@ -1,0 +1,21 @@
+import { readFile } from 'node:fs/promises';
+
+export interface MountEntry {
+  readonly source: string;
+  readonly target: string;
+}
+
+/** The mount table (`/proc/mounts` format: fields separated by spaces, spaces inside fields escaped as octal). */
+export async function readMounts(mountTable = '/proc/mounts'): Promise<MountEntry[]> {
+  return (await readFile(mountTable, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [source = '', target = ''] = line.split(' ').map(unescapeMountField);
+      return { source, target };
+    });
+}
+
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
