@@ -207,7 +207,7 @@ class Installation {
     for (const tree of this.trees) {
       const directory = this.files.apps.staged(tree.app.name);
       await extractBundle(this.medium, tree.bundle, directory);
-      const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image.reference]));
+      const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image]));
       await writeFile(join(directory, COMPOSE_OVERRIDE_FILE), composeOverrideYaml(pins));
       await writeFile(join(directory, APP_RECORD_FILE), `${JSON.stringify({ name: tree.app.name, uri: tree.app.uri })}\n`);
     }

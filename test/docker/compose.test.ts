@@ -9,6 +9,7 @@ import { writeAppStore } from '../../fixtures/apps/app-store.js';
 import type { AppSpec, WrittenApp } from '../../fixtures/apps/spec.js';
 import { BlobStore, hexOf } from '../../fixtures/oci/blob-store.js';
 import { Compose, detectCompose, type ComposeProject } from '../../lib/docker/compose.js';
+import { parsePinnedReference } from '../../lib/apps/image-reference.js';
 import { COMPOSE_OVERRIDE_FILE, composeOverrideYaml } from '../../lib/docker/compose-override.js';
 import { DockerEngine } from '../../lib/docker/engine.js';
 import { loadImages } from '../../lib/docker/image-load.js';
@@ -42,7 +43,7 @@ describe('Compose runs apps whose images were loaded offline', () => {
     const project = { name: app.name, dir: join(dir, 'compose-apps', app.name) };
     await mkdir(project.dir, { recursive: true });
     await extract({ file: join(app.dir, `${hexOf(app.bundleDigest)}.tgz`), cwd: project.dir });
-    await writeFile(join(project.dir, COMPOSE_OVERRIDE_FILE), composeOverrideYaml(app.services));
+    await writeFile(join(project.dir, COMPOSE_OVERRIDE_FILE), composeOverrideYaml(Object.fromEntries(Object.entries(app.services).map(([service, reference]) => [service, parsePinnedReference(reference)!]))));
     return project;
   }
 

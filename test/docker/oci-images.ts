@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
-import { ContentVerificationError } from '../../lib/errors.js';
 import type { BlobDescriptor, ImageToLoad, OpenVerifiedBlob } from '../../lib/docker/image-load.js';
-import { localImageTag, parsePinnedImage } from '../../lib/docker/image-ref.js';
+import { localImageTag } from '../../lib/docker/image-ref.js';
+import { parsePinnedReference } from '../../lib/apps/image-reference.js';
+import { VerifyingStream } from '../../lib/apps/blob-reader.js';
 import type { BlobStore } from '../../fixtures/oci/blob-store.js';
 
 /**
@@ -13,7 +13,7 @@ import type { BlobStore } from '../../fixtures/oci/blob-store.js';
  */
 
 export async function imageToLoad(store: BlobStore, pinnedRef: string): Promise<ImageToLoad> {
-  const pinned = parsePinnedImage(pinnedRef);
+  const pinned = parsePinnedReference(pinnedRef)!;
   const index = JSON.parse(await readFile(store.pathOf(pinned.digest), 'utf8')) as { manifests: (BlobDescriptor & { platform: { architecture: string } })[] };
   const entry = index.manifests.find((manifest) => manifest.platform.architecture === 'amd64')!;
   const manifest = JSON.parse(await readFile(store.pathOf(entry.digest), 'utf8')) as { config: BlobDescriptor; layers: BlobDescriptor[] };
@@ -29,26 +29,8 @@ export function verifiedOpener(store: BlobStore, corrupt?: { digest: string; off
   return async (descriptor) => {
     const file: Readable = createReadStream(store.pathOf(descriptor.digest));
     const source = corrupt?.digest === descriptor.digest ? file.pipe(flipByteAt(corrupt.offset)) : file;
-    return source.pipe(verifying(descriptor));
+    return source.pipe(new VerifyingStream({ ...descriptor, what: `blob ${descriptor.digest}` }));
   };
-}
-
-function verifying(descriptor: BlobDescriptor): Transform {
-  const hash = createHash('sha256');
-  let size = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-    flush(done) {
-      const digest = `sha256:${hash.digest('hex')}`;
-      done(digest === descriptor.digest && size === descriptor.size
-        ? null
-        : new ContentVerificationError(`blob ${descriptor.digest}: read ${size} bytes hashing to ${digest}`));
-    },
-  });
 }
 
 function flipByteAt(offset: number): Transform {
