@@ -41,6 +41,7 @@ export const MAX_BUNDLE_EXPANDED_BYTES = 2 * 1024 ** 3;
 export async function readBundle(medium: Medium, bundle: AppBundle, visitor: BundleVisitor): Promise<void> {
   const what = bundle.blob.what;
   const seen = new Set<string>();
+  const files = new Set<string>();
   let expanded = 0;
   const archive = pipeline(await openVerifiedBlob(medium, bundle.blob), createGunzip(), () => {});
   try {
@@ -51,13 +52,14 @@ export async function readBundle(medium: Medium, bundle: AppBundle, visitor: Bun
       }
       if (entry.type === 'directory' && /^(\.\/?)$/.test(entry.path)) continue; // the bundle's own root, as `tar -C dir .` writes it
       const path = safeRelativePath(entry.path, `${what} entry`);
-      if (seen.has(path)) throw new ContentVerificationError(`${where} appears twice`);
-      seen.add(path);
+      if (seen.has(path) || files.has(path)) throw new ContentVerificationError(`${where} appears twice`);
       if (entry.type === 'directory') {
         if (entry.size !== 0) throw new ContentVerificationError(`${where} is a directory with content`);
+        seen.add(path);
         await visitor.directory?.(path);
         continue;
       }
+      files.add(path);
       const expected = bundle.index.get(path);
       if (!expected) throw new ContentVerificationError(`${where} is not listed in the bundle index`);
       expanded += entry.size;
@@ -79,6 +81,6 @@ export async function readBundle(medium: Medium, bundle: AppBundle, visitor: Bun
     if (error instanceof FioupError) throw error;
     throw new ContentVerificationError(`${what}: not a valid gzip tar (${(error as Error).message})`, { cause: error });
   }
-  const absent = [...bundle.index.keys()].filter((path) => !seen.has(path));
+  const absent = [...bundle.index.keys()].filter((path) => !files.has(path));
   if (absent.length > 0) throw new ContentVerificationError(`${what}: lacks ${absent.map((path) => JSON.stringify(path)).join(', ')} listed in its index`);
 }

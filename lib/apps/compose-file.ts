@@ -19,7 +19,7 @@ export interface ComposeService {
 export function parseComposeFile(text: string, what: string): ComposeService[] {
   let document: unknown;
   try {
-    document = parse(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false });
+    document = parse(text, { uniqueKeys: true, merge: true, maxAliasCount: 100, prettyErrors: false });
   } catch (error) {
     throw new ContentVerificationError(`${what}: not valid YAML (${(error as Error).message})`, { cause: error });
   }

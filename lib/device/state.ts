@@ -17,13 +17,28 @@ export interface TargetRecord {
   readonly apps: AppRecord[];
 }
 
+export type AppChangeKind = 'new' | 'updated' | 'unchanged' | 'removed' | 'disabled';
+
+/** What an update does to one app, decided by `install` and carried out by `run`. */
+export interface AppChange {
+  readonly name: string;
+  readonly kind: AppChangeKind;
+  /** What runs now (updated, unchanged, removed, disabled). */
+  readonly from: AppRecord | undefined;
+  /** What the target runs (new, updated, unchanged). */
+  readonly to: AppRecord | undefined;
+}
+
 /** Where an installation stands; `run` resumes from here after a crash or restart. */
 export type PendingPhase = 'staged' | 'switching' | 'rolling-back';
 
 export interface PendingInstallation {
   readonly target: TargetRecord;
   readonly previous: TargetRecord | undefined;
+  readonly changes: readonly AppChange[];
   readonly phase: PendingPhase;
+  /** The target that failed on its new rootfs, when this installation puts the previous target back. */
+  readonly rollbackOf?: string;
   /** OSTree devices: the commit to boot and the one to fall back to. */
   readonly rootfs?: { readonly commit: string; readonly previousCommit: string };
   readonly installedAt: string;

@@ -93,7 +93,7 @@ function requireBundleForDevice(bundle: BundleTargetsMetadata, device: BundleDev
   if (type !== device.deviceType) {
     throw new BundleTypeMismatchError(`${bundle.fileName}: is a '${type}' bundle, and this is a '${device.deviceType}' device`);
   }
-  if (device.tags.length > 0 && tag !== undefined && !device.tags.includes(tag)) {
-    throw new BundleTypeMismatchError(`${bundle.fileName}: is for tag '${tag}', and this device follows ${device.tags.map((t) => `'${t}'`).join(', ')}`);
+  if (device.tags.length > 0 && (tag === undefined || !device.tags.includes(tag))) {
+    throw new BundleTypeMismatchError(`${bundle.fileName}: is for ${tag === undefined ? 'no tag' : `tag '${tag}'`}, and this device follows ${device.tags.map((t) => `'${t}'`).join(', ')}`);
   }
 }

@@ -1,15 +1,6 @@
-import type { AppRecord } from '../device/state.js';
+import type { AppChange, AppChangeKind, AppRecord } from '../device/state.js';
 
-export type AppChangeKind = 'new' | 'updated' | 'unchanged' | 'removed' | 'disabled';
-
-export interface AppChange {
-  readonly name: string;
-  readonly kind: AppChangeKind;
-  /** What runs now (updated, unchanged, removed, disabled). */
-  readonly from: AppRecord | undefined;
-  /** What the target runs (new, updated, unchanged). */
-  readonly to: AppRecord | undefined;
-}
+export type { AppChange, AppChangeKind } from '../device/state.js';
 
 export interface AppPlan {
   readonly changes: readonly AppChange[];

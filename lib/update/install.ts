@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildAppTree, type AppTree } from '../apps/app-tree.js';
 import { openVerifiedBlob } from '../apps/blob-reader.js';
@@ -65,6 +65,7 @@ class Installation {
   private bootedCommit: string | undefined;
   private rootfsCommit: string | undefined;
   private readonly loadedImages: string[] = [];
+  private committed = false;
 
   constructor(private readonly env: UpdateEnvironment, private readonly medium: Medium, private readonly options: InstallOptions) {
     this.files = deviceFiles(env.config);
@@ -72,7 +73,8 @@ class Installation {
 
   async run(): Promise<InstallResult> {
     await this.check();
-    if (this.record.name === this.state.current?.name && !this.rootfsCommit && (await appsRunning(this.env.engine, this.record.apps))) {
+    const nothingToDo = this.record.name === this.state.current?.name && !this.rootfsCommit && this.plan.changes.every((change) => change.kind === 'unchanged');
+    if (nothingToDo) {
       return { outcome: 'up-to-date', target: this.record, plan: this.plan, loadedImages: [] };
     }
     await this.callback('install-pre');
@@ -83,10 +85,11 @@ class Installation {
         { name: 'pull-rootfs', run: () => this.pullRootfs() },
         { name: 'load', run: () => this.load() },
         { name: 'stage', run: () => this.stage() },
-        { name: 'deploy-rootfs', run: () => this.deployRootfs() },
         { name: 'commit', run: () => this.commit() },
+        { name: 'deploy-rootfs', run: () => this.deployRootfs() },
       ], this.env.onProgress);
     } catch (error) {
+      if (!this.committed) await this.forgetLoadedImages();
       await this.callback('install-post', `FAILED: ${(error as Error).message.split('\n')[0]}`);
       throw error;
     }
@@ -98,8 +101,9 @@ class Installation {
   /** Same verification and selection as `check`, then the install rules: pending, downgrade, failed before, content. */
   private async check(): Promise<void> {
     this.state = await this.files.state.load();
-    if (this.state.pending) {
-      throw new InstallationPendingError(`target ${this.state.pending.target.name} is installed and waits for 'fioup-offline run'; run it first`);
+    const pending = this.state.pending;
+    if (pending && (pending.phase !== 'staged' || (this.options.requestedTarget !== undefined && this.options.requestedTarget !== pending.target.name))) {
+      throw new InstallationPendingError(`target ${pending.target.name} is installed and waits for 'fioup-offline run'; run it first`);
     }
     this.bootedCommit = await this.env.rootfs.bootedCommitIfOstree();
     this.inspection = await inspectMedium(this.env.config, this.medium, {
@@ -122,16 +126,19 @@ class Installation {
     }
     if (!selected.contentPresent) throw new ContentMissingError(describeMissingContent(selected));
 
+    if (pending && pending.target.name !== selected.name) {
+      throw new InstallationPendingError(`target ${pending.target.name} is installed and waits for 'fioup-offline run'; run it first`);
+    }
     this.target = selectedTarget;
     this.rootfsCommit = selected.rootfsCommit;
     const enabled = requiredApps(selectedTarget, this.inspection.device.composeApps).map(appRecord);
     this.record = { name: selectedTarget.name, version: selectedTarget.version, sha256: selectedTarget.sha256 ?? '', apps: enabled };
-    this.plan = planAppChanges(this.state.current?.apps ?? [], selectedTarget.apps.map(appRecord), enabled);
-    if (selected.relation === 'same') this.plan = await this.resyncStoppedApps(this.plan);
+    this.plan = pending ? { changes: pending.changes } : planAppChanges(this.state.current?.apps ?? [], selectedTarget.apps.map(appRecord), enabled);
+    if (selected.relation === 'same' && !pending) this.plan = await this.resyncStoppedApps(this.plan);
     this.env.onProgress({ type: 'info', message: `installing ${selected.name} (version ${selected.version}): ${describePlan(this.plan)}` });
   }
 
-  /** Reinstalling the current target ("apps need sync"): its apps that do not run are installed again. */
+  /** Installing the current target again ("apps need sync"): its apps that do not run are installed again. */
   private async resyncStoppedApps(plan: AppPlan): Promise<AppPlan> {
     const changes = [];
     for (const change of plan.changes) {
@@ -193,11 +200,16 @@ class Installation {
         }
       }
     } catch (error) {
-      for (const imageId of this.loadedImages) await this.env.engine.removeImage(imageId, { force: true });
+      await this.forgetLoadedImages();
       await this.callback('download-post', `FAILED: ${(error as Error).message.split('\n')[0]}`);
       throw error;
     }
     await this.callback('download-post', 'OK');
+  }
+
+  /** A failed install leaves Docker as it found it: the images this run loaded go again. */
+  private async forgetLoadedImages(): Promise<void> {
+    for (const imageId of this.loadedImages.splice(0)) await this.env.engine.removeImage(imageId, { force: true });
   }
 
   /** Compose projects go to the staging area, each with the override that points its services at the loaded images. */
@@ -208,24 +220,31 @@ class Installation {
       const directory = this.files.apps.staged(tree.app.name);
       await extractBundle(this.medium, tree.bundle, directory);
       const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image]));
-      await writeFile(join(directory, COMPOSE_OVERRIDE_FILE), composeOverrideYaml(pins));
+      const overridePath = join(directory, COMPOSE_OVERRIDE_FILE);
+      const appOverride = await readFile(overridePath, 'utf8').catch(() => undefined);
+      await writeFile(overridePath, composeOverrideYaml(pins, appOverride));
       await writeFile(join(directory, APP_RECORD_FILE), `${JSON.stringify({ name: tree.app.name, uri: tree.app.uri })}\n`);
     }
   }
 
-  /** The newly trusted metadata, then the pending installation: from here on, `run` owns the update. */
+  /**
+   * The newly trusted metadata, then the pending installation: from here on, `run` owns the update. It comes
+   * before the rootfs deploy, so that a new rootfs never becomes the next boot without a record of it.
+   */
   private async commit(): Promise<void> {
     await this.inspection.trustStore.persist(this.inspection.verified);
     await this.files.state.save({
       ...this.state,
       pending: {
         target: this.record,
-        previous: this.state.current,
+        previous: this.state.pending?.previous ?? this.state.current,
+        changes: this.plan.changes,
         phase: 'staged',
         installedAt: new Date().toISOString(),
         ...(this.rootfsCommit && this.bootedCommit ? { rootfs: { commit: this.rootfsCommit, previousCommit: this.bootedCommit } } : {}),
       },
     });
+    this.committed = true;
   }
 
   private async callback(step: 'install-pre' | 'install-post' | 'download-pre' | 'download-post', result?: string): Promise<void> {

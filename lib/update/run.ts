@@ -47,7 +47,7 @@ class Switch {
     private readonly prune: boolean,
   ) {
     this.files = deviceFiles(env.config);
-    this.changes = planAppChanges(pending.previous?.apps ?? [], pending.target.apps, pending.target.apps).changes;
+    this.changes = pending.changes;
   }
 
   async run(): Promise<RunResult> {
@@ -130,9 +130,7 @@ class Switch {
    * persisted first, so an interrupted rollback is finished by the next `run`.
    */
   private async rollBack(reason: string): Promise<RunResult> {
-    if (this.pending.previous?.name === this.pending.target.name) {
-      throw new RollbackFailedError(`${this.pending.target.name} failed while finishing a rollback (${reason}): there is nothing older to return to`);
-    }
+    if (this.pending.rollbackOf) return this.giveUp(reason, 'it was itself the rollback of a failed update');
     this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}; rolling back` });
     await this.setPhase('rolling-back');
     const dirs = this.files.apps;
@@ -150,18 +148,31 @@ class Switch {
       if (this.pending.rootfs) return await this.rollBackRootfs(this.pending.rootfs.previousCommit, reason);
       await this.startApps(this.pending.previous?.apps ?? []);
     } catch (error) {
-      await this.callback('install-post', `FAILED: ${reason}`);
-      throw new RollbackFailedError(`${this.pending.target.name} failed (${reason}), and restoring ${this.pending.previous?.name ?? 'the previous apps'} failed too: ${(error as Error).message}`);
+      return this.giveUp(reason, `restoring ${this.pending.previous?.name ?? 'the previous apps'} failed too: ${(error as Error).message}`);
     }
-    this.state = {
-      ...this.state,
-      pending: undefined,
-      failedTargets: [...new Set([...this.state.failedTargets, this.pending.target.name])],
-    };
-    await this.files.state.save(this.state);
-    await rm(dirs.stagingRoot, { recursive: true, force: true });
-    await this.callback('install-post', `FAILED: ${reason.split('\n')[0]}`);
+    await this.endPending(reason);
     return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
+  }
+
+  /**
+   * The rollback cannot complete (120). The installation is closed all the same, the target marked failed, so that
+   * the device is not stuck: the next `install` of a working target (or the same one with --force) can proceed.
+   */
+  private async giveUp(reason: string, why: string): Promise<never> {
+    await this.endPending(reason);
+    throw new RollbackFailedError(`${this.pending.target.name} failed (${reason.split('\n')[0]}), and ${why}`);
+  }
+
+  /**
+   * Closes the pending installation as failed (the target is not offered again without --force; a rollback that
+   * failed is not the previous target's fault), leaving `next` pending when there is one.
+   */
+  private async endPending(reason: string, next?: PendingInstallation): Promise<void> {
+    const failed = this.pending.rollbackOf ? [] : [this.pending.target.name];
+    this.state = { ...this.state, pending: next, failedTargets: [...new Set([...this.state.failedTargets, ...failed])] };
+    await this.files.state.save(this.state);
+    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
+    await this.callback('install-post', `FAILED: ${reason.split('\n')[0]}`);
   }
 
   /**
@@ -171,20 +182,15 @@ class Switch {
   private async rollBackRootfs(previousCommit: string, reason: string): Promise<RunResult> {
     await this.env.rootfs.deploy(previousCommit, this.env.onProgress);
     const previous = this.pending.previous;
-    this.state = {
-      ...this.state,
-      pending: previous && {
-        target: previous,
-        previous,
-        phase: 'staged',
-        installedAt: new Date().toISOString(),
-        rootfs: { commit: previousCommit, previousCommit: this.pending.rootfs!.commit },
-      },
-      failedTargets: [...new Set([...this.state.failedTargets, this.pending.target.name])],
-    };
-    await this.files.state.save(this.state);
-    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
-    await this.callback('install-post', `FAILED: ${reason.split('\n')[0]}`);
+    await this.endPending(reason, previous && {
+      target: previous,
+      previous,
+      changes: planAppChanges(previous.apps, previous.apps, previous.apps).changes,
+      phase: 'staged',
+      installedAt: new Date().toISOString(),
+      rootfs: { commit: previousCommit, previousCommit: this.pending.rootfs!.commit },
+      rollbackOf: this.pending.target.name,
+    });
     return { outcome: 'reboot-required', target: this.pending.target.name, failure: reason };
   }
 
@@ -195,12 +201,9 @@ class Switch {
     try {
       await this.startApps(this.pending.previous?.apps ?? []);
     } catch (error) {
-      throw new RollbackFailedError(`${reason}, and the previous apps do not start: ${(error as Error).message}`);
+      return this.giveUp(reason, `the previous apps do not start: ${(error as Error).message}`);
     }
-    this.state = { ...this.state, pending: undefined, failedTargets: [...new Set([...this.state.failedTargets, this.pending.target.name])] };
-    await this.files.state.save(this.state);
-    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
-    await this.callback('install-post', `FAILED: ${reason}`);
+    await this.endPending(reason);
     return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
   }
 

@@ -19,6 +19,11 @@ describe('parseComposeFile', () => {
     ]);
   });
 
+  test('follows YAML merge keys, as compose does', () => {
+    const services = parseComposeFile(`x-base: &base\n  image: hub.foundries.io/acme/web@${digest}\nservices:\n  web:\n    <<: *base\n`, 'docker-compose.yml of app web');
+    assert.deepEqual(services.map((service) => [service.name, service.image.repository]), [['web', 'hub.foundries.io/acme/web']]);
+  });
+
   const refused: [string, string, RegExp][] = [
     ['a tag', 'services:\n  web:\n    image: hub.foundries.io/acme/web:latest\n', /service "web" has image "hub.foundries.io\/acme\/web:latest", not pinned/],
     ['a tag and a digest with no registry', `services:\n  web:\n    image: web@${digest}\n`, /service "web" has image/],

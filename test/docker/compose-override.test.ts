@@ -29,4 +29,16 @@ describe('composeOverrideYaml', () => {
     });
   });
 
+
+  test('merges the pins into the app\'s own override, keeping its other settings', () => {
+    const own = 'services:\n  web:\n    environment:\n      MODE: kiosk\n  extra:\n    image: busybox\nvolumes:\n  data: {}\n';
+    const yaml = composeOverrideYaml({ web: { repository: 'hub.foundries.io/acme/web', digest: `sha256:${hexA}` } }, own);
+    assert.deepEqual(parse(yaml), {
+      services: {
+        web: { environment: { MODE: 'kiosk' }, image: `hub.foundries.io/acme/web:sha256-${hexA}` },
+        extra: { image: 'busybox' },
+      },
+      volumes: { data: {} },
+    });
+  });
 });

@@ -66,6 +66,16 @@ describe('install and run on a real dockerd', () => {
     assert.equal((await device.cli(['install', ...medium(), '--target', target(1)])).code, 0);
   });
 
+  test('when apps of the current target stopped, check says they need sync (17) and install brings them back', async () => {
+    await removeComposeProjects([MONITOR]);
+    const check = await device.cli(['check', ...medium(), '--target', target(1)]);
+    assert.equal(check.code, 17, check.stderr);
+    assert.equal((await device.cli(['install', ...medium(), '--target', target(1)])).code, 101);
+    assert.equal((await device.cli(['run'])).code, 0);
+    assert.equal((await projectContainers(MONITOR)).get('service')?.state, 'running');
+    assert.equal((await device.cli(['check', ...medium(), '--target', target(1)])).code, 0);
+  });
+
   test('an update of one app recreates only that app\'s containers; run works with the medium gone', async () => {
     const before = { store: await projectContainers(STORE), monitor: await projectContainers(MONITOR) };
     const install = await device.cli(['install', ...medium(), '--target', target(2)]);
