@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 
 export interface EngineVersion {
@@ -28,18 +28,38 @@ export interface ProjectContainer {
 const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 
-/** The few Docker Engine API calls fioup-offline needs. `new Docker()` honours DOCKER_HOST. */
+/**
+ * The few Docker Engine API calls fioup-offline needs, through dockerode (which honours DOCKER_HOST). dockerode is
+ * loaded on first use, being a third of the CLI's start-up time: commands that never reach Docker do not pay for it.
+ */
 export class DockerEngine {
-  constructor(private readonly docker: Docker = new Docker()) {}
+  private client: Promise<Docker> | undefined;
+
+  private docker(): Promise<Docker> {
+    this.client ??= import('dockerode').then(({ default: Dockerode }) => new Dockerode());
+    return this.client;
+  }
+
+  private async image(reference: string): Promise<Docker.Image> {
+    return (await this.docker()).getImage(reference);
+  }
+
+  private async container(id: string): Promise<Docker.Container> {
+    return (await this.docker()).getContainer(id);
+  }
+
+  private async containersOf(project: string): Promise<Docker.ContainerInfo[]> {
+    return (await this.docker()).listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } });
+  }
 
   async version(): Promise<EngineVersion> {
-    const info = await this.docker.version();
+    const info = await (await this.docker()).version();
     return { version: info.Version, apiVersion: info.ApiVersion };
   }
 
   /** Where dockerd keeps images and containers, for free-space checks; undefined when it does not say. */
   async rootDir(): Promise<string | undefined> {
-    const info = (await this.docker.info()) as { DockerRootDir?: string };
+    const info = (await (await this.docker()).info()) as { DockerRootDir?: string };
     return info.DockerRootDir || undefined;
   }
 
@@ -51,7 +71,7 @@ export class DockerEngine {
   /** The id of the image a reference (tag or id) names, or undefined when Docker has no such image. */
   async imageIdOf(reference: string): Promise<string | undefined> {
     try {
-      return (await this.docker.getImage(reference).inspect()).Id;
+      return (await (await this.image(reference)).inspect()).Id;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -60,18 +80,18 @@ export class DockerEngine {
 
   /** Points `<repo>:<tag>` at the image (moving the tag if it named another one). */
   async tag(imageId: string, repo: string, tag: string): Promise<void> {
-    await this.docker.getImage(imageId).tag({ repo, tag });
+    await (await this.image(imageId)).tag({ repo, tag });
   }
 
   async listImages(): Promise<LocalImage[]> {
-    const images = await this.docker.listImages();
+    const images = await (await this.docker()).listImages();
     return images.map((image) => ({ id: image.Id, repoTags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>') }));
   }
 
   /** Removes a tag, or an image by id; `force` also removes an id that several tags name. Missing images are fine. */
   async removeImage(reference: string, options: { force?: boolean } = {}): Promise<void> {
     try {
-      await this.docker.getImage(reference).remove({ force: options.force ?? false });
+      await (await this.image(reference)).remove({ force: options.force ?? false });
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
@@ -79,14 +99,14 @@ export class DockerEngine {
 
   /** Sends a tar to `POST /images/load`; the answer is Docker's stream of JSON progress messages. */
   async loadImageTar(tar: Readable): Promise<Readable> {
-    return (await this.docker.loadImage(tar, { quiet: false })) as Readable;
+    return (await (await this.docker()).loadImage(tar, { quiet: false })) as Readable;
   }
 
   /** Every container (running or not) of a compose project, with its state and health. */
   async projectContainers(project: string): Promise<ProjectContainer[]> {
-    const listed = await this.docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } });
+    const listed = await this.containersOf(project);
     return Promise.all(listed.map(async (summary) => {
-      const { State } = await this.docker.getContainer(summary.Id).inspect();
+      const { State } = await (await this.container(summary.Id)).inspect();
       return {
         id: summary.Id,
         name: (summary.Names[0] ?? summary.Id).replace(/^\//, ''),
@@ -100,13 +120,12 @@ export class DockerEngine {
 
   /** Removes every container of a compose project, for when its compose file is gone. */
   async removeProjectContainers(project: string): Promise<void> {
-    const listed = await this.docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } });
-    for (const container of listed) await this.docker.getContainer(container.Id).remove({ force: true });
+    for (const container of await this.containersOf(project)) await (await this.container(container.Id)).remove({ force: true });
   }
 
   /** The last lines a container wrote to stdout and stderr, as text. */
   async logsTail(containerId: string, lines: number): Promise<string> {
-    const container = this.docker.getContainer(containerId);
+    const container = await this.container(containerId);
     const { Config } = await container.inspect();
     const raw = await container.logs({ stdout: true, stderr: true, tail: lines, follow: false });
     return Config.Tty ? raw.toString('utf8') : demultiplexLogs(raw).toString('utf8');
