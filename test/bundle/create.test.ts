@@ -16,6 +16,7 @@ import { verifyBundle } from '../../lib/bundle/verify.js';
 import { openMedium } from '../../lib/medium/open-medium.js';
 import type { Medium } from '../../lib/medium/medium.js';
 import { parseAppUri } from '../../lib/targets/app-uri.js';
+import { mountSmallFilesystem } from '../helpers/small-filesystem.js';
 
 const createdAt = new Date('2026-01-02T03:04:05Z');
 let work: string;
@@ -169,16 +170,11 @@ describe('bundle create: resume, verify, inspect, refusals', () => {
   });
 
   test('a destination too small is refused before anything is written', async () => {
-    const image = join(work, 'small.img');
-    const mountPoint = join(work, 'small');
     const bigSource = join(work, 'big-source');
     await cp(source, bigSource, { recursive: true });
     const filler = seededBytes('bundle-test', 'filler', 12 << 20);
     await writeFile(join(bigSource, 'apps/blobs/sha256', sha256(filler)), filler);
-    await mkdir(mountPoint);
-    execFileSync('truncate', ['-s', '8M', image]);
-    execFileSync('mkfs.ext4', ['-q', image]);
-    execFileSync('mount', ['-o', 'loop', image, mountPoint]);
+    const { mountPoint, unmount } = await mountSmallFilesystem(work, 'small', '8M');
     try {
       const before = await readdir(mountPoint);
       for (const format of ['dir', 'tar', 'zip'] as const) {
@@ -191,7 +187,7 @@ describe('bundle create: resume, verify, inspect, refusals', () => {
       }
       assert.deepEqual(await readdir(mountPoint), before);
     } finally {
-      execFileSync('umount', [mountPoint]);
+      unmount();
     }
   });
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +10,7 @@ import { seededBytes } from '../../fixtures/random.js';
 import { isoSeconds } from '../../fixtures/tuf/time.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { runCli } from '../helpers/cli.js';
+import { mountSmallFilesystem } from '../helpers/small-filesystem.js';
 
 const APP = 'bundlecheck';
 const DAY = 86_400_000;
@@ -118,12 +118,7 @@ describe('bundle-create destination and reproducibility', () => {
     await cp(medium('good'), big, { recursive: true });
     const filler = seededBytes('bundle-host-checks', 'filler', 12 << 20);
     await writeFile(join(big, 'apps/blobs/sha256', createHash('sha256').update(filler).digest('hex')), filler);
-    const image = join(work, 'small.img');
-    const mountPoint = join(work, 'small');
-    await mkdir(mountPoint);
-    execFileSync('truncate', ['-s', '8M', image]);
-    execFileSync('mkfs.ext4', ['-q', image]);
-    execFileSync('mount', ['-o', 'loop', image, mountPoint]);
+    const { mountPoint, unmount } = await mountSmallFilesystem(work, 'small', '8M');
     try {
       const before = await readdir(mountPoint);
       const result = await create([big, join(mountPoint, 'bundle.tar'), '--format', 'tar']);
@@ -131,7 +126,7 @@ describe('bundle-create destination and reproducibility', () => {
       assert.match(result.stderr, /bundle\.tar needs 1\d\.\d MiB but its file system has \d\.\d MiB free/);
       assert.deepEqual(await readdir(mountPoint), before);
     } finally {
-      execFileSync('umount', [mountPoint]);
+      unmount();
     }
   });
 

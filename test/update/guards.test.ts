@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { createTestDevice, dockerImageIds, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
 
 const run = promisify(execFile);
 const hardwareIds = ['amd64-linux'];
@@ -55,21 +56,18 @@ describe('install guards', () => {
 
   describe('free space', () => {
     let device: TestDevice;
+    let small: SmallFilesystem;
     let mountPoint: string;
     before(async () => {
       device = await createTestDevice(factory);
-      mountPoint = join(device.root, 'small');
-      await mkdir(mountPoint);
-      const image = join(device.root, 'small.img');
-      await run('truncate', ['-s', '16M', image]);
-      await run('mkfs.ext4', ['-q', '-F', image]);
-      await run('mount', ['-o', 'loop', image, mountPoint]);
+      small = await mountSmallFilesystem(device.root, 'small', '16M');
+      mountPoint = small.mountPoint;
       // Fill the filesystem to well above the watermark.
       await run('dd', ['if=/dev/zero', `of=${join(mountPoint, 'filler')}`, 'bs=1M', 'count=13', 'status=none']);
       await device.configure('50-space.toml', `[pacman]\nstorage_watermark = "80"\ncompose_apps_root = "${join(mountPoint, 'compose-apps')}"\n`);
     });
     after(async () => {
-      await run('umount', [mountPoint]).catch(() => undefined);
+      small.unmount();
       await removeTree(device.root);
     });
 
