@@ -1,11 +1,13 @@
 /**
  * Issue 4: `fioup-offline install` of ~1 GiB of app images against the private dockerd, beside `docker load` of
- * docker-save tars of the same images and `skopeo copy` + `docker load`, each from a cold image store.
+ * docker-save tars of the same images (uncompressed layers), `docker load` of tars holding the very bytes
+ * fioup-offline sends (gzip layers), and `skopeo copy` + `docker load`, each from a cold image store.
  * Run inside `npm run bench` (which provides DOCKER_HOST), or alone:
  * `bash scripts/with-engine.sh tsx bench/install.ts [--size 256M] [--runs N] [--from-source]`.
  */
-import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { WrittenImageRef } from '../fixtures/apps/index.js';
 import type { FactoryBuild } from '../fixtures/factory.js';
 import { createTestDevice, removeTree } from '../test/helpers/device.js';
 import {
@@ -21,18 +23,23 @@ interface BenchImage {
   layoutDir: string;
   /** The tag the baselines load it under. */
   tag: string;
-  /** Digests of the blobs a load of its amd64 image sends: manifest, config, layers. */
-  amd64Blobs: string[];
+  amd64: WrittenImageRef['platforms'][string];
 }
+
+/** Digests of the blobs a load of the image's amd64 manifest sends: manifest, config, layers. */
+function amd64Blobs(image: BenchImage): string[] {
+  return [image.amd64.manifestDigest, image.amd64.configDigest, ...image.amd64.layerDigests];
+}
+
+const blobEntry = (digest: string): string => `blobs/sha256/${digest.replace('sha256:', '')}`;
 
 function imagesOf(factory: FactoryBuild): BenchImage[] {
   return factory.apps.flatMap((app) => app.images.map((image) => {
     const [repository] = image.ref.split('@') as [string];
-    const amd64 = image.platforms.amd64!;
     return {
       layoutDir: join(app.dir, 'images', repository, image.indexDigest.replace('sha256:', '')),
       tag: `bench/${repository.split('/').at(-1)}:load`,
-      amd64Blobs: [amd64.manifestDigest, amd64.configDigest, ...amd64.layerDigests],
+      amd64: image.platforms.amd64!,
     };
   }));
 }
@@ -44,12 +51,49 @@ function imagesOf(factory: FactoryBuild): BenchImage[] {
 async function singlePassBytes(mediumSize: number, blobsDir: string, images: readonly BenchImage[]): Promise<number> {
   const sizes = new Map<string, number>();
   let perImage = 0;
-  for (const digest of images.flatMap((image) => image.amd64Blobs)) {
+  for (const digest of images.flatMap(amd64Blobs)) {
     if (!sizes.has(digest)) sizes.set(digest, (await stat(join(blobsDir, 'sha256', digest.replace('sha256:', '')))).size);
     perImage += sizes.get(digest)!;
   }
   const unique = [...sizes.values()].reduce((sum, size) => sum + size, 0);
   return mediumSize + perImage - unique;
+}
+
+/**
+ * Writes with GNU tar the archive fioup-offline streams to `POST /images/load` for `image` (see imageTarChunks in
+ * lib/docker/image-load.ts): `manifest.json`, `oci-layout`, `index.json`, then the manifest, config and gzip layer
+ * blobs, hard-linked from the medium into `scratchDir`, which is removed afterwards.
+ */
+async function writeFioupLikeTar(image: BenchImage, blobsDir: string, scratchDir: string, archive: string): Promise<void> {
+  const blobs = [...new Set(amd64Blobs(image))];
+  const { manifestDigest, configDigest, layerDigests } = image.amd64;
+  const manifestPath = join(blobsDir, blobEntry(manifestDigest).replace('blobs/', ''));
+  const { mediaType } = JSON.parse(await readFile(manifestPath, 'utf8')) as { mediaType: string };
+  const [, tagName] = image.tag.split(':') as [string, string];
+  const entries: [string, unknown][] = [
+    ['manifest.json', [{ Config: blobEntry(configDigest), RepoTags: [image.tag], Layers: layerDigests.map(blobEntry) }]],
+    ['oci-layout', { imageLayoutVersion: '1.0.0' }],
+    ['index.json', {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{
+        mediaType, digest: manifestDigest, size: (await stat(manifestPath)).size,
+        annotations: { 'io.containerd.image.name': image.tag, 'org.opencontainers.image.ref.name': tagName },
+      }],
+    }],
+  ];
+  await mkdir(join(scratchDir, 'blobs/sha256'), { recursive: true });
+  try {
+    for (const [name, value] of entries) await writeFile(join(scratchDir, name), JSON.stringify(value));
+    for (const digest of blobs) await link(join(dirname(blobsDir), blobEntry(digest)), join(scratchDir, blobEntry(digest)));
+    await runQuiet([
+      'tar', '--create', '--file', archive, '--directory', scratchDir, '--format=gnu', '--blocking-factor=1',
+      '--owner=0', '--group=0', '--numeric-owner', '--mode=0644', '--mtime=@0',
+      ...entries.map(([name]) => name), ...blobs.map(blobEntry),
+    ]);
+  } finally {
+    await rm(scratchDir, { recursive: true, force: true });
+  }
 }
 
 async function removeAllImages(): Promise<void> {

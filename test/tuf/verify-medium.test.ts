@@ -160,6 +160,13 @@ describe('bundle-targets.json', () => {
     await rejectsWith(verifyRepo(repo), BundleTypeMismatchError, ExitCode.security, /tag 'devel'/);
   });
 
+  test('a bundle without a tag is refused by a device that follows tags (11), taken by one that follows none', async () => {
+    const repo = await buildRepo(workspace, 'untagged-bundle', { bundle: { type: 'ci', targets: [] } });
+    await rejectsWith(verifyRepo(repo), BundleTypeMismatchError, ExitCode.security, /is for no tag, and this device follows 'main'/);
+    const verified = await verifyMedium(repo.medium, await repo.trustStore.load(), { deviceType: 'ci', tags: [] }, referenceNow);
+    assert.equal(verified.bundleTargets?.fields.bundle.tag, undefined);
+  });
+
   test('a missing bundle-targets.json is a warning', async () => {
     const repo = await buildRepo(workspace, 'no-bundle');
     await rm(join(repo.mediumDir, 'tuf/bundle-targets.json'));
