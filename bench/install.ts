@@ -32,6 +32,8 @@ function amd64Blobs(image: BenchImage): string[] {
 }
 
 const blobEntry = (digest: string): string => `blobs/sha256/${digest.replace('sha256:', '')}`;
+/** A blob's file in the medium's shared blob dir (`<apps>/blobs`). */
+const blobFile = (blobsDir: string, digest: string): string => join(dirname(blobsDir), blobEntry(digest));
 
 function imagesOf(factory: FactoryBuild): BenchImage[] {
   return factory.apps.flatMap((app) => app.images.map((image) => {
@@ -52,7 +54,7 @@ async function singlePassBytes(mediumSize: number, blobsDir: string, images: rea
   const sizes = new Map<string, number>();
   let perImage = 0;
   for (const digest of images.flatMap(amd64Blobs)) {
-    if (!sizes.has(digest)) sizes.set(digest, (await stat(join(blobsDir, 'sha256', digest.replace('sha256:', '')))).size);
+    if (!sizes.has(digest)) sizes.set(digest, (await stat(blobFile(blobsDir, digest))).size);
     perImage += sizes.get(digest)!;
   }
   const unique = [...sizes.values()].reduce((sum, size) => sum + size, 0);
@@ -67,7 +69,7 @@ async function singlePassBytes(mediumSize: number, blobsDir: string, images: rea
 async function writeFioupLikeTar(image: BenchImage, blobsDir: string, scratchDir: string, archive: string): Promise<void> {
   const blobs = [...new Set(amd64Blobs(image))];
   const { manifestDigest, configDigest, layerDigests } = image.amd64;
-  const manifestPath = join(blobsDir, blobEntry(manifestDigest).replace('blobs/', ''));
+  const manifestPath = blobFile(blobsDir, manifestDigest);
   const { mediaType } = JSON.parse(await readFile(manifestPath, 'utf8')) as { mediaType: string };
   const [, tagName] = image.tag.split(':') as [string, string];
   const entries: [string, unknown][] = [
@@ -85,7 +87,7 @@ async function writeFioupLikeTar(image: BenchImage, blobsDir: string, scratchDir
   await mkdir(join(scratchDir, 'blobs/sha256'), { recursive: true });
   try {
     for (const [name, value] of entries) await writeFile(join(scratchDir, name), JSON.stringify(value));
-    for (const digest of blobs) await link(join(dirname(blobsDir), blobEntry(digest)), join(scratchDir, blobEntry(digest)));
+    for (const digest of blobs) await link(blobFile(blobsDir, digest), join(scratchDir, blobEntry(digest)));
     await runQuiet([
       'tar', '--create', '--file', archive, '--directory', scratchDir, '--format=gnu', '--blocking-factor=1',
       '--owner=0', '--group=0', '--numeric-owner', '--mode=0644', '--mtime=@0',
@@ -104,6 +106,11 @@ async function removeAllImages(): Promise<void> {
 
 async function imageCount(): Promise<number> {
   return (await runQuiet(['docker', 'images', '-q'])).split('\n').filter(Boolean).length;
+}
+
+/** `docker load` of each archive in turn, one request per image as fioup-offline makes. */
+function dockerLoadEach(archives: readonly string[]): Promise<Measurement> {
+  return measureOk(['bash', '-c', 'for archive; do docker load -q -i "$archive" >/dev/null || exit; done', 'bash', ...archives]);
 }
 
 /** Starts from an empty image store with the previous run's writes on disk, measures `body`, checks its images. */
@@ -136,9 +143,10 @@ async function main(): Promise<void> {
     const blobsDir = join(factory.dirs.apps, 'blobs');
     const images = imagesOf(factory);
     const archivesDir = join(work, 'archives');
+    const fioupTarsDir = join(work, 'fioup-tars');
     const skopeoScratch = join(work, 'skopeo-scratch');
     const emptyMedium = join(work, 'empty-medium');
-    await Promise.all([archivesDir, skopeoScratch, emptyMedium].map((dir) => mkdir(dir)));
+    await Promise.all([archivesDir, fioupTarsDir, skopeoScratch, emptyMedium].map((dir) => mkdir(dir)));
     console.log(`writing ${images.length} docker-archive tars with skopeo (not timed)...`);
     const archives: string[] = [];
     for (const [index, image] of images.entries()) {
@@ -146,28 +154,38 @@ async function main(): Promise<void> {
       await runQuiet(['skopeo', 'copy', '--quiet', '--src-shared-blob-dir', blobsDir, `oci:${image.layoutDir}`, `docker-archive:${archive}:${image.tag}`]);
       archives.push(archive);
     }
+    console.log(`writing ${images.length} tars of the bytes fioup-offline sends with GNU tar (not timed)...`);
+    const fioupTars: string[] = [];
+    for (const [index, image] of images.entries()) {
+      const archive = join(fioupTarsDir, `${index}.tar`);
+      await writeFioupLikeTar(image, blobsDir, join(work, 'fioup-tar-scratch'), archive);
+      fioupTars.push(archive);
+    }
     const mediumSize = await directorySize(factory.dirs.medium);
     const archivesSize = await directorySize(archivesDir);
+    const fioupTarsSize = await directorySize(fioupTarsDir);
     const singlePass = await singlePassBytes(mediumSize, blobsDir, images);
 
     const tools = {
       fioup: () => installOnFreshDevice(cli, factory, factory.dirs.medium, (argv) => measureOk(argv, [101])),
-      dockerLoad: () => measureOk(['bash', '-c', 'for archive; do docker load -q -i "$archive" >/dev/null || exit; done', 'bash', ...archives]),
+      dockerLoad: () => dockerLoadEach(archives),
+      dockerLoadGzip: () => dockerLoadEach(fioupTars),
       skopeoThenLoad: () => measureOk(['bash', '-c', [
         'set -e; blobs=$1; tar=$2/image.tar; shift 2',
         'while [ $# -gt 0 ]; do skopeo copy --quiet --src-shared-blob-dir "$blobs" "oci:$1" "docker-archive:$tar:$2"; docker load -q -i "$tar" >/dev/null; rm -f "$tar"; shift 2; done',
       ].join('\n'), 'bash', blobsDir, skopeoScratch, ...images.flatMap((image) => [image.layoutDir, image.tag])]),
     };
-    const samples = { fioup: [] as Measurement[], dockerLoad: [] as Measurement[], skopeoThenLoad: [] as Measurement[] };
+    const samples = { fioup: [] as Measurement[], dockerLoad: [] as Measurement[], dockerLoadGzip: [] as Measurement[], skopeoThenLoad: [] as Measurement[] };
     for (let run = 1; run <= runs; run++) {
-      console.log(`run ${run}/${runs}: fioup-offline install, docker load, skopeo copy + docker load...`);
-      for (const name of ['fioup', 'dockerLoad', 'skopeoThenLoad'] as const) samples[name].push(await coldRun(images.length, tools[name]));
+      console.log(`run ${run}/${runs}: fioup-offline install, docker load (both tars), skopeo copy + docker load...`);
+      for (const name of ['fioup', 'dockerLoad', 'dockerLoadGzip', 'skopeoThenLoad'] as const) samples[name].push(await coldRun(images.length, tools[name]));
     }
     await removeAllImages();
     const startup = await installOnFreshDevice(cli, factory, emptyMedium, measureStartup);
 
     const fioup = summarize(samples.fioup, startup.readBytes);
     const dockerLoad = summarize(samples.dockerLoad);
+    const dockerLoadGzip = summarize(samples.dockerLoadGzip);
     const row = (name: string, s: Summary, input: number) => [
       name, formatSeconds(s.wallMs), formatRatio(s.wallMs / dockerLoad.wallMs), formatBytes(s.readBytes), formatBytes(input), formatRatio(s.readBytes / input),
       formatBytes(s.peakRssBytes),
@@ -179,6 +197,7 @@ async function main(): Promise<void> {
       [
         row('fioup-offline install', fioup, singlePass),
         row('docker load (docker-save tars)', dockerLoad, archivesSize),
+        row("docker load (fioup-offline's gzip tars)", dockerLoadGzip, fioupTarsSize),
         row('skopeo copy + docker load', summarize(samples.skopeoThenLoad), archivesSize),
         ['fioup-offline start-up only', formatSeconds(startup.wallMs), '', formatBytes(startup.readBytes), '', '', formatBytes(startup.peakRssBytes)],
       ],
@@ -188,7 +207,9 @@ async function main(): Promise<void> {
         're-read for each (one load request per image, as docker load of per-image tars does).',
       'fioup bytes read exclude the start-up reads (an install from an empty medium, which fails at once).',
       'peak RSS: the largest process of the client side (dockerd excluded for every tool).',
+      "docker-save tars hold uncompressed layers; fioup-offline's gzip tars hold the bytes it sends (gzip layers Docker inflates).",
       aimLine(`wall <= ${AIM_TIME_RATIO} x docker load`, fioup.wallMs / dockerLoad.wallMs <= AIM_TIME_RATIO, formatRatio(fioup.wallMs / dockerLoad.wallMs)),
+      `wall of fioup-offline / docker load of fioup-offline's gzip tars: ${formatRatio(fioup.wallMs / dockerLoadGzip.wallMs)}`,
       aimLine('bytes read = input (single pass)', Math.abs(fioup.readBytes / singlePass - 1) <= 0.02, formatRatio(fioup.readBytes / singlePass)),
       aimLine('peak RSS < 150 MB', fioup.peakRssBytes < AIM_PEAK_RSS, `${(fioup.peakRssBytes / 1e6).toFixed(0)} MB`),
     ].join('\n'));

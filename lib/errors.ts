@@ -24,6 +24,9 @@ export class LockedError extends FioupError {}
 /** The medium (directory, archive, drive) cannot be found or holds no update. */
 export class MediumNotFoundError extends FioupError {}
 
+/** A file on the medium is larger than what its reader accepts for it. */
+export class FileTooLargeError extends FioupError {}
+
 /** A path read from the medium (or from metadata on it) is unsafe: absolute, `..`, link, device... */
 export class UnsafePathError extends FioupError {}
 
@@ -81,5 +84,9 @@ export class NothingPendingError extends FioupError {}
 /** The update failed and the previous version could not be restored either. */
 export class RollbackFailedError extends FioupError {}
 
-/** A test hook asked the process to stop at a named step (simulates a crash; never set in production). */
-export class InjectedCrashError extends FioupError {}
+/** The `ostree` command failed; the message carries the command line and ostree's stderr. */
+export class OstreeCommandError extends FioupError {
+  constructor(readonly args: readonly string[], readonly stderr: string, cause: unknown) {
+    super(`ostree ${args.join(' ')} failed: ${stderr || (cause as Error).message}`, { cause });
+  }
+}

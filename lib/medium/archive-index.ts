@@ -1,5 +1,5 @@
 import { MetadataNotFoundError, UnsafePathError } from '../errors.js';
-import { FileTooLargeError } from './directory-medium.js';
+import { FileTooLargeError } from '../errors.js';
 import type { MediumEntry } from './medium.js';
 import { safeRelativePath } from './safe-path.js';
 

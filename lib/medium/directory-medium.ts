@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FioupError, MetadataNotFoundError, UnsafePathError } from '../errors.js';
+import { FileTooLargeError, MetadataNotFoundError, UnsafePathError } from '../errors.js';
 import type { Medium, MediumEntry } from './medium.js';
 import { safeRelativePath } from './safe-path.js';
 
@@ -82,8 +82,6 @@ export class DirectoryMedium implements Medium {
   }
 }
 
-/** A file on the medium is larger than what the reader accepts for it. */
-export class FileTooLargeError extends FioupError {}
 
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;

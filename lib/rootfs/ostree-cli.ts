@@ -1,12 +1,5 @@
 import { execFile } from 'node:child_process';
-import { FioupError } from '../errors.js';
-
-/** The `ostree` command failed; the message carries the command line and ostree's stderr. */
-export class OstreeCommandError extends FioupError {
-  constructor(readonly args: readonly string[], readonly stderr: string, cause: unknown) {
-    super(`ostree ${args.join(' ')} failed: ${stderr || (cause as Error).message}`, { cause });
-  }
-}
+import { OstreeCommandError } from '../errors.js';
 
 // libcurl honours these: a proxy must never see the loopback pull of the medium's repo.
 const proxyVariables = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY'];

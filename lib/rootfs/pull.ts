@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ContentVerificationError } from '../errors.js';
+import { ContentVerificationError, OstreeCommandError } from '../errors.js';
 import type { Medium } from '../medium/medium.js';
 import { serveMediumDirectory } from './medium-http-server.js';
-import { ostree, OstreeCommandError } from './ostree-cli.js';
+import { ostree } from './ostree-cli.js';
 
 /** Where fioctl puts the rootfs repo on the medium. */
 export const MEDIUM_REPO = 'ostree_repo';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { before, describe, test } from 'node:test';
-import { UnsafePathError } from '../../lib/errors.js';
+import { FileTooLargeError, UnsafePathError } from '../../lib/errors.js';
 import { exitCodeForError } from '../../lib/exit-codes.js';
-import { DirectoryMedium, FileTooLargeError } from '../../lib/medium/directory-medium.js';
+import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
 import { safeRelativePath } from '../../lib/medium/safe-path.js';
 
 describe('directory medium', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InvalidMetadataError, MetadataNotFoundError, UnsafePathError } from '../../lib/errors.js';
-import { FileTooLargeError } from '../../lib/medium/directory-medium.js';
+import { FileTooLargeError } from '../../lib/errors.js';
 import { TarMedium } from '../../lib/medium/tar-medium.js';
 import { paxEntry, rawTar, type RawTarEntry } from './raw-tar.js';
 

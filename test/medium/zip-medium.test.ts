@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ContentVerificationError, InvalidMetadataError, UnsafePathError } from '../../lib/errors.js';
-import { FileTooLargeError } from '../../lib/medium/directory-medium.js';
+import { FileTooLargeError } from '../../lib/errors.js';
 import { ZipMedium } from '../../lib/medium/zip-medium.js';
 
 let work: string;
