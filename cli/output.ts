@@ -48,6 +48,7 @@ export class Output {
 
   progress = (event: ProgressEvent): void => {
     if (this.json) {
+      if (event.type === 'bytes' && !this.progressDue(event.done >= event.total)) return;
       this.stdout.write(`${JSON.stringify({ event: event.type, ...event, type: undefined })}\n`);
       return;
     }
@@ -74,8 +75,7 @@ export class Output {
     if (this.transfer?.label !== label || done < this.transfer.done) this.transfer = { label, startedAt: now, done };
     this.transfer.done = done;
     const finished = done >= total;
-    if (!finished && now - this.lastProgressAt < (this.stderr.isTTY ? 200 : 5000)) return;
-    this.lastProgressAt = now;
+    if (!this.progressDue(finished)) return;
     const seconds = (now - this.transfer.startedAt) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const eta = !finished && rate > 0 ? `, ${formatDuration((total - done) / rate)} left` : '';
@@ -88,6 +88,15 @@ export class Output {
     } else {
       this.stderr.write(`${line}\n`);
     }
+  }
+
+  /** Byte counts arrive per chunk: show one every 200 ms on a terminal, 1 s in NDJSON, 5 s in logs, and the last. */
+  private progressDue(finished: boolean): boolean {
+    const now = Date.now();
+    const interval = this.json ? 1000 : this.stderr.isTTY ? 200 : 5000;
+    if (!finished && now - this.lastProgressAt < interval) return false;
+    this.lastProgressAt = now;
+    return true;
   }
 
   private endProgressLine(): void {

@@ -139,7 +139,11 @@ describe('install and run on a real dockerd', () => {
     const program = join(device.root, 'callback.sh');
     await writeFile(program, `#!/bin/sh\necho "$MESSAGE|\${RESULT-}|$INSTALL_TARGET_NAME|$CURRENT_TARGET_NAME|$CURRENT_TARGET" >> ${log}\n`, { mode: 0o755 });
     await device.configure('70-callback.toml', `[pacman]\ncallback_program = "${program}"\n`);
-    assert.equal((await device.cli(['install', ...medium(), '--target', target(2), '--force'])).code, 101);
+    const install = await device.cli(['install', ...medium(), '--target', target(2), '--force', '--json']);
+    assert.equal(install.code, 101);
+    const documents = install.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event?: string; outcome?: string });
+    assert.equal(documents.at(-1)?.outcome, 'restart-docker', 'NDJSON events, then the result');
+    assert.ok(documents.slice(0, -1).every((document) => document.event !== undefined));
     assert.equal((await device.cli(['run'])).code, 0);
     const currentTarget = join(device.storage, 'current-target');
     assert.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), [
