@@ -1,6 +1,6 @@
-import { MetadataNotFoundError, UnsafePathError } from '../errors.js';
-import { FileTooLargeError } from '../errors.js';
-import type { MediumEntry } from './medium.js';
+import type { Readable } from 'node:stream';
+import { FileTooLargeError, MetadataNotFoundError, UnsafePathError } from '../errors.js';
+import type { Medium, MediumEntry } from './medium.js';
 import { safeRelativePath } from './safe-path.js';
 
 /** Where a regular file's bytes live inside an archive; `location` is whatever the reader needs to find them. */
@@ -78,4 +78,23 @@ export class ArchiveIndex<Location> {
       parent = child;
     }
   }
+}
+
+/** What tar and zip media share: an index built when the archive is opened, which answers without reading data. */
+export abstract class IndexedArchiveMedium<Location> implements Medium {
+  readonly localRoot = undefined;
+
+  protected constructor(readonly description: string, protected readonly index: ArchiveIndex<Location>) {}
+
+  async stat(path: string): Promise<MediumEntry | undefined> {
+    return this.index.stat(path);
+  }
+
+  async list(path: string): Promise<string[]> {
+    return this.index.list(path);
+  }
+
+  abstract readFile(path: string, maxBytes: number): Promise<Buffer>;
+  abstract open(path: string): Promise<Readable>;
+  abstract close(): Promise<void>;
 }

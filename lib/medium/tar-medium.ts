@@ -2,8 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { InvalidMetadataError, UnsafePathError } from '../errors.js';
-import { ArchiveIndex } from './archive-index.js';
-import type { Medium, MediumEntry } from './medium.js';
+import { ArchiveIndex, IndexedArchiveMedium } from './archive-index.js';
 
 const BLOCK = 512;
 /** PAX and GNU long-name records are metadata: anything larger is not a real archive. */
@@ -19,16 +18,9 @@ const MAX_METADATA_RECORD = 1 << 20;
  * device and FIFO entries, sparse files (GNU `S` or PAX `GNU.sparse.*`), duplicate names, global PAX headers
  * that change names or sizes, and entries whose data would run past the end of the file.
  */
-export class TarMedium implements Medium {
-  readonly description: string;
-  readonly localRoot = undefined;
-
-  private constructor(
-    private readonly handle: FileHandle,
-    private readonly index: ArchiveIndex<number>,
-    archivePath: string,
-  ) {
-    this.description = `tar archive ${archivePath}`;
+export class TarMedium extends IndexedArchiveMedium<number> {
+  private constructor(private readonly handle: FileHandle, index: ArchiveIndex<number>, archivePath: string) {
+    super(`tar archive ${archivePath}`, index);
   }
 
   static async open(archivePath: string): Promise<TarMedium> {
@@ -40,14 +32,6 @@ export class TarMedium implements Medium {
       await handle.close();
       throw error;
     }
-  }
-
-  async stat(path: string): Promise<MediumEntry | undefined> {
-    return this.index.stat(path);
-  }
-
-  async list(path: string): Promise<string[]> {
-    return this.index.list(path);
   }
 
   async readFile(path: string, maxBytes: number): Promise<Buffer> {

@@ -2,8 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import StreamZip from 'node-stream-zip';
 import { ContentVerificationError, InvalidMetadataError, UnsafePathError } from '../errors.js';
-import { ArchiveIndex } from './archive-index.js';
-import type { Medium, MediumEntry } from './medium.js';
+import { ArchiveIndex, IndexedArchiveMedium } from './archive-index.js';
 
 const UNIX_HOST = 3;
 const FILE_TYPE_MASK = 0o170000;
@@ -20,16 +19,9 @@ const DEFLATED = 8;
  * methods, entries whose data would lie past the end of the file. A deflated entry is never inflated past
  * the size its header declares (zip bombs stop there, with ContentVerificationError).
  */
-export class ZipMedium implements Medium {
-  readonly description: string;
-  readonly localRoot = undefined;
-
-  private constructor(
-    private readonly zip: StreamZip.StreamZipAsync,
-    private readonly index: ArchiveIndex<StreamZip.ZipEntry>,
-    archivePath: string,
-  ) {
-    this.description = `zip archive ${archivePath}`;
+export class ZipMedium extends IndexedArchiveMedium<StreamZip.ZipEntry> {
+  private constructor(private readonly zip: StreamZip.StreamZipAsync, index: ArchiveIndex<StreamZip.ZipEntry>, archivePath: string) {
+    super(`zip archive ${archivePath}`, index);
   }
 
   static async open(archivePath: string): Promise<ZipMedium> {
@@ -48,14 +40,6 @@ export class ZipMedium implements Medium {
       await zip.close().catch(() => {});
       throw error;
     }
-  }
-
-  async stat(path: string): Promise<MediumEntry | undefined> {
-    return this.index.stat(path);
-  }
-
-  async list(path: string): Promise<string[]> {
-    return this.index.list(path);
   }
 
   async readFile(path: string, maxBytes: number): Promise<Buffer> {
