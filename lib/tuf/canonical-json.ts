@@ -24,17 +24,41 @@ function quoteOlpc(text: string): string {
 const controlCharacter = /[\u0000-\u001f]/;
 
 function encode(value: unknown, quote: Quote, fileName: string): { bytes: Buffer; hasControlCharacters: boolean } {
-  const parts: string[] = [];
+  const sink = new ByteSink();
   let hasControlCharacters = false;
   const quoteAndNote: Quote = (text) => {
     if (!hasControlCharacters && controlCharacter.test(text)) hasControlCharacters = true;
     return quote(text);
   };
-  write(value, parts, quoteAndNote, fileName);
-  return { bytes: Buffer.from(parts.join(''), 'utf8'), hasControlCharacters };
+  write(value, sink, quoteAndNote, fileName);
+  return { bytes: sink.bytes(), hasControlCharacters };
 }
 
-function write(value: unknown, parts: string[], quote: Quote, fileName: string): void {
+/**
+ * Collects the encoding as UTF-8 in chunks of about 64 KiB: a large targets.json yields millions of small strings,
+ * and holding them all until one join would cost several times the file's size in memory.
+ */
+class ByteSink {
+  private readonly chunks: Buffer[] = [];
+  private pending = '';
+
+  push(...texts: string[]): void {
+    for (const text of texts) this.pending += text;
+    if (this.pending.length >= 1 << 16) this.flush();
+  }
+
+  bytes(): Buffer {
+    this.flush();
+    return Buffer.concat(this.chunks);
+  }
+
+  private flush(): void {
+    if (this.pending) this.chunks.push(Buffer.from(this.pending, 'utf8'));
+    this.pending = '';
+  }
+}
+
+function write(value: unknown, parts: ByteSink, quote: Quote, fileName: string): void {
   if (typeof value === 'string') {
     parts.push(quote(value));
   } else if (typeof value === 'number') {

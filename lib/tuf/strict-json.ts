@@ -55,7 +55,6 @@ class StrictJsonParser {
   private parseObject(): Record<string, unknown> {
     this.position++;
     const object: Record<string, unknown> = {};
-    const seen = new Set<string>();
     this.skipWhitespace();
     if (this.text.charCodeAt(this.position) === Char.CloseCurly) {
       this.position++;
@@ -65,13 +64,14 @@ class StrictJsonParser {
       this.skipWhitespace();
       if (this.text.charCodeAt(this.position) !== Char.Quote) this.fail('expected a key');
       const key = this.parseString();
-      if (seen.has(key)) this.fail(`duplicate key ${JSON.stringify(key)}`);
-      seen.add(key);
+      if (Object.hasOwn(object, key)) this.fail(`duplicate key ${JSON.stringify(key)}`);
       this.skipWhitespace();
       if (this.text.charCodeAt(this.position) !== Char.Colon) this.fail("expected ':'");
       this.position++;
+      const value = this.parseValue();
       // defineProperty keeps "__proto__" an ordinary own property, as JSON.parse does.
-      Object.defineProperty(object, key, { value: this.parseValue(), enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+      else object[key] = value;
       this.skipWhitespace();
       const next = this.text.charCodeAt(this.position++);
       if (next === Char.CloseCurly) return object;
