@@ -20,7 +20,7 @@ if ((${#missing[@]})); then
   [ "$(id -u)" = 0 ] || { log "need root to install: ${missing[*]}"; exit 1; }
   log "installing ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 engine26="$cache/docker26"
