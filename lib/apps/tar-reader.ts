@@ -1,3 +1,4 @@
+import { decodeLongName, decodeTarHeader, parsePaxRecords, TAR_BLOCK, tarPadding, type PaxAttributes, type TarErrors } from '../archive/tar-format.js';
 import { ContentVerificationError } from '../errors.js';
 
 /**
@@ -19,7 +20,6 @@ export interface TarReadEntry {
   content(): AsyncGenerator<Buffer>;
 }
 
-const BLOCK = 512;
 const MAX_META_SIZE = 1 << 20;
 
 const TYPES: Record<string, TarEntryType> = {
@@ -34,31 +34,31 @@ const TYPES: Record<string, TarEntryType> = {
  */
 export async function* readTar(source: AsyncIterable<Buffer>, what: string): AsyncGenerator<TarReadEntry> {
   const bytes = new ByteSource(source[Symbol.asyncIterator](), what);
-  let override: { path?: string; size?: number } = {};
+  const errors: TarErrors = { malformed: (message) => new ContentVerificationError(message), unsafe: (message) => new ContentVerificationError(message) };
+  let override: PaxAttributes = {};
   for (;;) {
-    const header = await bytes.take(BLOCK);
+    const header = await bytes.take(TAR_BLOCK);
     if (!header) throw new ContentVerificationError(`${what}: the archive ends without its end-of-archive block`);
     if (header.every((byte) => byte === 0)) break;
-    checkChecksum(header, what);
-    const typeFlag = String.fromCharCode(header[156]!);
-    const size = override.size ?? parseOctal(header, 124, 12, what);
-    const dataBlocks = Math.ceil(size / BLOCK) * BLOCK;
-    if (typeFlag === 'x' || typeFlag === 'g' || typeFlag === 'L' || typeFlag === 'K') {
+    const decoded = decodeTarHeader(header, `a tar header of ${what}`, errors);
+    const size = override.size ?? decoded.size;
+    const dataBlocks = size + tarPadding(size).length;
+    if (decoded.type === 'x' || decoded.type === 'g' || decoded.type === 'L' || decoded.type === 'K') {
       if (size > MAX_META_SIZE) throw new ContentVerificationError(`${what}: a ${size}-byte tar extended header`);
       const body = await bytes.take(dataBlocks);
       if (!body) throw truncated(what);
-      if (typeFlag === 'x') override = { ...override, ...parsePax(body.subarray(0, size), what) };
-      if (typeFlag === 'L') override = { ...override, path: cString(body.subarray(0, size)) };
+      if (decoded.type === 'x') override = { ...override, ...parsePaxRecords(body.subarray(0, size), `a pax header of ${what}`, errors) };
+      if (decoded.type === 'L') override = { ...override, path: decodeLongName(body.subarray(0, size)) };
       continue;
     }
-    const path = override.path ?? headerPath(header);
+    const path = override.path ?? decoded.name;
     override = {};
     let unread = size;
     yield {
       path,
-      type: TYPES[typeFlag] ?? 'other',
+      type: TYPES[decoded.type] ?? 'other',
       size,
-      mode: parseOctal(header, 100, 8, what) & 0o7777,
+      mode: decoded.mode,
       async *content() {
         for await (const chunk of bytes.stream(unread)) {
           unread -= chunk.length;
@@ -73,53 +73,6 @@ export async function* readTar(source: AsyncIterable<Buffer>, what: string): Asy
 
 function truncated(what: string): ContentVerificationError {
   return new ContentVerificationError(`${what}: the archive is truncated`);
-}
-
-function checkChecksum(header: Buffer, what: string): void {
-  let sum = 0;
-  for (let index = 0; index < BLOCK; index++) sum += index >= 148 && index < 156 ? 0x20 : header[index]!;
-  if (parseOctal(header, 148, 8, what) !== sum) throw new ContentVerificationError(`${what}: a tar header has a wrong checksum`);
-}
-
-function parseOctal(header: Buffer, offset: number, width: number, what: string): number {
-  const text = header.toString('latin1', offset, offset + width).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (!/^[0-7]{1,12}$/.test(text)) throw new ContentVerificationError(`${what}: a tar header field is not an octal number`);
-  return parseInt(text, 8);
-}
-
-function cString(bytes: Buffer): string {
-  const end = bytes.indexOf(0);
-  return bytes.toString('utf8', 0, end < 0 ? bytes.length : end);
-}
-
-function headerPath(header: Buffer): string {
-  const name = cString(header.subarray(0, 100));
-  const isUstar = header.toString('latin1', 257, 262) === 'ustar';
-  const prefix = isUstar ? cString(header.subarray(345, 500)) : '';
-  return prefix ? `${prefix}/${name}` : name;
-}
-
-/** Pax records: `<length> <key>=<value>\n`, the length counting the whole record. */
-function parsePax(body: Buffer, what: string): { path?: string; size?: number } {
-  const result: { path?: string; size?: number } = {};
-  for (let offset = 0; offset < body.length;) {
-    const space = body.indexOf(0x20, offset);
-    const length = space < 0 ? NaN : Number(body.toString('latin1', offset, space));
-    if (!Number.isSafeInteger(length) || length <= 0 || offset + length > body.length || body[offset + length - 1] !== 0x0a) {
-      throw new ContentVerificationError(`${what}: malformed pax header`);
-    }
-    const record = body.toString('utf8', space + 1, offset + length - 1);
-    const equals = record.indexOf('=');
-    const key = record.slice(0, equals);
-    const value = record.slice(equals + 1);
-    if (key === 'path') result.path = value;
-    if (key === 'size') {
-      if (!/^[0-9]{1,15}$/.test(value)) throw new ContentVerificationError(`${what}: malformed pax size ${JSON.stringify(value)}`);
-      result.size = Number(value);
-    }
-    offset += length;
-  }
-  return result;
 }
 
 /** Exact-length reads over an async iterator of chunks. */

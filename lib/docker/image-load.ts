@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Header } from 'tar';
+import { encodeTarHeader, TAR_BLOCK, tarPadding } from '../archive/tar-format.js';
 import { ContentVerificationError, ImageLoadError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import type { DockerEngine } from './engine.js';
@@ -40,7 +40,6 @@ export interface ImageLoadResult<D extends BlobDescriptor = BlobDescriptor> {
   sentBytes: number;
 }
 
-const BLOCK = 512;
 
 /** Loads the images one after the other (each in its own request, so a failure names its image). */
 export async function loadImages<D extends BlobDescriptor>(
@@ -142,7 +141,7 @@ async function* imageTarChunks<D extends BlobDescriptor>(
     const content = Buffer.from(JSON.stringify(value));
     yield tarHeader(path, content.length);
     yield content;
-    yield padding(content.length);
+    yield tarPadding(content.length);
   }
   for (const blob of blobs) {
     yield tarHeader(blobPath(blob), blob.size);
@@ -155,20 +154,13 @@ async function* imageTarChunks<D extends BlobDescriptor>(
       countSent(bytes.length);
     }
     if (streamed !== blob.size) throw new ContentVerificationError(`blob ${blob.digest} has ${streamed} bytes, not ${blob.size}`);
-    yield padding(blob.size);
+    yield tarPadding(blob.size);
   }
-  yield Buffer.alloc(2 * BLOCK);
+  yield Buffer.alloc(2 * TAR_BLOCK);
 }
 
 function tarHeader(path: string, size: number): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  const header = new Header({ path, size, mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), type: 'File' });
-  if (header.encode(block, 0)) throw new Error(`tar entry needs a PAX header: ${path}`);
-  return block;
-}
-
-function padding(size: number): Buffer {
-  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+  return encodeTarHeader({ path, type: '0', mode: 0o644, size, mtimeSeconds: 0 });
 }
 
 /** Reads Docker's whole progress stream (newline-separated JSON) and returns its first error, if any. */
