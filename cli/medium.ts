@@ -2,6 +2,12 @@ import type { Medium } from '../lib/medium/medium.js';
 import { findMediaOnRemovableDrives, openMedium } from '../lib/medium/open-medium.js';
 import type { Output } from './output.js';
 
+/** The `--src-dir` option of the commands that read a medium. */
+export const mediumOption = {
+  type: 'string',
+  description: 'The medium: a bundle directory, .tar or .zip (default: look on mounted removable drives)',
+} as const;
+
 /** The medium named by --src-dir, or the one bundle found on a mounted removable drive (said aloud). */
 export async function resolveMedium(sourceDir: string | undefined, output: Output): Promise<Medium> {
   if (sourceDir !== undefined) return openMedium(sourceDir);

@@ -3,7 +3,7 @@ import { DockerEngine } from '../../lib/docker/engine.js';
 import { exitCodeForError, exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { checkMedium, type CheckReport } from '../../lib/update/check.js';
 import { deviceConfig, runCommand, type GlobalArgs } from '../command.js';
-import { withMedium } from '../medium.js';
+import { mediumOption, withMedium } from '../medium.js';
 import type { Output } from '../output.js';
 
 export interface CheckArgs extends GlobalArgs {
@@ -16,7 +16,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
   describe: 'Verify the medium against the device trust and list the targets it offers this device (changes nothing)',
   builder: (yargs) =>
     yargs
-      .option('src-dir', { type: 'string', description: 'The medium: a bundle directory, .tar or .zip (default: look on mounted removable drives)' })
+      .option('src-dir', mediumOption)
       .option('target', { type: 'string', description: 'Report on this target instead of the newest' }),
   handler: (args) =>
     runCommand(args, async (output) => {

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { installFromMedium, type InstallResult } from '../../lib/update/install.js';
 import { deviceConfig, runCommand, updateEnvironment, type GlobalArgs } from '../command.js';
-import { withMedium } from '../medium.js';
+import { mediumOption, withMedium } from '../medium.js';
 
 export interface InstallArgs extends GlobalArgs {
   'src-dir'?: string;
@@ -15,7 +15,7 @@ export const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
   describe: 'Verify and stage the target from the medium; exit 101: restart dockerd then `run`, 100: reboot then `run`',
   builder: (yargs) =>
     yargs
-      .option('src-dir', { type: 'string', description: 'The medium: a bundle directory, .tar or .zip (default: look on mounted removable drives)' })
+      .option('src-dir', mediumOption)
       .option('target', { type: 'string', description: 'Install this target instead of the newest' })
       .option('force', { type: 'boolean', default: false, description: 'Allow a downgrade, or a target that failed before' }),
   handler: (args) =>

@@ -18,7 +18,7 @@ import { describePlatform, platformMatches, type Platform } from './platform.js'
  * trusted target: app manifest → bundle (+ index) → compose file → per image: index → platform manifest →
  * config + layers. Every JSON link is read under a size cap, checked against the digest (and size) pointing at
  * it, then parsed strictly; the bundle, the configs and the layers are only described here (digest, size) and
- * checked when streamed: by `verifyApp`, or by whoever streams them through `openVerifiedBlob`.
+ * checked when streamed, by whoever streams them through `openVerifiedBlob` (the image loader).
  */
 
 export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;

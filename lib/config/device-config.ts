@@ -114,7 +114,7 @@ async function interpret(sections: Sections, files: string[]): Promise<DeviceCon
   const certificate = text('import', 'tls_clientcert_path');
   return {
     hardwareId,
-    tags: commaList(text('pacman', 'tags')),
+    tags: splitCommaList(text('pacman', 'tags')),
     enabledApps: enabledApps(sections.pacman?.compose_apps),
     storagePath,
     resetAppsRoot: text('pacman', 'reset_apps_root') ?? '/var/sota/reset-apps',
@@ -154,7 +154,7 @@ function enabledApps(value: unknown): EnabledApps {
   if (value === undefined) return { kind: 'all' };
   if (typeof value !== 'string') throw new ConfigError('[pacman] compose_apps must be a string');
   if (value.trim() === '') return { kind: 'none' };
-  return { kind: 'listed', names: commaList(value) };
+  return { kind: 'listed', names: splitCommaList(value) };
 }
 
 /** `[offline] ostree`: a TOML boolean or the strings `auto`, `true`, `false`. */
@@ -162,7 +162,8 @@ function ostreeMode(value: unknown): 'auto' | boolean {
   return value === undefined || value === 'auto' ? 'auto' : booleanKey(value, "[offline] ostree ('auto' or)", false);
 }
 
-function commaList(value: string | undefined): string[] {
+/** aktualizr-lite's comma lists (`tags`, `compose_apps`, `fetched-apps.shortlist`): items trimmed, empty ones dropped. */
+export function splitCommaList(value: string | undefined): string[] {
   return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 }
 

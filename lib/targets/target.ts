@@ -1,3 +1,4 @@
+import { splitCommaList } from '../config/device-config.js';
 import { InvalidMetadataError, UnsafePathError } from '../errors.js';
 import { safePathComponent } from '../medium/safe-path.js';
 import type { TargetFileEntry } from '../tuf/model.js';
@@ -85,9 +86,6 @@ export function parseTarget(name: string, entry: TargetFileEntry, fileName: stri
 }
 
 /** `a, b,c` -> ['a', 'b', 'c']: the form of `fetched-apps.shortlist` and of the `[pacman]` lists. */
-export function splitCommaList(text: string): string[] {
-  return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
-}
 
 function stringList(value: unknown, field: string, fail: (problem: string) => never): string[] {
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) return fail(`${field} is not a list of strings`);

@@ -1,5 +1,6 @@
 import { ContentMissingError, NoMatchingTargetError } from '../errors.js';
 import type { Selection, TargetRow } from './selection.js';
+import type { Target } from './target.js';
 
 /**
  * The verdict of `check` on a selection: 'up-to-date' (0) when nothing newer is available, 'update-available'
@@ -7,14 +8,20 @@ import type { Selection, TargetRow } from './selection.js';
  * target fits the device and ContentMissingError (8) when the medium lacks the selected target's content.
  */
 export function checkVerdict(selection: Selection): 'up-to-date' | 'update-available' {
-  const selected = selection.selected;
-  if (!selected || !selected.forDevice) {
-    const detail = selected ? `target '${selected.name}': ${selected.reasons.join(', ')}` : describeRows(selection.rows);
-    throw new NoMatchingTargetError(`no target on the medium is for this device (${detail})`);
-  }
+  const { row: selected } = requireTargetForDevice(selection);
   if (selected.relation === 'same' || selected.relation === 'older') return 'up-to-date';
   if (!selected.contentPresent) throw new ContentMissingError(describeMissingContent(selected));
   return 'update-available';
+}
+
+/** The selected target, when it is for this device; NoMatchingTargetError (6) saying why not otherwise. */
+export function requireTargetForDevice(selection: Selection): { row: TargetRow; target: Target } {
+  const { selected, selectedTarget } = selection;
+  if (!selected?.forDevice || !selectedTarget) {
+    const detail = selected ? `target '${selected.name}': ${selected.reasons.join(', ')}` : describeRows(selection.rows);
+    throw new NoMatchingTargetError(`no target on the medium is for this device (${detail})`);
+  }
+  return { row: selected, target: selectedTarget };
 }
 
 export function describeMissingContent(row: TargetRow): string {

@@ -15,7 +15,7 @@ import type { Medium } from '../medium/medium.js';
 import { parseAppUri } from '../targets/app-uri.js';
 import { requiredApps } from '../targets/selection.js';
 import type { Target } from '../targets/target.js';
-import { checkVerdict, describeMissingContent } from '../targets/verdict.js';
+import { describeMissingContent, requireTargetForDevice } from '../targets/verdict.js';
 import { appsToInstall, planAppChanges, type AppPlan } from './app-plan.js';
 import { APP_RECORD_FILE, appsRunning } from './app-status.js';
 import { requireFreeSpace, type SpaceNeed } from './free-space.js';
@@ -113,11 +113,7 @@ class Installation {
       ...(this.options.requestedTarget === undefined ? {} : { requestedTarget: this.options.requestedTarget }),
     });
     for (const warning of this.inspection.verified.warnings) this.env.onProgress({ type: 'warning', message: warning });
-    const { selected, selectedTarget } = this.inspection.selection;
-    if (!selected?.forDevice || !selectedTarget) {
-      checkVerdict(this.inspection.selection);
-      throw new ContentMissingError('no target to install');
-    }
+    const { row: selected, target: selectedTarget } = requireTargetForDevice(this.inspection.selection);
     if (selected.relation === 'older' && !this.options.force) {
       throw new DowngradeRefusedError(`target ${selected.name} (version ${selected.version}) is older than the current ${this.state.current?.name} (version ${this.state.current?.version}): use --force to downgrade`);
     }

@@ -3,18 +3,17 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyContentVariant, type ContentVariant } from '../../fixtures/apps/index.js';
-import { appBlobs, buildAppTree } from '../../lib/apps/app-tree.js';
-import { blobPath } from '../../lib/apps/blob-reader.js';
+import { appBlobs, buildAppTree, type AppTree } from '../../lib/apps/app-tree.js';
+import { blobPath, verifyBlob } from '../../lib/apps/blob-reader.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
-import { verifyApp } from '../../lib/apps/verify-app.js';
 import { ContentVerificationError } from '../../lib/errors.js';
 import { exitCodeForError } from '../../lib/exit-codes.js';
-import type { ProgressEvent } from '../../lib/progress.js';
+import type { Medium } from '../../lib/medium/medium.js';
 import { copyStore, removeStore, writeWebStore, type StoreFixture } from './helpers.js';
 
 const amd64 = platformOfArch('x64');
 
-describe('verifyApp', () => {
+describe('the blobs of an app chain, streamed through the verifier', () => {
   let store: StoreFixture;
   const copies: StoreFixture[] = [];
   before(async () => {
@@ -24,25 +23,14 @@ describe('verifyApp', () => {
     await Promise.all([store, ...copies].map(removeStore));
   });
 
-  test('reads every blob of a good store once and reports their sizes', async () => {
+  test('a good store: every blob of the chain streams through the verifier, each once, at its size', async () => {
     const tree = await buildAppTree(store.medium, store.uri, amd64);
-    const events: ProgressEvent[] = [];
-    const verified = await verifyApp(store.medium, tree, { onProgress: (event) => events.push(event) });
-    let onDisk = 0;
-    for (const blob of verified.blobs) {
+    const blobs = appBlobs(tree);
+    assert.equal(new Set(blobs.map((blob) => blob.descriptor.digest)).size, blobs.length);
+    for (const blob of blobs) {
       const size = (await stat(join(store.root, blobPath(blob.descriptor.digest)))).size;
-      assert.equal(blob.descriptor.size, size, blob.descriptor.what);
-      onDisk += size;
+      assert.equal(await verifyBlob(store.medium, blob.descriptor), size, blob.descriptor.what);
     }
-    assert.equal(verified.totalBytes, onDisk);
-    assert.deepEqual(events.at(-1), { type: 'bytes', label: 'verifying app web', done: onDisk, total: onDisk });
-  });
-
-  test('leaves the kinds it is told to skip to the caller', async () => {
-    const tree = await buildAppTree(store.medium, store.uri, amd64);
-    const verified = await verifyApp(store.medium, tree, { skip: new Set(['layer', 'config'] as const) });
-    assert.deepEqual(verified.blobs.map((blob) => blob.kind).filter((kind) => kind === 'layer' || kind === 'config'), []);
-    assert.equal(verified.blobs.length, appBlobs(tree).filter((blob) => blob.kind !== 'layer' && blob.kind !== 'config').length);
   });
 
   const refusals: { variant: ContentVariant; pattern: (store: StoreFixture) => RegExp }[] = [
@@ -56,7 +44,7 @@ describe('verifyApp', () => {
       copies.push(copy);
       const tree = await buildAppTree(copy.medium, copy.uri, amd64);
       await applyContentVariant(join(copy.root, 'apps'), copy.app, variant);
-      await assert.rejects(verifyApp(copy.medium, tree), (error: Error) => {
+      await assert.rejects(verifyAll(copy.medium, tree), (error: Error) => {
         assert.ok(error instanceof ContentVerificationError, String(error));
         assert.equal(exitCodeForError(error), 70);
         assert.match(error.message, pattern(copy));
@@ -68,4 +56,9 @@ describe('verifyApp', () => {
 
 function lastLayer(store: StoreFixture): string {
   return store.app.images[0]!.platforms.amd64!.layerDigests.at(-1)!;
+}
+
+/** What the image loader does blob by blob while it streams an app into Docker. */
+async function verifyAll(medium: Medium, tree: AppTree): Promise<void> {
+  for (const blob of appBlobs(tree)) await verifyBlob(medium, blob.descriptor);
 }
