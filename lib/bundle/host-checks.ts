@@ -5,7 +5,7 @@ import { ContentMissingError, ContentVerificationError, ExpiredMetadataError, Me
 import type { Medium } from '../medium/medium.js';
 import { parseAppUri } from '../targets/app-uri.js';
 import type { CommonFields, SignedMetadata } from '../tuf/model.js';
-import { MediumMetadataSource } from '../tuf/medium-source.js';
+import { MediumMetadataSource, rootFileVersion, tufDirectory } from '../tuf/medium-source.js';
 import { TrustedMetadataStore } from '../tuf/trusted-store.js';
 import type { SourceCheck } from './create.js';
 import { SourceMedium } from './source-medium.js';
@@ -61,7 +61,7 @@ async function checkMetadata(medium: Medium, now: Date, options: HostCheckOption
 }
 
 async function oldestRoot(medium: Medium, source: MediumMetadataSource) {
-  const versions = (await medium.list('tuf')).flatMap((name) => /^([1-9][0-9]*)\.root\.json$/.exec(name)?.[1] ?? []).map(Number).sort((a, b) => a - b);
+  const versions = (await medium.list(tufDirectory)).flatMap((name) => rootFileVersion(name) ?? []).sort((a, b) => a - b);
   const file = versions.length ? await source.readRoot(versions[0]!) : undefined;
   if (!file) throw new MetadataNotFoundError(`${medium.description}: no tuf/<N>.root.json`);
   return file;

@@ -1,10 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAppUri } from '../targets/app-uri.js';
+import { BLOB_DIRECTORY as BLOB_STORE } from '../apps/blob-reader.js';
 import { InvalidMetadataError, MediumNotFoundError, MetadataNotFoundError, NoMatchingTargetError, TargetNotFoundError, UnsafePathError } from '../errors.js';
 import { safeRelativePath } from '../medium/safe-path.js';
+import { MEDIUM_REPO } from '../rootfs/pull.js';
+import { parseAppUri } from '../targets/app-uri.js';
+import { APP_STORE_DIRECTORY } from '../targets/medium-presence.js';
 import { parseBundleTargets, parseRoot, parseSnapshot, parseTargets, parseTimestamp } from '../tuf/dialect.js';
+import { rootFileVersion, tufDirectory } from '../tuf/medium-source.js';
 import type { BundleTargetsMetadata, SignedMetadata, CommonFields, TargetsMetadata } from '../tuf/model.js';
 import { pumpHashing } from './hashing.js';
 import { MANIFEST_PATH, type BundleApp, type BundleTarget } from './manifest.js';
@@ -37,11 +41,10 @@ export interface BundleSource {
   readonly notes: readonly string[];
 }
 
-const TUF = 'tuf';
 const MAX_METADATA_BYTES = 32 << 20;
-const APP_DIRECTORY = 'apps/apps/';
-const BLOB_DIRECTORY = 'apps/blobs/sha256/';
-const ROOT_FILE = /^tuf\/(\d+)\.root\.json$/;
+const APP_DIRECTORY = `${APP_STORE_DIRECTORY}/`;
+const BLOB_DIRECTORY = `${BLOB_STORE}/`;
+const rootVersionOf = (path: string) => (path.startsWith(`${tufDirectory}/`) ? rootFileVersion(path.slice(tufDirectory.length + 1)) : undefined);
 const ROLE_FILES = ['tuf/timestamp.json', 'tuf/snapshot.json', 'tuf/targets.json'];
 const BUNDLE_TARGETS_FILE = 'tuf/bundle-targets.json';
 
@@ -79,7 +82,7 @@ async function readDownload(directory: string): Promise<Download> {
   if (!info?.isDirectory()) throw new MediumNotFoundError(`${directory} is not a directory`);
   const files = new Map<string, SourceFile>();
   await listFiles(directory, '', files);
-  if (![...files.keys()].some((path) => path.startsWith(`${TUF}/`))) throw new MetadataNotFoundError(`${directory} holds no '${TUF}/' directory: not a fioctl offline-update download`);
+  if (![...files.keys()].some((path) => path.startsWith(`${tufDirectory}/`))) throw new MetadataNotFoundError(`${directory} holds no '${tufDirectory}/' directory: not a fioctl offline-update download`);
   const read = async <Fields extends CommonFields>(path: string, parse: (bytes: Buffer, name: string) => SignedMetadata<Fields>) => {
     const file = files.get(path);
     if (!file) throw new MetadataNotFoundError(`${directory}: ${path} is missing`);
@@ -88,8 +91,8 @@ async function readDownload(directory: string): Promise<Download> {
   };
   const [timestamp, snapshot, targets] = [await read(ROLE_FILES[0]!, parseTimestamp), await read(ROLE_FILES[1]!, parseSnapshot), await read(ROLE_FILES[2]!, parseTargets)];
   const bundleTargets = files.has(BUNDLE_TARGETS_FILE) ? await read(BUNDLE_TARGETS_FILE, parseBundleTargets) : undefined;
-  const rootVersions = [...files.keys()].flatMap((path) => ROOT_FILE.exec(path)?.[1] ?? []).map(Number);
-  const newestRoot = rootVersions.length > 0 ? await read(`${TUF}/${Math.max(...rootVersions)}.root.json`, parseRoot) : undefined;
+  const rootVersions = [...files.keys()].flatMap((path) => rootVersionOf(path) ?? []);
+  const newestRoot = rootVersions.length > 0 ? await read(`${tufDirectory}/${Math.max(...rootVersions)}.root.json`, parseRoot) : undefined;
   return {
     directory,
     files,
@@ -121,7 +124,7 @@ interface MergedDownloads {
 }
 
 /**
- * Several downloads become one layout. TUF metadata cannot be combined (it is signed), so the download with
+ * Several downloads become one layout. tufDirectory metadata cannot be combined (it is signed), so the download with
  * the newest timestamp/snapshot/targets versions provides them, and every other download's targets must be in
  * its targets.json with the same hashes. Likewise one signed bundle-targets.json is kept: one whose list holds
  * every other's. Any other file present in several downloads must be the same in all of them.
@@ -144,11 +147,11 @@ async function mergeDownloads(downloads: readonly Download[], notes: string[]): 
     }
   }
   const bundleTargets = chooseBundleTargets(downloads);
-  if (downloads.length > 1) notes.push(`TUF metadata from ${newest.directory} (timestamp ${newest.versions[0]}, snapshot ${newest.versions[1]}, targets ${newest.versions[2]})`);
+  if (downloads.length > 1) notes.push(`tufDirectory metadata from ${newest.directory} (timestamp ${newest.versions[0]}, snapshot ${newest.versions[1]}, targets ${newest.versions[2]})`);
   const files = new Map<string, SourceFile>();
   for (const download of [newest, ...downloads.filter((download) => download !== newest)]) {
     for (const [path, file] of download.files) {
-      if (path.startsWith(`${TUF}/`) && !ROOT_FILE.test(path)) {
+      if (path.startsWith(`${tufDirectory}/`) && rootVersionOf(path) === undefined) {
         if (download === newest && path !== BUNDLE_TARGETS_FILE) files.set(path, file);
         continue;
       }
@@ -195,7 +198,7 @@ async function requireSameFile(a: Download, b: Download, path: string): Promise<
 
 /** Content-addressed files (blobs, ostree objects) only need the same size: their name is their hash. */
 async function requireSameContent(a: SourceFile, b: SourceFile): Promise<void> {
-  const contentAddressed = a.path.startsWith(BLOB_DIRECTORY) || a.path.startsWith('ostree_repo/objects/');
+  const contentAddressed = a.path.startsWith(BLOB_DIRECTORY) || a.path.startsWith(`${MEDIUM_REPO}/objects/`);
   const same = a.size === b.size && (contentAddressed || (await fileSha256(a.localPath)) === (await fileSha256(b.localPath)));
   if (!same) throw new InvalidMetadataError(`cannot merge: ${a.path} differs between ${a.localPath} and ${b.localPath}`);
 }

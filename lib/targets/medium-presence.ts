@@ -13,9 +13,11 @@ export function appPresenceKey(app: AppUri): string {
   return `${app.name}@${app.manifestHex}`;
 }
 
-/** `apps/apps/<name>/<manifest hex>`: where the app-store layout keeps an app version (FORMATS.md section 5). */
+/** Where the app-store layout keeps app versions, `<name>/<manifest hex>` (FORMATS.md section 5). */
+export const APP_STORE_DIRECTORY = 'apps/apps';
+
 export function appStoreDirectory(app: AppUri): string {
-  return `apps/apps/${app.name}/${app.manifestHex}`;
+  return `${APP_STORE_DIRECTORY}/${app.name}/${app.manifestHex}`;
 }
 
 const commitPattern = /^[0-9a-f]{64}$/;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { safePathComponent } from '../medium/safe-path.js';
-import { metadataSizeLimits, tufDirectory } from './medium-source.js';
+import { metadataSizeLimits, rootFileVersion, tufDirectory } from './medium-source.js';
 import type { MetadataFile, PreviouslyTrusted } from './trusted-store.js';
 import type { DeviceTrust, VerifiedMedium } from './verify-medium.js';
 
@@ -16,7 +16,6 @@ export interface DeviceTrustStoreOptions {
   readonly storageDir: string;
 }
 
-const rootFilePattern = /^([1-9][0-9]{0,8})\.root\.json$/;
 
 /**
  * The metadata this device trusts: the initial roots of its image plus what earlier updates accepted. Writes are
@@ -87,8 +86,8 @@ async function listRootFiles(directory: string): Promise<Map<number, string>> {
     throw error;
   }
   for (const name of names) {
-    const match = rootFilePattern.exec(name);
-    if (match) found.set(Number(match[1]), join(directory, name));
+    const version = rootFileVersion(name);
+    if (version !== undefined) found.set(version, join(directory, name));
   }
   return found;
 }

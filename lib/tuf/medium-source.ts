@@ -16,6 +16,14 @@ export const metadataSizeLimits = {
 
 export const tufDirectory = 'tuf';
 
+const rootFilePattern = /^([1-9][0-9]{0,8})\.root\.json$/;
+
+/** The version of a root metadata file named `<N>.root.json`; undefined for any other name. */
+export function rootFileVersion(name: string): number | undefined {
+  const match = rootFilePattern.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Reads the TUF metadata files of a medium (`tuf/` in fioctl's layout), within the size limits. */
 export class MediumMetadataSource {
   constructor(private readonly medium: Medium) {}
