@@ -124,7 +124,7 @@ interface MergedDownloads {
 }
 
 /**
- * Several downloads become one layout. tufDirectory metadata cannot be combined (it is signed), so the download with
+ * Several downloads become one layout. TUF metadata cannot be combined (it is signed), so the download with
  * the newest timestamp/snapshot/targets versions provides them, and every other download's targets must be in
  * its targets.json with the same hashes. Likewise one signed bundle-targets.json is kept: one whose list holds
  * every other's. Any other file present in several downloads must be the same in all of them.
@@ -147,7 +147,7 @@ async function mergeDownloads(downloads: readonly Download[], notes: string[]): 
     }
   }
   const bundleTargets = chooseBundleTargets(downloads);
-  if (downloads.length > 1) notes.push(`tufDirectory metadata from ${newest.directory} (timestamp ${newest.versions[0]}, snapshot ${newest.versions[1]}, targets ${newest.versions[2]})`);
+  if (downloads.length > 1) notes.push(`TUF metadata from ${newest.directory} (timestamp ${newest.versions[0]}, snapshot ${newest.versions[1]}, targets ${newest.versions[2]})`);
   const files = new Map<string, SourceFile>();
   for (const download of [newest, ...downloads.filter((download) => download !== newest)]) {
     for (const [path, file] of download.files) {
