@@ -1,9 +1,6 @@
-import { defaultConfigPaths, loadDeviceConfig, type DeviceConfig } from '../lib/config/device-config.js';
-import { platformOfArch } from '../lib/apps/platform.js';
-import { DockerEngine } from '../lib/docker/engine.js';
+import { defaultConfigPaths } from '../lib/config/device-config.js';
+import { loadDeviceEnvironment, type DeviceEnvironment } from '../lib/device/environment.js';
 import { exitCodeForError, type ExitCodeValue } from '../lib/exit-codes.js';
-import { Rootfs } from '../lib/rootfs/rootfs.js';
-import type { UpdateEnvironment } from '../lib/update/services.js';
 import { Output } from './output.js';
 
 /** Options every command takes. */
@@ -31,11 +28,7 @@ export async function runCommand(args: GlobalArgs, body: (output: Output) => Pro
   }
 }
 
-export function deviceConfig(args: GlobalArgs): Promise<DeviceConfig> {
-  return loadDeviceConfig(args.config?.length ? args.config : defaultConfigPaths);
-}
-
-/** The engine and listeners the install and run pipelines use on this device. */
-export function updateEnvironment(config: DeviceConfig, output: Output): UpdateEnvironment {
-  return { config, engine: new DockerEngine(), platform: platformOfArch(), rootfs: Rootfs.fromConfig(config), onProgress: output.progress, startTimeoutMs: config.startTimeoutSeconds * 1000 };
+/** The device the command works on: its configuration (from --config or aktualizr-lite's paths), engine, rootfs and files. */
+export function deviceEnvironment(args: GlobalArgs, output: Output): Promise<DeviceEnvironment> {
+  return loadDeviceEnvironment(args.config?.length ? args.config : defaultConfigPaths, { onProgress: output.progress });
 }

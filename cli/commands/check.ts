@@ -1,8 +1,7 @@
 import type { CommandModule } from 'yargs';
-import { DockerEngine } from '../../lib/docker/engine.js';
 import { exitCodeForError, exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { checkMedium, type CheckReport } from '../../lib/update/check.js';
-import { deviceConfig, runCommand, type GlobalArgs } from '../command.js';
+import { deviceEnvironment, runCommand, type GlobalArgs } from '../command.js';
 import { mediumOption, withMedium } from '../medium.js';
 import type { Output } from '../output.js';
 
@@ -20,8 +19,8 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       .option('target', { type: 'string', description: 'Report on this target instead of the newest' }),
   handler: (args) =>
     runCommand(args, async (output) => {
-      const config = await deviceConfig(args);
-      const report = await withMedium(args['src-dir'], output, (medium) => checkMedium(config, medium, new DockerEngine(), args.target === undefined ? {} : { requestedTarget: args.target }));
+      const env = await deviceEnvironment(args, output);
+      const report = await withMedium(args['src-dir'], output, (medium) => checkMedium(env, medium, args.target === undefined ? {} : { requestedTarget: args.target }));
       for (const warning of report.warnings) output.warn(warning);
       const verdict = 'outcome' in report.verdict ? { outcome: report.verdict.outcome } : { error: { kind: report.verdict.error.name, message: report.verdict.error.message } };
       output.result({ ...report, verdict }, () => renderReport(report, output));

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { installFromMedium, type InstallResult } from '../../lib/update/install.js';
-import { deviceConfig, runCommand, updateEnvironment, type GlobalArgs } from '../command.js';
+import { deviceEnvironment, runCommand, type GlobalArgs } from '../command.js';
 import { mediumOption, withMedium } from '../medium.js';
 
 export interface InstallArgs extends GlobalArgs {
@@ -20,9 +20,9 @@ export const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
       .option('force', { type: 'boolean', default: false, description: 'Allow a downgrade, or a target that failed before' }),
   handler: (args) =>
     runCommand(args, async (output) => {
-      const config = await deviceConfig(args);
+      const env = await deviceEnvironment(args, output);
       const result = await withMedium(args['src-dir'], output, (medium) =>
-        installFromMedium(updateEnvironment(config, output), medium, { force: args.force, ...(args.target === undefined ? {} : { requestedTarget: args.target }) }));
+        installFromMedium(env, medium, { force: args.force, ...(args.target === undefined ? {} : { requestedTarget: args.target }) }));
       output.result(result, () => describe(result));
       return exitCodeForOutcome(result.outcome);
     }),

@@ -1,15 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { runPending, type RunResult } from '../../lib/update/run.js';
-import { deviceConfig, runCommand as run, updateEnvironment, type GlobalArgs } from '../command.js';
+import { deviceEnvironment, runCommand as run, type GlobalArgs } from '../command.js';
 
 export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'run',
   describe: 'Start the installed target (after the restart or reboot `install` asked for); roll back on failure',
   handler: (args) =>
     run(args, async (output) => {
-      const config = await deviceConfig(args);
-      const result = await runPending(updateEnvironment(config, output), { prune: config.pruneImages });
+      const result = await runPending(await deviceEnvironment(args, output));
       output.result(result, () => describe(result));
       return exitCodeForOutcome(result.outcome);
     }),

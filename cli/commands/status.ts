@@ -1,15 +1,14 @@
 import type { CommandModule } from 'yargs';
-import { DockerEngine } from '../../lib/docker/engine.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { deviceStatus, type DeviceStatus } from '../../lib/update/status.js';
-import { deviceConfig, runCommand, type GlobalArgs } from '../command.js';
+import { deviceEnvironment, runCommand, type GlobalArgs } from '../command.js';
 
 export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'status',
   describe: 'Show the current and pending targets and the state of each app',
   handler: (args) =>
     runCommand(args, async (output) => {
-      const status = await deviceStatus(await deviceConfig(args), new DockerEngine());
+      const status = await deviceStatus(await deviceEnvironment(args, output));
       output.result(status, () => describe(status));
       return ExitCode.ok;
     }),

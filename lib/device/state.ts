@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidMetadataError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
+import type { AppChange, PendingInstallation, PlanPart } from '../update/plan.js';
 
 /** An app as a target pins it: name and digest-pinned URI (`<host>/<repo>/<name>@sha256:<hex>`). */
 export interface AppRecord {
@@ -17,33 +18,6 @@ export interface TargetRecord {
   readonly apps: AppRecord[];
 }
 
-export type AppChangeKind = 'new' | 'updated' | 'unchanged' | 'removed' | 'disabled';
-
-/** What an update does to one app, decided by `install` and carried out by `run`. */
-export interface AppChange {
-  readonly name: string;
-  readonly kind: AppChangeKind;
-  /** What runs now (updated, unchanged, removed, disabled). */
-  readonly from: AppRecord | undefined;
-  /** What the target runs (new, updated, unchanged). */
-  readonly to: AppRecord | undefined;
-}
-
-/** Where an installation stands; `run` resumes from here after a crash or restart. */
-export type PendingPhase = 'staged' | 'switching' | 'rolling-back';
-
-export interface PendingInstallation {
-  readonly target: TargetRecord;
-  readonly previous: TargetRecord | undefined;
-  readonly changes: readonly AppChange[];
-  readonly phase: PendingPhase;
-  /** The target that failed on its new rootfs, when this installation puts the previous target back. */
-  readonly rollbackOf?: string;
-  /** OSTree devices: the commit to boot and the one to fall back to. */
-  readonly rootfs?: { readonly commit: string; readonly previousCommit: string };
-  readonly installedAt: string;
-}
-
 export interface DeviceState {
   readonly current: TargetRecord | undefined;
   readonly pending: PendingInstallation | undefined;
@@ -52,6 +26,9 @@ export interface DeviceState {
 }
 
 const emptyState: DeviceState = { current: undefined, pending: undefined, failedTargets: [] };
+
+/** The shape of `state.json`: 1 (no `formatVersion` field) kept the app changes and the rootfs beside the target. */
+const STATE_FORMAT_VERSION = 2;
 
 /** The device's own files under `[storage] path`; every write is atomic. */
 export class DeviceStateStore {
@@ -82,16 +59,26 @@ export class DeviceStateStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState;
       throw error;
     }
+    let parsed: StoredState;
     try {
-      const parsed = JSON.parse(text) as DeviceState;
-      return { current: parsed.current ?? undefined, pending: parsed.pending ?? undefined, failedTargets: parsed.failedTargets ?? [] };
+      parsed = JSON.parse(text) as StoredState;
     } catch (error) {
       throw new InvalidMetadataError(`device state ${this.statePath} is unreadable: ${(error as Error).message}`);
     }
+    const format = parsed.formatVersion ?? 1;
+    if (format > STATE_FORMAT_VERSION) {
+      throw new InvalidMetadataError(`device state ${this.statePath} has format ${format}, newer than this fioup-offline reads (${STATE_FORMAT_VERSION}): use the fioup-offline that wrote it`);
+    }
+    const pending = parsed.pending ?? undefined;
+    return {
+      current: parsed.current ?? undefined,
+      pending: pending && format === 1 ? migratePendingV1(pending as PendingInstallationV1) : pending as PendingInstallation | undefined,
+      failedTargets: parsed.failedTargets ?? [],
+    };
   }
 
   async save(state: DeviceState): Promise<void> {
-    await writeJsonAtomic(this.statePath, state);
+    await writeJsonAtomic(this.statePath, { formatVersion: STATE_FORMAT_VERSION, ...state });
     await this.writeCurrentTarget(state.current);
   }
 
@@ -105,6 +92,27 @@ export class DeviceStateStore {
     ];
     await writeFileAtomic(this.currentTargetPath, `${lines.join('\n')}\n`);
   }
+}
+
+interface StoredState {
+  readonly formatVersion?: number;
+  readonly current?: TargetRecord | null;
+  readonly pending?: PendingInstallation | PendingInstallationV1 | null;
+  readonly failedTargets?: string[];
+}
+
+/** A pending installation as format 1 wrote it: the app changes and the rootfs commits as fields of their own. */
+interface PendingInstallationV1 extends Omit<PendingInstallation, 'parts'> {
+  readonly changes: readonly AppChange[];
+  readonly rootfs?: { readonly commit: string; readonly previousCommit: string };
+}
+
+/** Devices in the field may hold a format-1 installation pending across the upgrade of this tool: it becomes a plan. */
+function migratePendingV1({ changes, rootfs, ...rest }: PendingInstallationV1): PendingInstallation {
+  const parts: PlanPart[] = [];
+  if (rootfs) parts.push({ kind: 'rootfs', commit: rootfs.commit, previousCommit: rootfs.previousCommit });
+  if (changes.length > 0) parts.push({ kind: 'apps', changes });
+  return { ...rest, parts };
 }
 
 function shellSafe(value: string): string {

@@ -5,9 +5,6 @@ import type { AppRecord } from '../device/state.js';
 import { COMPOSE_OVERRIDE_FILE } from '../docker/compose-override.js';
 import type { DockerEngine, ProjectContainer } from '../docker/engine.js';
 
-/** Written into each staged compose project: which app and URI the directory holds. */
-export const APP_RECORD_FILE = '.fioup-offline-app.json';
-
 export type AppState = 'running' | 'healthy' | 'unhealthy' | 'starting' | 'stopped' | 'absent';
 
 export interface AppStatus {

@@ -1,11 +1,9 @@
-import type { DeviceConfig } from '../config/device-config.js';
-import { DeviceStateStore, type TargetRecord } from '../device/state.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { DeviceEnvironment } from '../device/environment.js';
+import type { TargetRecord } from '../device/state.js';
 import { FioupError } from '../errors.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
 import type { TargetRow } from '../targets/selection.js';
-import { Rootfs } from '../rootfs/rootfs.js';
 import { checkVerdict } from '../targets/verdict.js';
 import { appsRunning } from './app-status.js';
 import { inspectMedium } from './inspect-medium.js';
@@ -39,9 +37,10 @@ export interface CheckReport {
  * (0), or 'apps-need-sync' (17) when the current target is the newest but some of its apps do not run. Changes nothing.
  * Failures of the metadata itself (11, 12, 14, 15) are thrown; target verdicts (6, 8) come in the report.
  */
-export async function checkMedium(config: DeviceConfig, medium: Medium, engine: DockerEngine, options: { requestedTarget?: string; now?: Date } = {}): Promise<CheckReport> {
-  const state = await new DeviceStateStore(config.storagePath).load();
-  const bootedCommit = await Rootfs.fromConfig(config).bootedCommitIfOstree();
+export async function checkMedium(env: DeviceEnvironment, medium: Medium, options: { requestedTarget?: string; now?: Date } = {}): Promise<CheckReport> {
+  const { config, engine } = env;
+  const state = await env.files.state.load();
+  const bootedCommit = await env.rootfs.bootedCommitIfOstree();
   const now = options.now ?? new Date();
   const { verified, selection } = await inspectMedium(config, medium, {
     current: state.current,

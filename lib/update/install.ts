@@ -1,27 +1,16 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { buildAppTree, type AppTree } from '../apps/app-tree.js';
-import { openVerifiedBlob } from '../apps/blob-reader.js';
-import { runCallback, type CallbackContext } from '../device/callbacks.js';
+import { runCallback, type CallbackStep } from '../device/callbacks.js';
+import type { DeviceEnvironment } from '../device/environment.js';
 import { acquireDeviceLock } from '../device/lock.js';
-import type { AppRecord, DeviceState, TargetRecord } from '../device/state.js';
-import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../docker/compose-override.js';
-import { localImageTag } from '../docker/image-ref.js';
-import { loadImage } from '../docker/image-load.js';
-import { ContentMissingError, DowngradeRefusedError, InstallationPendingError } from '../errors.js';
-import { extractBundle } from '../apps/bundle-extract.js';
+import type { DeviceState, TargetRecord } from '../device/state.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
-import { parseAppUri } from '../targets/app-uri.js';
-import { requiredApps } from '../targets/selection.js';
-import type { Target } from '../targets/target.js';
-import { describeMissingContent, requireTargetForDevice } from '../targets/verdict.js';
-import { appsToInstall, planAppChanges, type AppPlan } from './app-plan.js';
-import { APP_RECORD_FILE, appsRunning } from './app-status.js';
-import { requireFreeSpace, type SpaceNeed } from './free-space.js';
+import { appsRunning } from './app-status.js';
+import { requireFreeSpace } from './free-space.js';
+import { handlerFor } from './handlers/index.js';
 import { inspectMedium, type MediumInspection } from './inspect-medium.js';
-import { deviceFiles, type UpdateEnvironment } from './services.js';
-import { runSteps } from './steps.js';
+import type { PartInstall, PayloadHandler } from './payload.js';
+import { describePlan, needsStoppedApps, planUpdate, requireNoOtherPending, type UpdatePlan } from './plan.js';
+import { commonStepNames, installStepNames, runSteps } from './steps.js';
 
 export interface InstallOptions {
   readonly requestedTarget?: string;
@@ -32,232 +21,151 @@ export interface InstallOptions {
 export interface InstallResult {
   readonly outcome: Outcome;
   readonly target: TargetRecord;
-  readonly plan: AppPlan;
+  readonly plan: UpdatePlan;
   /** Images sent to Docker in this run (images Docker already had are only tagged). */
   readonly loadedImages: string[];
 }
 
 /**
- * `install`: verify the medium, choose the target, verify its apps, load their images into Docker and stage
- * their compose projects, without touching what runs. Ends with the pending installation persisted and
- * 'restart-docker' (101), or 'up-to-date' (0) when the target is installed and its apps run.
- * Every check comes before the first change; a failure leaves the running apps and the device state as they were.
+ * `install`: verify the medium, choose the target, plan the update, then carry out each part's install steps
+ * (verify, space, fetch, stage) without touching what runs, and record the pending installation. Ends with
+ * 'restart-docker' (101) or 'reboot-required' (100), or 'up-to-date' (0) when the target is installed and its apps
+ * run. Every check comes before the first change; a failure leaves the running apps and the device state as they were.
  */
-export async function installFromMedium(env: UpdateEnvironment, medium: Medium, options: InstallOptions): Promise<InstallResult> {
-  const files = deviceFiles(env.config);
-  const lock = await acquireDeviceLock(files.state.lockPath);
+export async function installFromMedium(env: DeviceEnvironment, medium: Medium, options: InstallOptions): Promise<InstallResult> {
+  const lock = await acquireDeviceLock(env.files.state.lockPath);
   try {
-    return await new Installation(env, medium, options).run();
+    const state = await env.files.state.load();
+    requireNoOtherPending(state, options);
+    const { plan, inspection, upToDate } = await planFromMedium(env, medium, state, options);
+    if (upToDate) return { outcome: 'up-to-date', target: plan.target, plan, loadedImages: [] };
+    env.onProgress({ type: 'info', message: `installing ${plan.target.name} (version ${plan.target.version}): ${describePlan(plan)}` });
+    return await new Installation(env, medium, state, plan, inspection).run();
   } finally {
     await lock.release();
   }
 }
 
+async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: DeviceState, options: InstallOptions) {
+  const bootedCommit = await env.rootfs.bootedCommitIfOstree();
+  const inspection = await inspectMedium(env.config, medium, {
+    current: state.current,
+    bootedCommit,
+    now: options.now ?? new Date(),
+    ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
+  });
+  for (const warning of inspection.verified.warnings) env.onProgress({ type: 'warning', message: warning });
+  const stoppedApps = new Set<string>();
+  if (needsStoppedApps(inspection.selection, state)) {
+    for (const app of state.current!.apps) if (!(await appsRunning(env.engine, [app]))) stoppedApps.add(app.name);
+  }
+  const decision = planUpdate({
+    selection: inspection.selection,
+    state,
+    composeApps: inspection.device.composeApps ?? 'all',
+    bootedCommit,
+    stoppedApps,
+    request: options,
+  });
+  return { plan: decision.plan, inspection, upToDate: decision.kind === 'up-to-date' };
+}
+
+interface PartInstallation {
+  readonly handler: PayloadHandler;
+  readonly install: PartInstall;
+}
+
 class Installation {
-  private readonly files;
-  private state!: DeviceState;
-  private inspection!: MediumInspection;
-  private target!: Target;
-  private record!: TargetRecord;
-  private plan!: AppPlan;
-  private trees: AppTree[] = [];
-  /** On OSTree devices: the booted commit, and the commit to deploy when the target's differs. */
-  private bootedCommit: string | undefined;
-  private rootfsCommit: string | undefined;
+  private readonly parts: readonly PartInstallation[];
   private readonly loadedImages: string[] = [];
   private committed = false;
 
-  constructor(private readonly env: UpdateEnvironment, private readonly medium: Medium, private readonly options: InstallOptions) {
-    this.files = deviceFiles(env.config);
+  constructor(
+    private readonly env: DeviceEnvironment,
+    medium: Medium,
+    private readonly state: DeviceState,
+    private readonly plan: UpdatePlan,
+    private readonly inspection: MediumInspection,
+  ) {
+    this.parts = plan.parts.map((part) => {
+      const handler = handlerFor(part);
+      return { handler, install: handler.install(part, { env, medium, plan }) };
+    });
   }
 
   async run(): Promise<InstallResult> {
-    await this.check();
-    const nothingToDo = this.record.name === this.state.current?.name && !this.rootfsCommit && this.plan.changes.every((change) => change.kind === 'unchanged');
-    if (nothingToDo) {
-      return { outcome: 'up-to-date', target: this.record, plan: this.plan, loadedImages: [] };
-    }
     await this.callback('install-pre');
     try {
-      await runSteps('install', [
-        { name: 'verify', run: () => this.verify() },
-        { name: 'space', run: () => this.checkSpace() },
-        { name: 'pull-rootfs', run: () => this.pullRootfs() },
-        { name: 'load', run: () => this.load() },
-        { name: 'stage', run: () => this.stage() },
-        { name: 'commit', run: () => this.commit() },
-        { name: 'deploy-rootfs', run: () => this.deployRootfs() },
-      ], this.env.onProgress);
+      await runSteps('install', this.steps(), this.env.onProgress);
     } catch (error) {
-      if (!this.committed) await this.forgetLoadedImages();
-      await this.callback('install-post', `FAILED: ${(error as Error).message.split('\n')[0]}`);
+      if (!this.committed) for (const { install } of this.parts) await install.forget();
+      await this.callback('install-post', `FAILED: ${firstLine(error)}`);
       throw error;
     }
     await this.callback('install-post', 'NEEDS_COMPLETION');
-    const outcome = this.rootfsCommit ? 'reboot-required' : 'restart-docker';
-    return { outcome, target: this.record, plan: this.plan, loadedImages: this.loadedImages };
+    const outcome = this.parts.some(({ handler }) => handler.needs === 'reboot') ? 'reboot-required' : 'restart-docker';
+    return { outcome, target: this.plan.target, plan: this.plan, loadedImages: this.loadedImages };
   }
 
-  /** Same verification and selection as `check`, then the install rules: pending, downgrade, failed before, content. */
-  private async check(): Promise<void> {
-    this.state = await this.files.state.load();
-    const pending = this.state.pending;
-    if (pending && (pending.phase !== 'staged' || (this.options.requestedTarget !== undefined && this.options.requestedTarget !== pending.target.name))) {
-      throw new InstallationPendingError(`target ${pending.target.name} is installed and waits for 'fioup-offline run'; run it first`);
-    }
-    this.bootedCommit = await this.env.rootfs.bootedCommitIfOstree();
-    this.inspection = await inspectMedium(this.env.config, this.medium, {
-      current: this.state.current,
-      bootedCommit: this.bootedCommit,
-      now: this.options.now ?? new Date(),
-      ...(this.options.requestedTarget === undefined ? {} : { requestedTarget: this.options.requestedTarget }),
+  /** The steps in `installStepNames` order, each bound to its work. */
+  private steps() {
+    const { verify, space, commit } = commonStepNames.install;
+    const work = new Map<string, () => Promise<void>>([
+      [verify, () => this.each((install) => install.verify())],
+      [space, () => this.checkSpace()],
+      [commit, () => this.commit()],
+    ]);
+    this.parts.forEach(({ handler, install }, index) => {
+      work.set(handler.stepNames.fetch, () => this.fetch(install, index === 0, index === this.parts.length - 1));
+      work.set(handler.stepNames.stage, () => install.stage());
     });
-    for (const warning of this.inspection.verified.warnings) this.env.onProgress({ type: 'warning', message: warning });
-    const { row: selected, target: selectedTarget } = requireTargetForDevice(this.inspection.selection);
-    if (selected.relation === 'older' && !this.options.force) {
-      throw new DowngradeRefusedError(`target ${selected.name} (version ${selected.version}) is older than the current ${this.state.current?.name} (version ${this.state.current?.version}): use --force to downgrade`);
-    }
-    if (this.state.failedTargets.includes(selected.name) && !this.options.force) {
-      throw new DowngradeRefusedError(`target ${selected.name} failed to start before and was rolled back: use --force to try it again`);
-    }
-    if (!selected.contentPresent) throw new ContentMissingError(describeMissingContent(selected));
-
-    if (pending && pending.target.name !== selected.name) {
-      throw new InstallationPendingError(`target ${pending.target.name} is installed and waits for 'fioup-offline run'; run it first`);
-    }
-    this.target = selectedTarget;
-    this.rootfsCommit = selected.rootfsCommit;
-    const enabled = requiredApps(selectedTarget, this.inspection.device.composeApps).map(appRecord);
-    this.record = { name: selectedTarget.name, version: selectedTarget.version, sha256: selectedTarget.sha256 ?? '', apps: enabled };
-    this.plan = pending ? { changes: pending.changes } : planAppChanges(this.state.current?.apps ?? [], selectedTarget.apps.map(appRecord), enabled);
-    if (selected.relation === 'same' && !pending) this.plan = await this.resyncStoppedApps(this.plan);
-    this.env.onProgress({ type: 'info', message: `installing ${selected.name} (version ${selected.version}): ${describePlan(this.plan)}` });
+    return installStepNames(this.parts.map(({ handler }) => handler)).map((name) => ({ name, run: work.get(name)! }));
   }
 
-  /** Installing the current target again ("apps need sync"): its apps that do not run are installed again. */
-  private async resyncStoppedApps(plan: AppPlan): Promise<AppPlan> {
-    const changes = [];
-    for (const change of plan.changes) {
-      const stopped = change.kind === 'unchanged' && !(await appsRunning(this.env.engine, [change.to!]));
-      changes.push(stopped ? { ...change, kind: 'updated' as const } : change);
-    }
-    return { changes };
-  }
-
-  /** The hash chain of every app to install, down to the image manifests; configs and layers are hashed while they load. */
-  private async verify(): Promise<void> {
-    this.trees = [];
-    for (const app of appsToInstall(this.plan)) {
-      this.trees.push(await buildAppTree(this.medium, parseAppUri(app.uri, `target ${this.target.name}`), this.env.platform));
-    }
+  private async each(work: (install: PartInstall) => Promise<void>): Promise<void> {
+    for (const { install } of this.parts) await work(install);
   }
 
   private async checkSpace(): Promise<void> {
-    const missingImages = [];
-    for (const tree of this.trees) {
-      for (const image of tree.images) if (!(await this.env.engine.hasImage(image.config.digest))) missingImages.push({ tree, image });
-    }
-    let dockerBytes = 0;
-    for (const { tree, image } of missingImages) {
-      for (const layer of image.layers) {
-        // Docker keeps the tar it receives while it extracts it: the compressed size, plus the extracted size
-        // from layers-meta (or an estimate of three times the compressed size where the app has none).
-        dockerBytes += layer.size + (tree.layersMeta?.layers.get(layer.digest)?.usage ?? 3 * layer.size);
-      }
-    }
-    const needs: SpaceNeed[] = [{ path: this.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.bundle.blob.size, 0), what: 'compose projects' }];
-    const dockerRoot = await this.env.engine.rootDir();
-    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what: 'container images' });
+    const needs = [];
+    for (const { install } of this.parts) needs.push(...(await install.spaceNeeded()));
     await requireFreeSpace(needs, this.env.config.storageWatermark);
   }
 
-  /** The rootfs commit goes into the sysroot's repo and is checked against the target's hash before Docker is touched. */
-  private async pullRootfs(): Promise<void> {
-    if (this.rootfsCommit) await this.env.rootfs.pull(this.medium, this.rootfsCommit);
-  }
-
-  private async deployRootfs(): Promise<void> {
-    if (this.rootfsCommit) await this.env.rootfs.deploy(this.rootfsCommit, this.env.onProgress);
-  }
-
-  /** Images stream from the medium into Docker, hashed on the way. On failure, what this run loaded is removed again. */
-  private async load(): Promise<void> {
-    await this.callback('download-pre');
+  /** Fetching the parts is the download of aktualizr-lite's callbacks: download-pre before the first, download-post after the last. */
+  private async fetch(install: PartInstall, first: boolean, last: boolean): Promise<void> {
+    if (first) await this.callback('download-pre');
     try {
-      for (const tree of this.trees) {
-        for (const image of tree.images) {
-          const result = await loadImage(
-            this.env.engine,
-            { tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers },
-            (descriptor) => openVerifiedBlob(this.medium, descriptor),
-            { onProgress: this.env.onProgress },
-          );
-          if (result.loaded) this.loadedImages.push(result.imageId);
-        }
-      }
+      this.loadedImages.push(...(await install.fetch()).loadedImages);
     } catch (error) {
-      await this.forgetLoadedImages();
-      await this.callback('download-post', `FAILED: ${(error as Error).message.split('\n')[0]}`);
+      await this.callback('download-post', `FAILED: ${firstLine(error)}`);
       throw error;
     }
-    await this.callback('download-post', 'OK');
-  }
-
-  /** A failed install leaves Docker as it found it: the images this run loaded go again. */
-  private async forgetLoadedImages(): Promise<void> {
-    for (const imageId of this.loadedImages.splice(0)) await this.env.engine.removeImage(imageId, { force: true });
-  }
-
-  /** Compose projects go to the staging area, each with the override that points its services at the loaded images. */
-  private async stage(): Promise<void> {
-    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
-    await rm(this.files.apps.previousRoot, { recursive: true, force: true });
-    for (const tree of this.trees) {
-      const directory = this.files.apps.staged(tree.app.name);
-      await extractBundle(this.medium, tree.bundle, directory);
-      const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image]));
-      const overridePath = join(directory, COMPOSE_OVERRIDE_FILE);
-      const appOverride = await readFile(overridePath, 'utf8').catch(() => undefined);
-      await writeFile(overridePath, composeOverrideYaml(pins, appOverride));
-      await writeFile(join(directory, APP_RECORD_FILE), `${JSON.stringify({ name: tree.app.name, uri: tree.app.uri })}\n`);
-    }
+    if (last) await this.callback('download-post', 'OK');
   }
 
   /**
    * The newly trusted metadata, then the pending installation: from here on, `run` owns the update. It comes
-   * before the rootfs deploy, so that a new rootfs never becomes the next boot without a record of it.
+   * before any staging that changes the next boot, so that a new rootfs never becomes the next boot unrecorded.
    */
   private async commit(): Promise<void> {
     await this.inspection.trustStore.persist(this.inspection.verified);
-    await this.files.state.save({
+    await this.env.files.state.save({
       ...this.state,
-      pending: {
-        target: this.record,
-        previous: this.state.pending?.previous ?? this.state.current,
-        changes: this.plan.changes,
-        phase: 'staged',
-        installedAt: new Date().toISOString(),
-        ...(this.rootfsCommit && this.bootedCommit ? { rootfs: { commit: this.rootfsCommit, previousCommit: this.bootedCommit } } : {}),
-      },
+      pending: { ...this.plan, phase: 'staged', installedAt: new Date().toISOString() },
     });
     this.committed = true;
   }
 
-  private async callback(step: 'install-pre' | 'install-post' | 'download-pre' | 'download-post', result?: string): Promise<void> {
-    const context: CallbackContext = {
-      currentTargetPath: this.files.state.currentTargetPath,
+  private async callback(step: CallbackStep, result?: string): Promise<void> {
+    await runCallback(this.env.config.callbackProgram, step, {
+      currentTargetPath: this.env.files.state.currentTargetPath,
       currentTargetName: this.state.current?.name,
-      installTargetName: this.record?.name,
-    };
-    await runCallback(this.env.config.callbackProgram, step, context, result);
+      installTargetName: this.plan.target.name,
+    }, result);
   }
 }
 
-function appRecord(app: { name: string; uri: string }): AppRecord {
-  return { name: app.name, uri: app.uri };
-}
-
-function describePlan(plan: AppPlan): string {
-  const parts = plan.changes.filter((change) => change.kind !== 'unchanged').map((change) => `${change.name} ${change.kind}`);
-  return parts.length ? parts.join(', ') : 'no app changes';
+function firstLine(error: unknown): string {
+  return (error as Error).message.split('\n')[0]!;
 }

@@ -1,16 +1,13 @@
-import { access, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { runCallback } from '../device/callbacks.js';
+import type { DeviceEnvironment } from '../device/environment.js';
 import { acquireDeviceLock } from '../device/lock.js';
-import type { AppRecord, DeviceState, PendingInstallation } from '../device/state.js';
-import { Compose, detectCompose } from '../docker/compose.js';
-import { renameDurable } from '../fs/atomic.js';
+import type { DeviceState } from '../device/state.js';
 import { FioupError, NothingPendingError, RollbackFailedError } from '../errors.js';
 import type { Outcome } from '../exit-codes.js';
-import { planAppChanges, type AppChange } from './app-plan.js';
-import { projectImages } from './app-status.js';
-import { deviceFiles, type UpdateEnvironment } from './services.js';
-import { runSteps } from './steps.js';
+import { handlerFor } from './handlers/index.js';
+import type { PartRun, PayloadHandler } from './payload.js';
+import { planRootfsRollback, type PendingInstallation, type PendingPhase } from './plan.js';
+import { commonStepNames, runSteps } from './steps.js';
 
 export interface RunResult {
   readonly outcome: Outcome;
@@ -20,135 +17,99 @@ export interface RunResult {
 }
 
 /**
- * `run`: switch from the running apps to the pending target's, and roll back to the previous apps when the new
- * ones do not come up. Every step can be run again: after a crash, `run` resumes from the persisted phase.
+ * `run`: switch each part of the pending plan to its new payload, and roll every part back when the new apps do not
+ * come up. Every step can be run again: after a crash, `run` resumes from the persisted phase.
  */
-export async function runPending(env: UpdateEnvironment, options: { prune: boolean }): Promise<RunResult> {
-  const files = deviceFiles(env.config);
-  const lock = await acquireDeviceLock(files.state.lockPath);
+export async function runPending(env: DeviceEnvironment): Promise<RunResult> {
+  const lock = await acquireDeviceLock(env.files.state.lockPath);
   try {
-    const state = await files.state.load();
+    const state = await env.files.state.load();
     if (!state.pending) throw new NothingPendingError('no installation is pending: nothing to run (install one with `fioup-offline install`)');
-    return await new Switch(env, state, state.pending, new Compose(await detectCompose(), env.engine), options.prune).run();
+    return await new Switch(env, state, state.pending).run();
   } finally {
     await lock.release();
   }
 }
 
-class Switch {
-  private readonly files;
-  private readonly changes: readonly AppChange[];
+interface PartSwitch {
+  readonly handler: PayloadHandler;
+  readonly run: PartRun;
+}
 
-  constructor(
-    private readonly env: UpdateEnvironment,
-    private state: DeviceState,
-    private readonly pending: PendingInstallation,
-    private readonly compose: Compose,
-    private readonly prune: boolean,
-  ) {
-    this.files = deviceFiles(env.config);
-    this.changes = pending.changes;
+class Switch {
+  private readonly parts: readonly PartSwitch[];
+
+  constructor(private readonly env: DeviceEnvironment, private state: DeviceState, private readonly pending: PendingInstallation) {
+    this.parts = pending.parts.map((part) => {
+      const handler = handlerFor(part);
+      return { handler, run: handler.run(part, { env, pending }) };
+    });
   }
 
   async run(): Promise<RunResult> {
     await this.callback('install-final-pre');
-    const rootfs = this.pending.rootfs;
-    if (rootfs && this.pending.phase === 'staged') {
-      const boot = await this.env.rootfs.commitBootState(rootfs.commit);
-      if (boot === 'pending') return { outcome: 'reboot-required', target: this.pending.target.name };
-      if (boot === 'not-booted') return this.bootloaderFellBack(rootfs.commit);
-    }
-    if (this.pending.phase !== 'rolling-back') {
-      try {
-        await runSteps('run', [
-          { name: 'mark', run: () => this.setPhase('switching') },
-          { name: 'stop', run: () => this.stopChangedApps() },
-          { name: 'switch', run: () => this.switchProjects() },
-          { name: 'start', run: () => this.startApps(this.pending.target.apps) },
-        ], this.env.onProgress);
-      } catch (error) {
-        if (!(error instanceof FioupError)) throw error;
-        return this.rollBack(error.message);
+    if (this.pending.phase === 'staged') {
+      for (const { run } of this.parts) {
+        const activation = await run.activationState();
+        if (activation === 'awaiting-reboot') return { outcome: 'reboot-required', target: this.pending.target.name };
+        if (activation === 'fell-back') return this.bootloaderFellBack();
       }
-      await runSteps('run', [{ name: 'finish', run: () => this.finish() }], this.env.onProgress);
-      await this.callback('install-post', 'OK');
-      return { outcome: 'done', target: this.pending.target.name };
     }
-    return this.rollBack('an earlier rollback was interrupted');
+    if (this.pending.phase === 'rolling-back') return this.rollBack('an earlier rollback was interrupted');
+    try {
+      await runSteps('run', [
+        { name: commonStepNames.run.mark, run: () => this.setPhase('switching') },
+        ...this.parts.flatMap(({ run }) => run.switchSteps),
+      ], this.env.onProgress);
+    } catch (error) {
+      if (!(error instanceof FioupError)) throw error;
+      return this.rollBack(error.message);
+    }
+    await runSteps('run', [{ name: commonStepNames.run.finish, run: () => this.finish() }], this.env.onProgress);
+    await this.callback('install-post', 'OK');
+    return { outcome: 'done', target: this.pending.target.name };
   }
 
-  private async stopChangedApps(): Promise<void> {
-    for (const change of this.changes) {
-      if (change.kind === 'updated' || change.kind === 'removed' || change.kind === 'disabled') await this.stopApp(change.name);
-    }
-  }
-
-  /** Per app, two renames that can each be redone: the running project to `previous`, the staged one into place. */
-  private async switchProjects(): Promise<void> {
-    const dirs = this.files.apps;
-    for (const change of this.changes) {
-      if (change.kind === 'unchanged') continue;
-      if ((await exists(dirs.current(change.name))) && !(await exists(dirs.previous(change.name)))) {
-        await moveDirectory(dirs.current(change.name), dirs.previous(change.name));
-      }
-      if (change.to && (await exists(dirs.staged(change.name)))) await moveDirectory(dirs.staged(change.name), dirs.current(change.name));
-    }
-  }
-
-  /** Starts every app, then waits for each to be up (their start-up times overlap). */
-  private async startApps(apps: readonly AppRecord[]): Promise<void> {
-    const projects = apps.map((app) => ({ name: app.name, dir: this.files.apps.current(app.name) }));
-    for (const project of projects) await this.compose.start(project);
-    for (const project of projects) {
-      await this.compose.waitUntilRunning(project, { timeoutMs: this.env.startTimeoutMs });
-      this.env.onProgress({ type: 'step', step: `start ${project.name}`, state: 'done' });
-    }
-  }
-
-  /** The target is current; what the previous target ran and this one does not is removed (images in use are kept). */
+  /** The target becomes current, then each part removes what only the previous payload used. */
   private async finish(): Promise<void> {
     this.state = { ...this.state, current: this.pending.target, pending: undefined, failedTargets: this.state.failedTargets.filter((name) => name !== this.pending.target.name) };
-    await this.files.state.save(this.state);
-    if (this.prune) await this.pruneReplaced();
-    await rm(this.files.apps.previousRoot, { recursive: true, force: true });
-    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
-  }
-
-  private async pruneReplaced(): Promise<void> {
-    const keep = new Set<string>();
-    for (const app of this.pending.target.apps) for (const image of await projectImages(this.files.apps.current(app.name))) keep.add(image);
-    for (const change of this.changes) {
-      if (change.kind === 'unchanged' || !change.from) continue;
-      for (const image of await projectImages(this.files.apps.previous(change.name))) {
-        if (!keep.has(image)) await this.env.engine.removeImage(image).catch(() => undefined);
-      }
-    }
+    await this.env.files.state.save(this.state);
+    for (const { run } of this.parts) await run.finish();
   }
 
   /**
-   * Stops the new apps, puts the previous projects back and starts the previous target's apps. The phase is
-   * persisted first, so an interrupted rollback is finished by the next `run`.
+   * Every part puts its previous payload back, the last switched first. The phase is persisted first, so an
+   * interrupted rollback is finished by the next `run`. When the previous rootfs has to boot again, the previous
+   * target is left pending for the `run` after that reboot.
    */
   private async rollBack(reason: string): Promise<RunResult> {
     if (this.pending.rollbackOf) return this.giveUp(reason, 'it was itself the rollback of a failed update');
     this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}; rolling back` });
     await this.setPhase('rolling-back');
-    const dirs = this.files.apps;
+    const rebootFollows = this.parts.some(({ handler }) => handler.needs === 'reboot');
     try {
-      for (const change of this.changes) {
-        if (change.kind === 'unchanged') continue;
-        if (change.to) await this.stopApp(change.name);
-        if (await exists(dirs.previous(change.name))) {
-          await rm(dirs.current(change.name), { recursive: true, force: true });
-          await moveDirectory(dirs.previous(change.name), dirs.current(change.name));
-        } else if (!change.from) {
-          await rm(dirs.current(change.name), { recursive: true, force: true });
-        }
-      }
-      if (this.pending.rootfs) return await this.rollBackRootfs(this.pending.rootfs.previousCommit, reason);
-      await this.startApps(this.pending.previous?.apps ?? []);
+      for (const { run } of [...this.parts].reverse()) await run.rollBack({ switched: true, rebootFollows });
     } catch (error) {
       return this.giveUp(reason, `restoring ${this.pending.previous?.name ?? 'the previous apps'} failed too: ${(error as Error).message}`);
+    }
+    if (rebootFollows) {
+      const previous = planRootfsRollback(this.pending);
+      await this.endPending(reason, previous && { ...previous, phase: 'staged', installedAt: new Date().toISOString(), rollbackOf: this.pending.target.name });
+      return { outcome: 'reboot-required', target: this.pending.target.name, failure: reason };
+    }
+    await this.endPending(reason);
+    return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
+  }
+
+  /** The device booted the previous commit again (the bootloader gave up on the new one): the previous apps stay. */
+  private async bootloaderFellBack(): Promise<RunResult> {
+    const commit = this.pending.parts.find((part) => part.kind === 'rootfs')?.commit;
+    const reason = `the device did not boot rootfs ${commit}: the bootloader fell back to the previous one`;
+    this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}` });
+    try {
+      for (const { run } of [...this.parts].reverse()) await run.rollBack({ switched: false, rebootFollows: false });
+    } catch (error) {
+      return this.giveUp(reason, `the previous apps do not start: ${(error as Error).message}`);
     }
     await this.endPending(reason);
     return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
@@ -170,71 +131,22 @@ class Switch {
   private async endPending(reason: string, next?: PendingInstallation): Promise<void> {
     const failed = this.pending.rollbackOf ? [] : [this.pending.target.name];
     this.state = { ...this.state, pending: next, failedTargets: [...new Set([...this.state.failedTargets, ...failed])] };
-    await this.files.state.save(this.state);
-    await rm(this.files.apps.stagingRoot, { recursive: true, force: true });
+    await this.env.files.state.save(this.state);
+    for (const { run } of this.parts) await run.forget();
     await this.callback('install-post', `FAILED: ${reason.split('\n')[0]}`);
   }
 
-  /**
-   * The new apps failed on the new rootfs: the previous projects are back in place, so make the previous commit the
-   * next boot and leave a pending installation of the previous target, which the `run` after the reboot completes.
-   */
-  private async rollBackRootfs(previousCommit: string, reason: string): Promise<RunResult> {
-    await this.env.rootfs.deploy(previousCommit, this.env.onProgress);
-    const previous = this.pending.previous;
-    await this.endPending(reason, previous && {
-      target: previous,
-      previous,
-      changes: planAppChanges(previous.apps, previous.apps, previous.apps).changes,
-      phase: 'staged',
-      installedAt: new Date().toISOString(),
-      rootfs: { commit: previousCommit, previousCommit: this.pending.rootfs!.commit },
-      rollbackOf: this.pending.target.name,
-    });
-    return { outcome: 'reboot-required', target: this.pending.target.name, failure: reason };
-  }
-
-  /** The device booted the previous commit again (the bootloader gave up on the new one): the previous apps stay. */
-  private async bootloaderFellBack(commit: string): Promise<RunResult> {
-    const reason = `the device did not boot rootfs ${commit}: the bootloader fell back to the previous one`;
-    this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}` });
-    try {
-      await this.startApps(this.pending.previous?.apps ?? []);
-    } catch (error) {
-      return this.giveUp(reason, `the previous apps do not start: ${(error as Error).message}`);
-    }
-    await this.endPending(reason);
-    return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
-  }
-
-  /** `compose down` in the app's project; when the project directory is gone, its containers are removed by label. */
-  private async stopApp(app: string): Promise<void> {
-    const dir = this.files.apps.current(app);
-    if (await exists(join(dir, 'docker-compose.yml'))) await this.compose.down({ name: app, dir });
-    else await this.env.engine.removeProjectContainers(app);
-  }
-
-  private async setPhase(phase: PendingInstallation['phase']): Promise<void> {
+  private async setPhase(phase: PendingPhase): Promise<void> {
     if (this.state.pending?.phase === phase) return;
     this.state = { ...this.state, pending: { ...this.pending, phase } };
-    await this.files.state.save(this.state);
+    await this.env.files.state.save(this.state);
   }
 
   private async callback(step: 'install-final-pre' | 'install-post', result?: string): Promise<void> {
     await runCallback(this.env.config.callbackProgram, step, {
-      currentTargetPath: this.files.state.currentTargetPath,
+      currentTargetPath: this.env.files.state.currentTargetPath,
       currentTargetName: this.state.current?.name,
       installTargetName: this.pending.target.name,
     }, result);
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
-
-async function moveDirectory(from: string, to: string): Promise<void> {
-  await rm(to, { recursive: true, force: true });
-  await mkdir(dirname(to), { recursive: true });
-  await renameDurable(from, to);
 }

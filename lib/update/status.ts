@@ -1,8 +1,8 @@
-import type { DeviceConfig } from '../config/device-config.js';
-import type { PendingInstallation, TargetRecord } from '../device/state.js';
+import type { DeviceEnvironment } from '../device/environment.js';
+import type { TargetRecord } from '../device/state.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { appStatus, projectImages, type AppStatus } from './app-status.js';
-import { deviceFiles } from './services.js';
+import type { PendingInstallation } from './plan.js';
 
 export interface DeviceStatus {
   readonly current: TargetRecord | undefined;
@@ -12,9 +12,9 @@ export interface DeviceStatus {
 }
 
 /** `status`: the device state and, for each app of the current target, its containers and whether its images are loaded. */
-export async function deviceStatus(config: DeviceConfig, engine: DockerEngine): Promise<DeviceStatus> {
-  const { state: store, apps: dirs } = deviceFiles(config);
-  const state = await store.load();
+export async function deviceStatus(env: DeviceEnvironment): Promise<DeviceStatus> {
+  const { engine, files: { apps: dirs } } = env;
+  const state = await env.files.state.load();
   const apps = [];
   for (const app of state.current?.apps ?? []) {
     const status = await appStatus(engine, app);

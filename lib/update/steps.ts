@@ -1,9 +1,39 @@
 import type { ProgressListener } from '../progress.js';
+import type { PayloadHandler } from './payload.js';
 
 /** A named step of an update; each is safe to run again after a crash in it or after it. */
 export interface Step {
   readonly name: string;
   run(): Promise<void>;
+}
+
+/** The steps every install and run has, whatever the payloads; each payload adds its own (`PartStepNames`). */
+export const commonStepNames = {
+  install: { verify: 'verify', space: 'space', commit: 'commit' },
+  run: { mark: 'mark', finish: 'finish' },
+} as const;
+
+/**
+ * The install steps of a plan whose parts these handlers carry out, in order: verify and the space check over all
+ * parts, each part's fetch, the staging that changes nothing that boots, the commit of the installation, then the
+ * staging that does (a rootfs deployment).
+ */
+export function installStepNames(handlers: readonly Pick<PayloadHandler, 'stepNames'>[]): string[] {
+  const { verify, space, commit } = commonStepNames.install;
+  const names = handlers.map((handler) => handler.stepNames);
+  return [
+    verify, space,
+    ...names.map((step) => step.fetch),
+    ...names.filter((step) => !step.stageAfterCommit).map((step) => step.stage),
+    commit,
+    ...names.filter((step) => step.stageAfterCommit).map((step) => step.stage),
+  ];
+}
+
+/** The run steps of such a plan: mark the switch, each part's switch steps, finish. */
+export function runStepNames(handlers: readonly Pick<PayloadHandler, 'stepNames'>[]): string[] {
+  const { mark, finish } = commonStepNames.run;
+  return [mark, ...handlers.flatMap((handler) => handler.stepNames.switch), finish];
 }
 
 /**

@@ -5,14 +5,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
+import { appsHandler } from '../../lib/update/handlers/index.js';
+import { installStepNames, runStepNames } from '../../lib/update/steps.js';
 import { createTestDevice, projectContainers, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 
 const KIOSK = 'kiosk';
 const SENSOR = 'sensor';
 const hardwareIds = ['amd64-linux'];
-// The rootfs steps are no-ops on this container-only device: test/update/rootfs-flow.test.ts kills an OSTree install there.
-const installSteps = ['verify', 'space', 'load', 'stage', 'commit'];
-const runSteps = ['mark', 'stop', 'switch', 'start', 'finish'];
+// A container-only device has no rootfs steps: test/update/rootfs-flow.test.ts kills an OSTree install there.
+const installSteps = installStepNames([appsHandler]);
+const runSteps = runStepNames([appsHandler]);
 const KILLED = -1;
 
 describe('killed at any step, the same command converges', () => {

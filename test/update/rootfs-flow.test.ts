@@ -95,6 +95,7 @@ describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {
     const install = await main.device.cli(['install', ...medium(), '--target', target(1)]);
     assert.equal(install.code, 101, install.stderr);
     assert.equal((await main.device.state() as { pending?: { rootfs?: unknown } }).pending?.rootfs, undefined);
+    assert.deepEqual((await main.device.state() as { pending?: { parts: { kind: string }[] } }).pending?.parts.map((part) => part.kind), ['apps']);
     assert.deepEqual(await deployed(main), [commit(1)]);
     const run = await main.device.cli(['run']);
     assert.equal(run.code, 0, run.stderr);
@@ -260,6 +261,7 @@ describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {
     const state = await device.state() as { pending?: { target: { name: string }; rootfs?: unknown } };
     assert.equal(state.pending?.target.name, target(2));
     assert.equal(state.pending?.rootfs, undefined);
+    assert.deepEqual((state.pending as { parts?: { kind: string }[] } | undefined)?.parts?.map((part) => part.kind), ['apps']);
     assert.deepEqual(await readdir(join(device.root, 'no-sysroot')), []);
   });
 });

@@ -1,0 +1,217 @@
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { buildAppTree, type AppTree } from '../../apps/app-tree.js';
+import { openVerifiedBlob } from '../../apps/blob-reader.js';
+import { extractBundle } from '../../apps/bundle-extract.js';
+import type { AppRecord } from '../../device/state.js';
+import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../../docker/compose-override.js';
+import { loadImage } from '../../docker/image-load.js';
+import { localImageTag } from '../../docker/image-ref.js';
+import { renameDurable } from '../../fs/atomic.js';
+import { parseAppUri } from '../../targets/app-uri.js';
+import { projectImages } from '../app-status.js';
+import type { SpaceNeed } from '../free-space.js';
+import type { InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
+import { appsToInstall, type AppChange, type AppsPart } from '../plan.js';
+
+/** The app handler's steps: `load` images, `stage` projects; at run, `stop` what changes, `switch` projects, `start`. */
+export const appStepNames = { fetch: 'load', stage: 'stage', stageAfterCommit: false, switch: ['stop', 'switch', 'start'] } as const;
+
+/**
+ * Compose Apps. Install verifies each new app's hash chain, loads its images into Docker straight from the medium
+ * (hashed in the stream) and extracts its compose project into a staging area beside `compose_apps_root`, with an
+ * override that points every service at the loaded image; nothing that runs is touched. Run stops the apps that
+ * change, swaps the project directories (two renames per app, each redoable) and starts the target's apps.
+ */
+export const appsHandler: PayloadHandler<AppsPart> = {
+  kind: 'apps',
+  needs: 'run',
+  stepNames: appStepNames,
+  install: (part, context) => new AppsInstall(part, context),
+  run: (part, context) => new AppsRun(part, context),
+};
+
+class AppsInstall implements PartInstall {
+  private trees: AppTree[] = [];
+  private readonly loadedImages: string[] = [];
+
+  constructor(private readonly part: AppsPart, private readonly context: InstallContext) {}
+
+  /** The hash chain of every app to install, down to the image manifests; configs and layers are hashed while they load. */
+  async verify(): Promise<void> {
+    const { env, medium, plan } = this.context;
+    this.trees = [];
+    for (const app of appsToInstall(this.part.changes)) {
+      this.trees.push(await buildAppTree(medium, parseAppUri(app.uri, `target ${plan.target.name}`), env.platform));
+    }
+  }
+
+  async spaceNeeded(): Promise<SpaceNeed[]> {
+    const { engine } = this.context.env;
+    let dockerBytes = 0;
+    for (const tree of this.trees) {
+      for (const image of tree.images) {
+        if (await engine.hasImage(image.config.digest)) continue;
+        for (const layer of image.layers) {
+          // Docker keeps the tar it receives while it extracts it: the compressed size, plus the extracted size
+          // from layers-meta (or an estimate of three times the compressed size where the app has none).
+          dockerBytes += layer.size + (tree.layersMeta?.layers.get(layer.digest)?.usage ?? 3 * layer.size);
+        }
+      }
+    }
+    const needs: SpaceNeed[] = [{ path: this.context.env.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.bundle.blob.size, 0), what: 'compose projects' }];
+    const dockerRoot = await engine.rootDir();
+    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what: 'container images' });
+    return needs;
+  }
+
+  /** Images stream from the medium into Docker, hashed on the way. */
+  async fetch(): Promise<{ loadedImages: readonly string[] }> {
+    const { env, medium } = this.context;
+    for (const tree of this.trees) {
+      for (const image of tree.images) {
+        const result = await loadImage(
+          env.engine,
+          { tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers },
+          (descriptor) => openVerifiedBlob(medium, descriptor),
+          { onProgress: env.onProgress },
+        );
+        if (result.loaded) this.loadedImages.push(result.imageId);
+      }
+    }
+    return { loadedImages: [...this.loadedImages] };
+  }
+
+  /** Compose projects go to the staging area, each with the override that points its services at the loaded images. */
+  async stage(): Promise<void> {
+    const { env, medium } = this.context;
+    const dirs = env.files.apps;
+    await rm(dirs.stagingRoot, { recursive: true, force: true });
+    await rm(dirs.previousRoot, { recursive: true, force: true });
+    for (const tree of this.trees) {
+      const directory = dirs.staged(tree.app.name);
+      await extractBundle(medium, tree.bundle, directory);
+      const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image]));
+      const overridePath = join(directory, COMPOSE_OVERRIDE_FILE);
+      const appOverride = await readFile(overridePath, 'utf8').catch(() => undefined);
+      await writeFile(overridePath, composeOverrideYaml(pins, appOverride));
+    }
+  }
+
+  /** A failed install leaves Docker as it found it: the images this run loaded go again. */
+  async forget(): Promise<void> {
+    for (const imageId of this.loadedImages.splice(0)) await this.context.env.engine.removeImage(imageId, { force: true });
+  }
+}
+
+class AppsRun implements PartRun {
+  readonly switchSteps;
+
+  constructor(private readonly part: AppsPart, private readonly context: RunContext) {
+    const [stop, swap, start] = appStepNames.switch;
+    this.switchSteps = [
+      { name: stop, run: () => this.stopChangedApps() },
+      { name: swap, run: () => this.switchProjects() },
+      { name: start, run: () => this.startApps(context.pending.target.apps) },
+    ];
+  }
+
+  async activationState(): Promise<'ready'> {
+    return 'ready';
+  }
+
+  /**
+   * Stops the new apps and puts the previous projects back; unless the device first reboots into the previous
+   * rootfs, starts the previous target's apps again.
+   */
+  async rollBack(options: RollbackOptions): Promise<void> {
+    const dirs = this.context.env.files.apps;
+    if (options.switched) {
+      for (const change of this.changed()) {
+        if (change.to) await this.stopApp(change.name);
+        if (await exists(dirs.previous(change.name))) {
+          await rm(dirs.current(change.name), { recursive: true, force: true });
+          await moveDirectory(dirs.previous(change.name), dirs.current(change.name));
+        } else if (!change.from) {
+          await rm(dirs.current(change.name), { recursive: true, force: true });
+        }
+      }
+    }
+    if (!options.rebootFollows) await this.startApps(this.context.pending.previous?.apps ?? []);
+  }
+
+  /** What the previous target ran and this one does not is removed (images in use are kept), with the staging area. */
+  async finish(): Promise<void> {
+    const { env } = this.context;
+    if (env.config.pruneImages) await this.pruneReplaced();
+    await rm(env.files.apps.previousRoot, { recursive: true, force: true });
+    await rm(env.files.apps.stagingRoot, { recursive: true, force: true });
+  }
+
+  async forget(): Promise<void> {
+    await rm(this.context.env.files.apps.stagingRoot, { recursive: true, force: true });
+  }
+
+  private changed(): AppChange[] {
+    return this.part.changes.filter((change) => change.kind !== 'unchanged');
+  }
+
+  private async stopChangedApps(): Promise<void> {
+    for (const change of this.changed()) {
+      if (change.kind === 'updated' || change.kind === 'removed' || change.kind === 'disabled') await this.stopApp(change.name);
+    }
+  }
+
+  /** Per app, two renames that can each be redone: the running project to `previous`, the staged one into place. */
+  private async switchProjects(): Promise<void> {
+    const dirs = this.context.env.files.apps;
+    for (const change of this.changed()) {
+      if ((await exists(dirs.current(change.name))) && !(await exists(dirs.previous(change.name)))) {
+        await moveDirectory(dirs.current(change.name), dirs.previous(change.name));
+      }
+      if (change.to && (await exists(dirs.staged(change.name)))) await moveDirectory(dirs.staged(change.name), dirs.current(change.name));
+    }
+  }
+
+  /** Starts every app, then waits for each to be up (their start-up times overlap). */
+  private async startApps(apps: readonly AppRecord[]): Promise<void> {
+    const { env } = this.context;
+    const compose = await env.compose();
+    const projects = apps.map((app) => ({ name: app.name, dir: env.files.apps.current(app.name) }));
+    for (const project of projects) await compose.start(project);
+    for (const project of projects) {
+      await compose.waitUntilRunning(project, { timeoutMs: env.startTimeoutMs });
+      env.onProgress({ type: 'step', step: `start ${project.name}`, state: 'done' });
+    }
+  }
+
+  private async pruneReplaced(): Promise<void> {
+    const { env, pending } = this.context;
+    const keep = new Set<string>();
+    for (const app of pending.target.apps) for (const image of await projectImages(env.files.apps.current(app.name))) keep.add(image);
+    for (const change of this.changed()) {
+      if (!change.from) continue;
+      for (const image of await projectImages(env.files.apps.previous(change.name))) {
+        if (!keep.has(image)) await env.engine.removeImage(image).catch(() => undefined);
+      }
+    }
+  }
+
+  /** `compose down` in the app's project; when the project directory is gone, its containers are removed by label. */
+  private async stopApp(app: string): Promise<void> {
+    const { env } = this.context;
+    const dir = env.files.apps.current(app);
+    if (await exists(join(dir, 'docker-compose.yml'))) await (await env.compose()).down({ name: app, dir });
+    else await env.engine.removeProjectContainers(app);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+async function moveDirectory(from: string, to: string): Promise<void> {
+  await rm(to, { recursive: true, force: true });
+  await mkdir(dirname(to), { recursive: true });
+  await renameDurable(from, to);
+}
