@@ -6,11 +6,11 @@ import { appPresenceKey, appStoreDirectory, collectMediumPresence } from '../tar
 import { findVerifiedBlob, readVerifiedBlob } from './blob-reader.js';
 import { readBundle, type AppBundle } from './bundle-reader.js';
 import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
-import {
-  parseBlobJson, parseDescriptor, requireArray, requireDigest, requireObject, requireSize,
-  type BlobDescriptor,
-} from './descriptor.js';
-import type { PinnedReference } from './image-reference.js';
+import { parseDescriptor, requireSize, type BlobDescriptor } from '../oci/descriptor.js';
+import { digestOfHex, requireDigest } from '../oci/digest.js';
+import { parseBlobJson, requireArray, requireObject } from '../oci/json.js';
+import { MEDIA_TYPES } from '../oci/media-types.js';
+import type { PinnedReference } from '../oci/pinned-reference.js';
 import { describePlatform, platformMatches, type Platform } from './platform.js';
 
 /**
@@ -25,13 +25,6 @@ export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
 export const MAX_BUNDLE_BYTES = 1024 ** 3;
 export const MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
-const MEDIA_TYPES = {
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  emptyConfig: 'application/vnd.oci.empty.v1+json',
-} as const;
 const APP_ARTIFACT_TYPE = 'application/vnd.fio+compose-app';
 const BUNDLE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
 const BUNDLE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
@@ -91,7 +84,7 @@ export async function buildAppTree(medium: Medium, app: AppUri, platform: Platfo
   const presence = await collectMediumPresence(medium, [app], []);
   if (!presence.apps.has(appPresenceKey(app))) throw new ContentMissingError(`app ${app.name} (${app.uri}) is not on ${medium.description} (no ${appStoreDirectory(app)})`);
   const of = `of app ${app.name}`;
-  const digest = `sha256:${app.manifestHex}`;
+  const digest = digestOfHex(app.manifestHex);
   const found = await findVerifiedBlob(medium, { digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);
   const manifestJson = requireObject(parseBlobJson(found.bytes, `manifest ${of}`), `manifest ${of}`);
   const manifest: BlobDescriptor = { mediaType: MEDIA_TYPES.ociManifest, digest, size: found.size, what: `manifest ${of}` };

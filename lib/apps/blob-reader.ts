@@ -1,8 +1,9 @@
-import { createHash, type Hash } from 'node:crypto';
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { ContentVerificationError } from '../errors.js';
 import type { Medium } from '../medium/medium.js';
-import { hexOfDigest, type BlobDescriptor } from './descriptor.js';
+import { describeBlob, type BlobDescriptor, type BlobToFind } from '../oci/descriptor.js';
+import { hexOfDigest } from '../oci/digest.js';
+import { VerifyingStream, verifyBytes } from '../oci/verify.js';
 
 /**
  * Reads blobs of the app store (`apps/blobs/sha256/<hex>`) so that no unverified byte is ever used as verified:
@@ -19,63 +20,17 @@ export function blobPath(digest: string): string {
   return `${BLOB_DIRECTORY}/${hexOfDigest(digest)}`;
 }
 
-/** A blob to find by digest alone (the app manifest, an image pinned in a compose file): its size is not known yet. */
-export interface BlobToFind {
-  readonly digest: string;
-  readonly what: string;
-}
-
-function label(blob: BlobToFind): string {
-  return `${blob.what} (blob ${blob.digest})`;
-}
-
-/**
- * Passes bytes through while hashing and counting them. Fails as soon as more bytes than expected arrive
- * (so a stream that never ends is cut short), and at the end on a short read or a digest mismatch.
- */
-export class VerifyingStream extends Transform {
-  private readonly hash: Hash = createHash('sha256');
-  private received = 0;
-
-  constructor(private readonly blob: BlobDescriptor) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.received += chunk.length;
-    if (this.received > this.blob.size) {
-      done(new ContentVerificationError(`${label(this.blob)}: more than the ${this.blob.size} bytes its descriptor gives`));
-      return;
-    }
-    this.hash.update(chunk);
-    done(null, chunk);
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.received < this.blob.size) {
-      done(new ContentVerificationError(`${label(this.blob)}: ${this.received} bytes, ${this.blob.size} expected`));
-      return;
-    }
-    const actual = `sha256:${this.hash.digest('hex')}`;
-    if (actual !== this.blob.digest) {
-      done(new ContentVerificationError(`${label(this.blob)}: content has digest ${actual}, not the expected one`));
-      return;
-    }
-    done();
-  }
-}
-
 /** Size of the blob's file on the medium; a missing blob is refused. */
 async function statBlob(medium: Medium, blob: BlobToFind): Promise<number> {
   const path = blobPath(blob.digest);
   const entry = await medium.stat(path);
-  if (!entry || entry.type !== 'file') throw new ContentVerificationError(`${label(blob)}: missing from ${medium.description} (${path})`);
+  if (!entry || entry.type !== 'file') throw new ContentVerificationError(`${describeBlob(blob)}: missing from ${medium.description} (${path})`);
   return entry.size;
 }
 
 async function statBlobOfSize(medium: Medium, blob: BlobDescriptor): Promise<void> {
   const size = await statBlob(medium, blob);
-  if (size !== blob.size) throw new ContentVerificationError(`${label(blob)}: ${size} bytes on the medium, ${blob.size} expected`);
+  if (size !== blob.size) throw new ContentVerificationError(`${describeBlob(blob)}: ${size} bytes on the medium, ${blob.size} expected`);
 }
 
 /**
@@ -98,22 +53,15 @@ export async function verifyBlob(medium: Medium, blob: BlobDescriptor, onBytes: 
 
 /** A small blob (JSON), read whole: its descriptor's size must be within `maxBytes`, and bytes are verified before return. */
 export async function readVerifiedBlob(medium: Medium, blob: BlobDescriptor, maxBytes: number): Promise<Buffer> {
-  if (blob.size > maxBytes) throw new ContentVerificationError(`${label(blob)}: claims ${blob.size} bytes, more than the ${maxBytes} allowed`);
+  if (blob.size > maxBytes) throw new ContentVerificationError(`${describeBlob(blob)}: claims ${blob.size} bytes, more than the ${maxBytes} allowed`);
   await statBlobOfSize(medium, blob);
-  return checkBytes(blob, await medium.readFile(blobPath(blob.digest), blob.size));
+  return verifyBytes(blob, await medium.readFile(blobPath(blob.digest), blob.size));
 }
 
 /** A small blob known by digest only: its size is taken from the medium, capped, and the bytes checked against the digest. */
 export async function findVerifiedBlob(medium: Medium, blob: BlobToFind, maxBytes: number): Promise<{ bytes: Buffer; size: number }> {
   const size = await statBlob(medium, blob);
-  if (size > maxBytes) throw new ContentVerificationError(`${label(blob)}: ${size} bytes on the medium, more than the ${maxBytes} allowed`);
-  const bytes = checkBytes({ ...blob, size, mediaType: '' }, await medium.readFile(blobPath(blob.digest), size));
+  if (size > maxBytes) throw new ContentVerificationError(`${describeBlob(blob)}: ${size} bytes on the medium, more than the ${maxBytes} allowed`);
+  const bytes = verifyBytes({ ...blob, size, mediaType: '' }, await medium.readFile(blobPath(blob.digest), size));
   return { bytes, size };
-}
-
-function checkBytes(blob: BlobDescriptor, bytes: Buffer): Buffer {
-  if (bytes.length !== blob.size) throw new ContentVerificationError(`${label(blob)}: ${bytes.length} bytes read, ${blob.size} expected`);
-  const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  if (actual !== blob.digest) throw new ContentVerificationError(`${label(blob)}: content has digest ${actual}, not the expected one`);
-  return bytes;
 }

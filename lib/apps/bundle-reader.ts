@@ -5,7 +5,7 @@ import { ContentVerificationError, FioupError, UnsafePathError } from '../errors
 import type { Medium } from '../medium/medium.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import { openVerifiedBlob } from './blob-reader.js';
-import type { BlobDescriptor } from './descriptor.js';
+import type { BlobDescriptor } from '../oci/descriptor.js';
 import { readTar } from './tar-reader.js';
 
 /** The app bundle (a gzip tar of the app directory) and its index: every file's path and sha256 digest. */

@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { ContentVerificationError } from '../errors.js';
-import { parsePinnedReference, type PinnedReference } from './image-reference.js';
-import { requireObject } from './descriptor.js';
+import { requireObject } from '../oci/json.js';
+import { parsePinnedReference, type PinnedReference } from '../oci/pinned-reference.js';
 
 /** The compose file's name inside an app bundle. */
 export const COMPOSE_FILE_NAME = 'docker-compose.yml';

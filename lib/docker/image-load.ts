@@ -1,16 +1,12 @@
 import { Readable } from 'node:stream';
 import { encodeTarHeader, TAR_BLOCK, tarPadding } from '../archive/tar-format.js';
 import { ContentVerificationError, ImageLoadError } from '../errors.js';
+import type { BlobDescriptor } from '../oci/descriptor.js';
+import { ociBlobPath } from '../oci/image-layout.js';
+import { MEDIA_TYPES } from '../oci/media-types.js';
 import type { ProgressListener } from '../progress.js';
 import type { DockerEngine } from './engine.js';
 import type { LocalImageTag } from './image-ref.js';
-
-/** An OCI descriptor: what points at a blob and vouches for its digest and size. */
-export interface BlobDescriptor {
-  readonly mediaType: string;
-  readonly digest: string;
-  readonly size: number;
-}
 
 /** One single-platform image to load: its manifest, config and layers, and the local tag it gets. */
 export interface ImageToLoad<D extends BlobDescriptor = BlobDescriptor> {
@@ -105,9 +101,7 @@ function uniqueBlobs<D extends BlobDescriptor>(image: ImageToLoad<D>): D[] {
 }
 
 function blobPath(descriptor: BlobDescriptor): string {
-  const match = /^sha256:([0-9a-f]{64})$/.exec(descriptor.digest);
-  if (!match) throw new ContentVerificationError(`unsupported blob digest: ${descriptor.digest}`);
-  return `blobs/sha256/${match[1]}`;
+  return ociBlobPath(descriptor.digest);
 }
 
 /**
@@ -125,7 +119,7 @@ async function* imageTarChunks<D extends BlobDescriptor>(
   }];
   const ociIndex = {
     schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
+    mediaType: MEDIA_TYPES.ociIndex,
     manifests: [{
       mediaType: image.manifest.mediaType,
       digest: image.manifest.digest,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { blobPath, openVerifiedBlob, readVerifiedBlob, verifyBlob } from '../../lib/apps/blob-reader.js';
-import { parseDescriptor, type BlobDescriptor } from '../../lib/apps/descriptor.js';
+import { parseDescriptor, type BlobDescriptor } from '../../lib/oci/descriptor.js';
 import { ContentVerificationError } from '../../lib/errors.js';
 import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
 import type { Medium, MediumEntry } from '../../lib/medium/medium.js';
