@@ -1,8 +1,9 @@
 import { ContentMissingError, ContentVerificationError } from '../errors.js';
+import { appVersionDirectory } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import type { AppUri } from '../targets/app-uri.js';
-import { appPresenceKey, appStoreDirectory, collectMediumPresence } from '../targets/medium-presence.js';
+import { appPresenceKey, collectMediumPresence } from '../targets/medium-presence.js';
 import { findVerifiedBlob, readVerifiedBlob } from './blob-reader.js';
 import { readBundle, type AppBundle } from './bundle-reader.js';
 import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
@@ -82,7 +83,7 @@ export interface AppTree {
  */
 export async function buildAppTree(medium: Medium, app: AppUri, platform: Platform): Promise<AppTree> {
   const presence = await collectMediumPresence(medium, [app], []);
-  if (!presence.apps.has(appPresenceKey(app))) throw new ContentMissingError(`app ${app.name} (${app.uri}) is not on ${medium.description} (no ${appStoreDirectory(app)})`);
+  if (!presence.apps.has(appPresenceKey(app))) throw new ContentMissingError(`app ${app.name} (${app.uri}) is not on ${medium.description} (no ${appVersionDirectory(app)})`);
   const of = `of app ${app.name}`;
   const digest = digestOfHex(app.manifestHex);
   const found = await findVerifiedBlob(medium, { digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);

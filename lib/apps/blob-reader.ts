@@ -1,8 +1,8 @@
 import { pipeline, type Readable } from 'node:stream';
 import { ContentVerificationError } from '../errors.js';
+import { appBlobPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { describeBlob, type BlobDescriptor, type BlobToFind } from '../oci/descriptor.js';
-import { hexOfDigest } from '../oci/digest.js';
 import { VerifyingStream, verifyBytes } from '../oci/verify.js';
 
 /**
@@ -14,15 +14,9 @@ import { VerifyingStream, verifyBytes } from '../oci/verify.js';
  * Only an app absent as a whole is content missing (see `app-tree.ts`).
  */
 
-export const BLOB_DIRECTORY = 'apps/blobs/sha256';
-
-export function blobPath(digest: string): string {
-  return `${BLOB_DIRECTORY}/${hexOfDigest(digest)}`;
-}
-
 /** Size of the blob's file on the medium; a missing blob is refused. */
 async function statBlob(medium: Medium, blob: BlobToFind): Promise<number> {
-  const path = blobPath(blob.digest);
+  const path = appBlobPath(blob.digest);
   const entry = await medium.stat(path);
   if (!entry || entry.type !== 'file') throw new ContentVerificationError(`${describeBlob(blob)}: missing from ${medium.description} (${path})`);
   return entry.size;
@@ -40,7 +34,7 @@ async function statBlobOfSize(medium: Medium, blob: BlobDescriptor): Promise<voi
  */
 export async function openVerifiedBlob(medium: Medium, blob: BlobDescriptor): Promise<Readable> {
   await statBlobOfSize(medium, blob);
-  const source = await medium.open(blobPath(blob.digest));
+  const source = await medium.open(appBlobPath(blob.digest));
   return pipeline(source, new VerifyingStream(blob), () => {});
 }
 
@@ -55,13 +49,13 @@ export async function verifyBlob(medium: Medium, blob: BlobDescriptor, onBytes: 
 export async function readVerifiedBlob(medium: Medium, blob: BlobDescriptor, maxBytes: number): Promise<Buffer> {
   if (blob.size > maxBytes) throw new ContentVerificationError(`${describeBlob(blob)}: claims ${blob.size} bytes, more than the ${maxBytes} allowed`);
   await statBlobOfSize(medium, blob);
-  return verifyBytes(blob, await medium.readFile(blobPath(blob.digest), blob.size));
+  return verifyBytes(blob, await medium.readFile(appBlobPath(blob.digest), blob.size));
 }
 
 /** A small blob known by digest only: its size is taken from the medium, capped, and the bytes checked against the digest. */
 export async function findVerifiedBlob(medium: Medium, blob: BlobToFind, maxBytes: number): Promise<{ bytes: Buffer; size: number }> {
   const size = await statBlob(medium, blob);
   if (size > maxBytes) throw new ContentVerificationError(`${describeBlob(blob)}: ${size} bytes on the medium, more than the ${maxBytes} allowed`);
-  const bytes = verifyBytes({ ...blob, size, mediaType: '' }, await medium.readFile(blobPath(blob.digest), size));
+  const bytes = verifyBytes({ ...blob, size, mediaType: '' }, await medium.readFile(appBlobPath(blob.digest), size));
   return { bytes, size };
 }

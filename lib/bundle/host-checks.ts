@@ -1,11 +1,11 @@
 import { buildAppTree } from '../apps/app-tree.js';
-import { blobPath } from '../apps/blob-reader.js';
 import type { Platform } from '../apps/platform.js';
 import { ContentMissingError, ContentVerificationError, ExpiredMetadataError, MetadataNotFoundError } from '../errors.js';
+import { appBlobPath, rootFileName, rootFileVersion, TUF_DIRECTORY, TUF_FILES, tufPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { parseAppUri } from '../targets/app-uri.js';
 import type { CommonFields, SignedMetadata } from '../tuf/model.js';
-import { MediumMetadataSource, rootFileVersion, tufDirectory } from '../tuf/medium-source.js';
+import { MediumMetadataSource } from '../tuf/medium-source.js';
 import { TrustedMetadataStore } from '../tuf/trusted-store.js';
 import type { SourceCheck } from './create.js';
 import { SourceMedium } from './source-medium.js';
@@ -49,7 +49,7 @@ async function checkMetadata(medium: Medium, now: Date, options: HostCheckOption
   const targets = store.updateTargets(await source.readTargets());
   const bundleFile = await source.readBundleTargets();
   const bundle = bundleFile ? store.verifyBundleTargets(bundleFile) : undefined;
-  if (!bundle) options.onWarning('the download has no tuf/bundle-targets.json: devices will accept every target in it for their hardware id');
+  if (!bundle) options.onWarning(`the download has no ${tufPath(TUF_FILES.bundleTargets)}: devices will accept every target in it for their hardware id`);
 
   const soon = new Date(now.getTime() + options.minValidityDays * 86_400_000);
   const all: SignedMetadata<CommonFields>[] = [store.root, timestamp, snapshot, targets, ...(bundle ? [bundle] : [])];
@@ -61,9 +61,9 @@ async function checkMetadata(medium: Medium, now: Date, options: HostCheckOption
 }
 
 async function oldestRoot(medium: Medium, source: MediumMetadataSource) {
-  const versions = (await medium.list(tufDirectory)).flatMap((name) => rootFileVersion(name) ?? []).sort((a, b) => a - b);
+  const versions = (await medium.list(TUF_DIRECTORY)).flatMap((name) => rootFileVersion(name) ?? []).sort((a, b) => a - b);
   const file = versions.length ? await source.readRoot(versions[0]!) : undefined;
-  if (!file) throw new MetadataNotFoundError(`${medium.description}: no tuf/<N>.root.json`);
+  if (!file) throw new MetadataNotFoundError(`${medium.description}: no ${tufPath(rootFileName('<N>'))}`);
   return file;
 }
 
@@ -84,9 +84,10 @@ async function checkApps(medium: Medium, source: BundleSource): Promise<void> {
         platformsFound++;
         for (const image of tree.images) {
           for (const blob of [image.config, ...image.layers]) {
-            const entry = await medium.stat(blobPath(blob.digest));
-            if (!entry) throw new ContentMissingError(`${blob.what} (${blobPath(blob.digest)}) is missing from ${medium.description}`);
-            if (entry.size !== blob.size) throw new ContentVerificationError(`${blob.what} (${blobPath(blob.digest)}) is ${entry.size} bytes, and its manifest says ${blob.size}`);
+            const path = appBlobPath(blob.digest);
+            const entry = await medium.stat(path);
+            if (!entry) throw new ContentMissingError(`${blob.what} (${path}) is missing from ${medium.description}`);
+            if (entry.size !== blob.size) throw new ContentVerificationError(`${blob.what} (${path}) is ${entry.size} bytes, and its manifest says ${blob.size}`);
           }
         }
       }

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import type { DeviceConfig, RootfsConfig } from '../config/device-config.js';
 import { ContentMissingError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { mediumCommitObjectPath, OSTREE_REPO_DIRECTORY } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { ignoreProgress, type ProgressListener } from '../progress.js';
 import { bootedDeployment, ostreeArgument, readKernelCmdline } from './booted-deployment.js';
 import { listDeployments, type Deployment } from './deployments.js';
 import { ostree } from './ostree-cli.js';
-import { commitObjectPath, MEDIUM_REPO, pullFromMedium } from './pull.js';
+import { pullFromMedium } from './pull.js';
 
 export type { Deployment } from './deployments.js';
 
@@ -88,7 +89,7 @@ export class Rootfs {
   /** Whether the medium's `ostree_repo` holds the commit object (its content is checked when it is pulled). */
   async hasCommit(medium: Medium, commit: string): Promise<boolean> {
     if (!commitHash.test(commit)) return false;
-    return (await medium.stat(`${MEDIUM_REPO}/${commitObjectPath(commit)}`))?.type === 'file';
+    return (await medium.stat(mediumCommitObjectPath(commit)))?.type === 'file';
   }
 
   /**
@@ -97,7 +98,7 @@ export class Rootfs {
    */
   async pull(medium: Medium, commit: string): Promise<void> {
     if (!(await this.hasCommit(medium, commit))) {
-      throw new ContentMissingError(`rootfs commit ${commit} is not in the ${MEDIUM_REPO} of ${medium.description}`);
+      throw new ContentMissingError(`rootfs commit ${commit} is not in the ${OSTREE_REPO_DIRECTORY} of ${medium.description}`);
     }
     await pullFromMedium(this.repo, medium, commit);
   }

@@ -1,3 +1,4 @@
+import { appUriPath, mediumCommitObjectPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import type { AppUri } from './app-uri.js';
 
@@ -13,13 +14,6 @@ export function appPresenceKey(app: AppUri): string {
   return `${app.name}@${app.manifestHex}`;
 }
 
-/** Where the app-store layout keeps app versions, `<name>/<manifest hex>` (FORMATS.md section 5). */
-export const APP_STORE_DIRECTORY = 'apps/apps';
-
-export function appStoreDirectory(app: AppUri): string {
-  return `${APP_STORE_DIRECTORY}/${app.name}/${app.manifestHex}`;
-}
-
 const commitPattern = /^[0-9a-f]{64}$/;
 
 /**
@@ -32,12 +26,12 @@ export async function collectMediumPresence(medium: Medium, apps: Iterable<AppUr
   for (const app of apps) {
     const key = appPresenceKey(app);
     if (presentApps.has(key)) continue;
-    if ((await medium.stat(`${appStoreDirectory(app)}/uri`))?.type === 'file') presentApps.add(key);
+    if ((await medium.stat(appUriPath(app)))?.type === 'file') presentApps.add(key);
   }
   const presentCommits = new Set<string>();
   for (const commit of commits) {
     if (!commitPattern.test(commit) || presentCommits.has(commit)) continue;
-    if ((await medium.stat(`ostree_repo/objects/${commit.slice(0, 2)}/${commit.slice(2)}.commit`))?.type === 'file') presentCommits.add(commit);
+    if ((await medium.stat(mediumCommitObjectPath(commit)))?.type === 'file') presentCommits.add(commit);
   }
   return { apps: presentApps, commits: presentCommits };
 }

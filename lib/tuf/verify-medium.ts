@@ -1,4 +1,5 @@
 import { BundleTypeMismatchError, RollbackError } from '../errors.js';
+import { TUF_FILES, tufPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { MediumMetadataSource } from './medium-source.js';
 import type { BundleTargetsMetadata, RootMetadata, SnapshotMetadata, TargetsMetadata, TimestampMetadata } from './model.js';
@@ -72,7 +73,7 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
     bundleTargets = store.verifyBundleTargets(bundleFile);
     requireBundleForDevice(bundleTargets, device);
   } else {
-    warnings.push(`${medium.description}: tuf/bundle-targets.json not found (an older bundle): every trusted target for this device qualifies`);
+    warnings.push(`${medium.description}: ${tufPath(TUF_FILES.bundleTargets)} not found (an older bundle): every trusted target for this device qualifies`);
   }
 
   return {

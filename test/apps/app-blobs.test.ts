@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyContentVariant, type ContentVariant } from '../../fixtures/apps/index.js';
 import { appBlobs, buildAppTree, type AppTree } from '../../lib/apps/app-tree.js';
-import { blobPath, verifyBlob } from '../../lib/apps/blob-reader.js';
+import { verifyBlob } from '../../lib/apps/blob-reader.js';
+import { appBlobPath } from '../../lib/medium/layout.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentVerificationError } from '../../lib/errors.js';
 import { exitCodeForError } from '../../lib/exit-codes.js';
@@ -28,7 +29,7 @@ describe('the blobs of an app chain, streamed through the verifier', () => {
     const blobs = appBlobs(tree);
     assert.equal(new Set(blobs.map((blob) => blob.descriptor.digest)).size, blobs.length);
     for (const blob of blobs) {
-      const size = (await stat(join(store.root, blobPath(blob.descriptor.digest)))).size;
+      const size = (await stat(join(store.root, appBlobPath(blob.descriptor.digest)))).size;
       assert.equal(await verifyBlob(store.medium, blob.descriptor), size, blob.descriptor.what);
     }
   });

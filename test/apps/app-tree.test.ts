@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyContentVariant } from '../../fixtures/apps/index.js';
 import { appBlobs, buildAppTree } from '../../lib/apps/app-tree.js';
-import { blobPath } from '../../lib/apps/blob-reader.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentMissingError, ContentVerificationError, UnsafePathError } from '../../lib/errors.js';
 import { exitCodeForError } from '../../lib/exit-codes.js';
+import { appBlobPath } from '../../lib/medium/layout.js';
 import { parseAppUri } from '../../lib/targets/app-uri.js';
 import { copyStore, removeStore, writeWebStore, type StoreFixture } from './helpers.js';
 
@@ -44,7 +44,7 @@ describe('buildAppTree', () => {
       assert.equal(image.config.digest, written.platforms.amd64!.configDigest);
       assert.deepEqual(image.layers.map((layer) => layer.digest), written.platforms.amd64!.layerDigests);
       for (const layer of image.layers) {
-        assert.equal(layer.size, (await stat(join(store.root, blobPath(layer.digest)))).size);
+        assert.equal(layer.size, (await stat(join(store.root, appBlobPath(layer.digest)))).size);
         assert.equal(tree.layersMeta?.layers.get(layer.digest)?.size, layer.size);
       }
     }
@@ -75,7 +75,7 @@ describe('buildAppTree', () => {
 
   test('a manifest whose digest does not match its URI is refused (exit 70)', async () => {
     const copy = await damagedCopy();
-    const path = join(copy.root, blobPath(copy.app.manifestDigest));
+    const path = join(copy.root, appBlobPath(copy.app.manifestDigest));
     await writeFile(path, `${await readFile(path, 'utf8')} `);
     await assert.rejects(buildAppTree(copy.medium, copy.uri, amd64), (error: Error) =>
       error instanceof ContentVerificationError && exitCodeForError(error) === 70 &&
@@ -84,14 +84,14 @@ describe('buildAppTree', () => {
 
   test('a missing app manifest blob, with the app directory present, is a verification failure', async () => {
     const copy = await damagedCopy();
-    await unlink(join(copy.root, blobPath(copy.app.manifestDigest)));
+    await unlink(join(copy.root, appBlobPath(copy.app.manifestDigest)));
     await assert.rejects(buildAppTree(copy.medium, copy.uri, amd64), (error: Error) =>
       error instanceof ContentVerificationError && /manifest of app web .*missing/.test(error.message));
   });
 
   test('a corrupted bundle (same size) is refused, the bundle named', async () => {
     const copy = await damagedCopy();
-    const path = join(copy.root, blobPath(copy.app.bundleDigest));
+    const path = join(copy.root, appBlobPath(copy.app.bundleDigest));
     const bytes = await readFile(path);
     bytes[bytes.length - 3]! ^= 0xff;
     await writeFile(path, bytes);

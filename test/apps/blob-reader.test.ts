@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { blobPath, openVerifiedBlob, readVerifiedBlob, verifyBlob } from '../../lib/apps/blob-reader.js';
+import { openVerifiedBlob, readVerifiedBlob, verifyBlob } from '../../lib/apps/blob-reader.js';
+import { appBlobPath } from '../../lib/medium/layout.js';
 import { parseDescriptor, type BlobDescriptor } from '../../lib/oci/descriptor.js';
 import { ContentVerificationError } from '../../lib/errors.js';
 import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
@@ -60,7 +61,7 @@ describe('blob reader', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'blob-reader-'));
     await mkdir(join(root, 'apps/blobs/sha256'), { recursive: true });
-    await writeFile(join(root, blobPath(blob.digest)), content);
+    await writeFile(join(root, appBlobPath(blob.digest)), content);
     medium = new DirectoryMedium(root);
   });
   after(() => rm(root, { recursive: true, force: true }));
@@ -82,7 +83,7 @@ describe('blob reader', () => {
 
   test('refuses a huge sparse file in place of a small blob without reading it', async () => {
     const sparse = descriptorOf(Buffer.from('small'), 'config of image y of app web');
-    const path = join(root, blobPath(sparse.digest));
+    const path = join(root, appBlobPath(sparse.digest));
     await writeFile(path, '');
     await truncate(path, 8 * GiB);
     const started = Date.now();
@@ -105,7 +106,7 @@ describe('blob reader', () => {
     const short = { ...blob, size: blob.size + 1 };
     await assert.rejects(verifyBlob(medium, short), /bytes on the medium/);
     const other = descriptorOf(Buffer.from('other'), 'layer 9');
-    await writeFile(join(root, blobPath(other.digest)), 'OTHER');
+    await writeFile(join(root, appBlobPath(other.digest)), 'OTHER');
     await assert.rejects(verifyBlob(medium, other), /layer 9 \(blob sha256:[0-9a-f]{64}\): content has digest/);
   });
 

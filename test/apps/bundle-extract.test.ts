@@ -7,12 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { create } from 'tar';
 import { applyContentVariant, type ContentVariant } from '../../fixtures/apps/index.js';
 import { buildAppTree } from '../../lib/apps/app-tree.js';
-import { blobPath } from '../../lib/apps/blob-reader.js';
 import { extractBundle } from '../../lib/apps/bundle-extract.js';
 import type { AppBundle } from '../../lib/apps/bundle-reader.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentVerificationError, UnsafePathError } from '../../lib/errors.js';
 import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
+import { appBlobPath } from '../../lib/medium/layout.js';
 import { copyStore, listTree, removeStore, writeWebStore, type StoreFixture } from './helpers.js';
 
 function sha256(bytes: Uint8Array): string {
@@ -21,8 +21,8 @@ function sha256(bytes: Uint8Array): string {
 
 /** The bundle as the (damaged) store describes it, its index taken as is: extraction must do its own checks. */
 async function rawBundle(store: StoreFixture, bundleDigest: string, indexDigest: string): Promise<AppBundle> {
-  const index = JSON.parse(await readFile(join(store.root, blobPath(indexDigest)), 'utf8')) as Record<string, string>;
-  const size = (await stat(join(store.root, blobPath(bundleDigest)))).size;
+  const index = JSON.parse(await readFile(join(store.root, appBlobPath(indexDigest)), 'utf8')) as Record<string, string>;
+  const size = (await stat(join(store.root, appBlobPath(bundleDigest)))).size;
   return { blob: { mediaType: 'application/octet-stream', digest: bundleDigest, size, what: 'bundle of app web' }, index: new Map(Object.entries(index)) };
 }
 
@@ -65,7 +65,7 @@ describe('extractBundle', () => {
     await create({ gzip: true, file: tgz, cwd: source, portable: true }, ['.']);
     const bytes = await readFile(tgz);
     const digest = sha256(bytes);
-    await writeFile(join(mediumRoot, blobPath(digest)), bytes);
+    await writeFile(join(mediumRoot, appBlobPath(digest)), bytes);
     const index = new Map([
       ['docker-compose.yml', sha256(Buffer.from('services: {}\n'))],
       ['run.sh', sha256(Buffer.from('#!/bin/sh\n'))],

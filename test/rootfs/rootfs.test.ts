@@ -11,7 +11,7 @@ import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
 import { TarMedium } from '../../lib/medium/tar-medium.js';
 import type { ProgressEvent } from '../../lib/progress.js';
 import { bootedDeployment } from '../../lib/rootfs/booted-deployment.js';
-import { commitObjectPath } from '../../lib/rootfs/pull.js';
+import { commitObjectPath } from '../../lib/medium/layout.js';
 import { Rootfs } from '../../lib/rootfs/rootfs.js';
 import { removeDevice, simulatedDevice, withoutLocalRoot, type SimulatedDevice } from './helpers.js';
 
