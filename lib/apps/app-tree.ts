@@ -1,10 +1,7 @@
-import { ContentMissingError, ContentVerificationError } from '../errors.js';
-import { appVersionDirectory } from '../medium/layout.js';
-import type { Medium } from '../medium/medium.js';
+import { ContentVerificationError } from '../errors.js';
 import { safeRelativePath } from '../medium/safe-path.js';
+import type { BlobSource } from '../oci/blob-source.js';
 import type { AppUri } from '../targets/app-uri.js';
-import { appPresenceKey, collectMediumPresence } from '../targets/medium-presence.js';
-import { findVerifiedBlob, readVerifiedBlob } from './blob-reader.js';
 import { readBundle, type AppBundle } from './bundle-reader.js';
 import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
 import { parseDescriptor, requireSize, type BlobDescriptor } from '../oci/descriptor.js';
@@ -15,11 +12,11 @@ import type { PinnedReference } from '../oci/pinned-reference.js';
 import { describePlatform, platformMatches, type Platform } from './platform.js';
 
 /**
- * The verified tree of one Compose App on the medium, built by following the hash chain from the app URI of a
- * trusted target: app manifest → bundle (+ index) → compose file → per image: index → platform manifest →
+ * The verified tree of one Compose App, built by following the hash chain from the app URI of a trusted target
+ * through a blob source: app manifest → bundle (+ index) → compose file → per image: index → platform manifest →
  * config + layers. Every JSON link is read under a size cap, checked against the digest (and size) pointing at
  * it, then parsed strictly; the bundle, the configs and the layers are only described here (digest, size) and
- * checked when streamed, by whoever streams them through `openVerifiedBlob` (the image loader).
+ * checked when streamed from the blob source, by whoever streams them (the image loader).
  */
 
 export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
@@ -76,30 +73,26 @@ export interface AppTree {
 }
 
 /**
- * Follows the chain from `app` (digest-pinned, from trusted targets) for `platform`. An app whose directory
- * (`apps/apps/<app>/<manifest hex>`, the same presence test as target selection's) is absent from the medium is a
- * ContentMissingError; once it is there, any broken link is a ContentVerificationError naming the blob: the
- * directory itself is only a hint, every byte used comes from `apps/blobs/sha256/` and is checked.
+ * Follows the chain from `app` (digest-pinned, from trusted targets) for `platform`; any broken link is a
+ * ContentVerificationError naming the blob. Whether the app is there at all is the app store's question (`AppStore`).
  */
-export async function buildAppTree(medium: Medium, app: AppUri, platform: Platform): Promise<AppTree> {
-  const presence = await collectMediumPresence(medium, [app], []);
-  if (!presence.apps.has(appPresenceKey(app))) throw new ContentMissingError(`app ${app.name} (${app.uri}) is not on ${medium.description} (no ${appVersionDirectory(app)})`);
+export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Platform): Promise<AppTree> {
   const of = `of app ${app.name}`;
   const digest = digestOfHex(app.manifestHex);
-  const found = await findVerifiedBlob(medium, { digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);
+  const found = await blobs.find({ digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);
   const manifestJson = requireObject(parseBlobJson(found.bytes, `manifest ${of}`), `manifest ${of}`);
   const manifest: BlobDescriptor = { mediaType: MEDIA_TYPES.ociManifest, digest, size: found.size, what: `manifest ${of}` };
   const layers = checkAppManifest(manifestJson, manifest.what);
 
   const bundleBlob = parseDescriptor(layers[0], MAX_BUNDLE_BYTES, `bundle ${of}`);
   const bundleIndex = bundleIndexDescriptor(bundleBlob, `bundle index ${of}`);
-  const bundle: AppBundle = { blob: bundleBlob, index: parseBundleIndex(await readVerifiedBlob(medium, bundleIndex, MAX_JSON_BLOB_BYTES), bundleIndex.what) };
+  const bundle: AppBundle = { blob: bundleBlob, index: parseBundleIndex(await blobs.read(bundleIndex, MAX_JSON_BLOB_BYTES), bundleIndex.what) };
   if (!bundle.index.has(COMPOSE_FILE_NAME)) throw new ContentVerificationError(`${bundleIndex.what}: lists no ${COMPOSE_FILE_NAME}`);
 
-  const layersMeta = layers[1] === undefined ? undefined : await readLayersMeta(medium, parseDescriptor(layers[1], MAX_JSON_BLOB_BYTES, `layers-meta ${of}`), platform);
-  const services = parseComposeFile(await readComposeFile(medium, bundle), `${COMPOSE_FILE_NAME} ${of}`);
+  const layersMeta = layers[1] === undefined ? undefined : await readLayersMeta(blobs, parseDescriptor(layers[1], MAX_JSON_BLOB_BYTES, `layers-meta ${of}`), platform);
+  const services = parseComposeFile(await readComposeFile(blobs, bundle), `${COMPOSE_FILE_NAME} ${of}`);
   const images: ImageTree[] = [];
-  for (const group of groupByImage(services).values()) images.push(await buildImageTree(medium, group, platform, of));
+  for (const group of groupByImage(services).values()) images.push(await buildImageTree(blobs, group, platform, of));
   return { app, platform, manifest, bundleIndex, bundle, services, images, layersMeta };
 }
 
@@ -154,9 +147,9 @@ function parseBundleIndex(bytes: Buffer, what: string): ReadonlyMap<string, stri
 }
 
 /** The compose file's text, taken from the bundle stream and checked against the index (the whole bundle is verified on the way). */
-async function readComposeFile(medium: Medium, bundle: AppBundle): Promise<string> {
+async function readComposeFile(blobs: BlobSource, bundle: AppBundle): Promise<string> {
   let text: string | undefined;
-  await readBundle(medium, bundle, {
+  await readBundle(blobs, bundle, {
     file: async (file, content) => {
       if (file.path !== COMPOSE_FILE_NAME) return;
       if (file.size > MAX_COMPOSE_FILE_BYTES) throw new ContentVerificationError(`${COMPOSE_FILE_NAME} of ${bundle.blob.what}: ${file.size} bytes, more than the ${MAX_COMPOSE_FILE_BYTES} allowed`);
@@ -169,9 +162,9 @@ async function readComposeFile(medium: Medium, bundle: AppBundle): Promise<strin
   return text;
 }
 
-async function readLayersMeta(medium: Medium, descriptor: BlobDescriptor, platform: Platform): Promise<LayersMeta> {
+async function readLayersMeta(blobs: BlobSource, descriptor: BlobDescriptor, platform: Platform): Promise<LayersMeta> {
   const what = descriptor.what;
-  const all = requireObject(parseBlobJson(await readVerifiedBlob(medium, descriptor, MAX_JSON_BLOB_BYTES), what), what);
+  const all = requireObject(parseBlobJson(await blobs.read(descriptor, MAX_JSON_BLOB_BYTES), what), what);
   const entry = all[platform.architecture];
   if (entry === undefined) return { descriptor, fsBlockSize: undefined, layers: new Map() };
   const where = `${what} ${platform.architecture}`;
@@ -199,9 +192,9 @@ function groupByImage(services: readonly ComposeService[]): Map<string, { refere
   return images;
 }
 
-async function buildImageTree(medium: Medium, group: { reference: PinnedReference; services: string[] }, platform: Platform, of: string): Promise<ImageTree> {
+async function buildImageTree(blobs: BlobSource, group: { reference: PinnedReference; services: string[] }, platform: Platform, of: string): Promise<ImageTree> {
   const image = `image ${group.reference.repository} ${of}`;
-  const pinned = await findVerifiedBlob(medium, { digest: group.reference.digest, what: image }, MAX_JSON_BLOB_BYTES);
+  const pinned = await blobs.find({ digest: group.reference.digest, what: image }, MAX_JSON_BLOB_BYTES);
   const json = requireObject(parseBlobJson(pinned.bytes, image), image);
   let index: BlobDescriptor | undefined;
   let manifest: BlobDescriptor;
@@ -209,7 +202,7 @@ async function buildImageTree(medium: Medium, group: { reference: PinnedReferenc
   if (isIndex(json)) {
     index = { mediaType: String(json.mediaType ?? MEDIA_TYPES.ociIndex), digest: group.reference.digest, size: pinned.size, what: `index of ${image}` };
     manifest = choosePlatformManifest(json, platform, index.what, `${describePlatform(platform)} manifest of ${image}`);
-    manifestJson = requireObject(parseBlobJson(await readVerifiedBlob(medium, manifest, MAX_JSON_BLOB_BYTES), manifest.what), manifest.what);
+    manifestJson = requireObject(parseBlobJson(await blobs.read(manifest, MAX_JSON_BLOB_BYTES), manifest.what), manifest.what);
   } else {
     manifest = { mediaType: String(json.mediaType ?? MEDIA_TYPES.ociManifest), digest: group.reference.digest, size: pinned.size, what: `manifest of ${image}` };
     manifestJson = json;

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirectory, renameDurable } from '../fs/atomic.js';
-import type { Medium } from '../medium/medium.js';
+import type { BlobSource } from '../oci/blob-source.js';
 import { readBundle, type AppBundle } from './bundle-reader.js';
 
 /**
@@ -11,12 +11,12 @@ import { readBundle, type AppBundle } from './bundle-reader.js';
  * and the bundle's own digest have been checked (see `readBundle`); on any failure nothing is left behind.
  * Files get mode 0755 when archived with an execute bit, 0644 otherwise; owners are not restored.
  */
-export async function extractBundle(medium: Medium, bundle: AppBundle, destination: string): Promise<void> {
+export async function extractBundle(blobs: BlobSource, bundle: AppBundle, destination: string): Promise<void> {
   const parent = dirname(destination);
   await mkdir(parent, { recursive: true });
   const staging = await mkdtemp(join(parent, `.${basename(destination)}.staging-`));
   try {
-    await readBundle(medium, bundle, {
+    await readBundle(blobs, bundle, {
       directory: (path) => mkdir(join(staging, path), { recursive: true }).then(() => undefined),
       file: async (file, content) => {
         const target = join(staging, file.path);

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ContentVerificationError, FioupError, UnsafePathError } from '../errors.js';
-import type { Medium } from '../medium/medium.js';
 import { safeRelativePath } from '../medium/safe-path.js';
-import { openVerifiedBlob } from './blob-reader.js';
+import type { BlobSource } from '../oci/blob-source.js';
 import type { BlobDescriptor } from '../oci/descriptor.js';
 import { readTar } from './tar-reader.js';
 
@@ -32,18 +31,18 @@ export interface BundleVisitor {
 export const MAX_BUNDLE_EXPANDED_BYTES = 2 * 1024 ** 3;
 
 /**
- * Streams the bundle from the medium through its digest check, gunzip and the tar reader, and hands every
+ * Streams the bundle from the blob source (which checks its digest), gunzip and the tar reader, and hands every
  * entry to `visitor` after checking it: only regular files and directories, safe names, no duplicates, each
  * file listed in the index with the same sha256, and every index entry present. Throws UnsafePathError for
  * links, devices and unsafe names, ContentVerificationError for the rest, always naming the entry.
  * A visitor must treat what it received as unverified until this resolves.
  */
-export async function readBundle(medium: Medium, bundle: AppBundle, visitor: BundleVisitor): Promise<void> {
+export async function readBundle(blobs: BlobSource, bundle: AppBundle, visitor: BundleVisitor): Promise<void> {
   const what = bundle.blob.what;
   const seen = new Set<string>();
   const files = new Set<string>();
   let expanded = 0;
-  const archive = pipeline(await openVerifiedBlob(medium, bundle.blob), createGunzip(), () => {});
+  const archive = pipeline(await blobs.open(bundle.blob), createGunzip(), () => {});
   try {
     for await (const entry of readTar(archive, what)) {
       const where = `entry ${JSON.stringify(entry.path)} of ${what}`;

@@ -1,4 +1,4 @@
-import { buildAppTree } from '../apps/app-tree.js';
+import { AppStore } from '../apps/app-store.js';
 import type { Platform } from '../apps/platform.js';
 import { ContentMissingError, ContentVerificationError, ExpiredMetadataError, MetadataNotFoundError } from '../errors.js';
 import { appBlobPath, rootFileName, rootFileVersion, TUF_DIRECTORY, TUF_FILES, tufPath } from '../medium/layout.js';
@@ -76,7 +76,7 @@ async function checkApps(medium: Medium, source: BundleSource): Promise<void> {
       const uri = parseAppUri(app.uri, `target ${target.name}`);
       let platformsFound = 0;
       for (const platform of platforms) {
-        const tree = await buildAppTree(medium, uri, platform).catch((error: unknown) => {
+        const tree = await new AppStore(medium).readTree(uri, platform).catch((error: unknown) => {
           if (error instanceof ContentVerificationError && /no manifest for|platform/i.test(error.message)) return undefined;
           throw error;
         });

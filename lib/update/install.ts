@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildAppTree, type AppTree } from '../apps/app-tree.js';
-import { openVerifiedBlob } from '../apps/blob-reader.js';
+import { AppStore } from '../apps/app-store.js';
+import type { AppTree } from '../apps/app-tree.js';
 import { runCallback, type CallbackContext } from '../device/callbacks.js';
 import { acquireDeviceLock } from '../device/lock.js';
 import type { AppRecord, DeviceState, TargetRecord } from '../device/state.js';
@@ -55,6 +55,7 @@ export async function installFromMedium(env: UpdateEnvironment, medium: Medium, 
 
 class Installation {
   private readonly files;
+  private readonly appStore: AppStore;
   private state!: DeviceState;
   private inspection!: MediumInspection;
   private target!: Target;
@@ -69,6 +70,7 @@ class Installation {
 
   constructor(private readonly env: UpdateEnvironment, private readonly medium: Medium, private readonly options: InstallOptions) {
     this.files = deviceFiles(env.config);
+    this.appStore = new AppStore(medium);
   }
 
   async run(): Promise<InstallResult> {
@@ -148,7 +150,7 @@ class Installation {
   private async verify(): Promise<void> {
     this.trees = [];
     for (const app of appsToInstall(this.plan)) {
-      this.trees.push(await buildAppTree(this.medium, parseAppUri(app.uri, `target ${this.target.name}`), this.env.platform));
+      this.trees.push(await this.appStore.readTree(parseAppUri(app.uri, `target ${this.target.name}`), this.env.platform));
     }
   }
 
@@ -189,7 +191,7 @@ class Installation {
           const result = await loadImage(
             this.env.engine,
             { tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers },
-            (descriptor) => openVerifiedBlob(this.medium, descriptor),
+            this.appStore.blobs,
             { onProgress: this.env.onProgress },
           );
           if (result.loaded) this.loadedImages.push(result.imageId);
@@ -214,7 +216,7 @@ class Installation {
     await rm(this.files.apps.previousRoot, { recursive: true, force: true });
     for (const tree of this.trees) {
       const directory = this.files.apps.staged(tree.app.name);
-      await extractBundle(this.medium, tree.bundle, directory);
+      await extractBundle(this.appStore.blobs, tree.bundle, directory);
       const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image]));
       const overridePath = join(directory, COMPOSE_OVERRIDE_FILE);
       const appOverride = await readFile(overridePath, 'utf8').catch(() => undefined);

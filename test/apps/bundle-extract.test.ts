@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { create } from 'tar';
 import { applyContentVariant, type ContentVariant } from '../../fixtures/apps/index.js';
 import { buildAppTree } from '../../lib/apps/app-tree.js';
+import { MediumBlobSource } from '../../lib/apps/medium-blob-source.js';
 import { extractBundle } from '../../lib/apps/bundle-extract.js';
 import type { AppBundle } from '../../lib/apps/bundle-reader.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
@@ -40,11 +41,11 @@ describe('extractBundle', () => {
   });
 
   test('extracts a good bundle into place, replacing what was there', async () => {
-    const tree = await buildAppTree(store.medium, store.uri, platformOfArch('x64'));
+    const tree = await buildAppTree(store.blobs, store.uri, platformOfArch('x64'));
     const destination = join(work, 'good', 'compose-apps', 'web');
     await mkdir(destination, { recursive: true });
     await writeFile(join(destination, 'stale.txt'), 'old version');
-    await extractBundle(store.medium, tree.bundle, destination);
+    await extractBundle(store.blobs, tree.bundle, destination);
     assert.deepEqual(await listTree(join(work, 'good')), ['compose-apps', 'compose-apps/web', 'compose-apps/web/docker-compose.yml']);
     const compose = await readFile(join(destination, 'docker-compose.yml'));
     assert.equal(sha256(compose), tree.bundle.index.get('docker-compose.yml'));
@@ -72,22 +73,22 @@ describe('extractBundle', () => {
       [longName, sha256(Buffer.from('long\n'))],
     ]);
     const destination = join(work, 'other-writer', 'app');
-    await extractBundle(new DirectoryMedium(mediumRoot), { blob: { mediaType: 'x', digest, size: bytes.length, what: 'bundle of app other' }, index }, destination);
+    await extractBundle(new MediumBlobSource(new DirectoryMedium(mediumRoot)), { blob: { mediaType: 'x', digest, size: bytes.length, what: 'bundle of app other' }, index }, destination);
     assert.equal(await readFile(join(destination, longName), 'utf8'), 'long\n');
     assert.equal((await stat(join(destination, 'run.sh'))).mode & 0o777, 0o755);
     assert.equal((await stat(join(destination, 'docker-compose.yml'))).mode & 0o777, 0o644);
   });
 
   test('refuses a file whose content differs from the bundle index, leaving nothing behind', async () => {
-    const tree = await buildAppTree(store.medium, store.uri, platformOfArch('x64'));
+    const tree = await buildAppTree(store.blobs, store.uri, platformOfArch('x64'));
     const parent = join(work, 'mismatch');
     await mkdir(parent);
     const index = new Map([['docker-compose.yml', `sha256:${'0'.repeat(64)}`]]);
-    await assert.rejects(extractBundle(store.medium, { ...tree.bundle, index }, join(parent, 'web')), (error: Error) =>
+    await assert.rejects(extractBundle(store.blobs, { ...tree.bundle, index }, join(parent, 'web')), (error: Error) =>
       error instanceof ContentVerificationError && /entry "docker-compose.yml" of bundle of app web has digest/.test(error.message));
     assert.deepEqual(await listTree(parent), []);
     const missing = new Map([...tree.bundle.index, ['extra.env', `sha256:${'0'.repeat(64)}`]]);
-    await assert.rejects(extractBundle(store.medium, { ...tree.bundle, index: missing }, join(parent, 'web')), /lacks "extra.env" listed in its index/);
+    await assert.rejects(extractBundle(store.blobs, { ...tree.bundle, index: missing }, join(parent, 'web')), /lacks "extra.env" listed in its index/);
     assert.deepEqual(await listTree(parent), []);
   });
 
@@ -106,7 +107,7 @@ describe('extractBundle', () => {
       await mkdir(parent, { recursive: true });
       await writeFile(join(parent, 'neighbour.txt'), 'untouched');
       const before = await listTree(outer);
-      await assert.rejects(extractBundle(copy.medium, bundle, join(parent, 'web')), (error: Error) =>
+      await assert.rejects(extractBundle(copy.blobs, bundle, join(parent, 'web')), (error: Error) =>
         error instanceof UnsafePathError && entry.test(error.message));
       assert.deepEqual(await listTree(outer), before);
       await assert.rejects(stat(join(outer, 'compose-apps', escape)), { code: 'ENOENT' });

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
-import type { ImageToLoad, OpenVerifiedBlob } from '../../lib/docker/image-load.js';
+import type { ImageBlobs, ImageToLoad } from '../../lib/docker/image-load.js';
 import { localImageTag } from '../../lib/docker/image-ref.js';
 import type { BlobDescriptor } from '../../lib/oci/descriptor.js';
 import { parsePinnedReference } from '../../lib/oci/pinned-reference.js';
@@ -32,11 +32,13 @@ function labelled({ mediaType, digest, size }: OciDescriptor, what: string): Blo
   return { mediaType, digest, size, what };
 }
 
-export function verifiedOpener(store: BlobStore, corrupt?: { digest: string; offset: number }): OpenVerifiedBlob {
-  return async (descriptor) => {
-    const file: Readable = createReadStream(store.pathOf(descriptor.digest));
-    const source = corrupt?.digest === descriptor.digest ? file.pipe(flipByteAt(corrupt.offset)) : file;
-    return source.pipe(new VerifyingStream(descriptor));
+export function verifiedOpener(store: BlobStore, corrupt?: { digest: string; offset: number }): ImageBlobs {
+  return {
+    open: async (descriptor) => {
+      const file: Readable = createReadStream(store.pathOf(descriptor.digest));
+      const source = corrupt?.digest === descriptor.digest ? file.pipe(flipByteAt(corrupt.offset)) : file;
+      return source.pipe(new VerifyingStream(descriptor));
+    },
   };
 }
 
