@@ -2,7 +2,7 @@ import { ContentVerificationError } from '../errors.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import type { BlobSource } from '../oci/blob-source.js';
 import type { AppUri } from '../targets/app-uri.js';
-import { readBundle, type AppBundle } from './bundle-reader.js';
+import { readAppArchive, type AppArchive } from './app-archive-reader.js';
 import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
 import { parseDescriptor, requireSize, type BlobDescriptor } from '../oci/descriptor.js';
 import { digestOfHex, requireDigest } from '../oci/digest.js';
@@ -13,21 +13,22 @@ import { describePlatform, platformMatches, type Platform } from './platform.js'
 
 /**
  * The verified tree of one Compose App, built by following the hash chain from the app URI of a trusted target
- * through a blob source: app manifest → bundle (+ index) → compose file → per image: index → platform manifest →
+ * through a blob source: app manifest → app archive (+ index) → compose file → per image: index → platform manifest →
  * config + layers. Every JSON link is read under a size cap, checked against the digest (and size) pointing at
- * it, then parsed strictly; the bundle, the configs and the layers are only described here (digest, size) and
+ * it, then parsed strictly; the app archive, the configs and the layers are only described here (digest, size) and
  * checked when streamed from the blob source, by whoever streams them (the image loader).
  */
 
 export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
-export const MAX_BUNDLE_BYTES = 1024 ** 3;
+export const MAX_APP_ARCHIVE_BYTES = 1024 ** 3;
 export const MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 const APP_ARTIFACT_TYPE = 'application/vnd.fio+compose-app';
-const BUNDLE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
-const BUNDLE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
+// composeapp's names: it calls the app archive the app bundle.
+const ARCHIVE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
+const ARCHIVE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
 
-export type BlobKind = 'app manifest' | 'bundle index' | 'layers-meta' | 'bundle' | 'image index' | 'image manifest' | 'config' | 'layer';
+export type BlobKind = 'app manifest' | 'archive index' | 'layers-meta' | 'app archive' | 'image index' | 'image manifest' | 'config' | 'layer';
 
 export interface AppBlob {
   readonly kind: BlobKind;
@@ -65,8 +66,8 @@ export interface AppTree {
   readonly app: AppUri;
   readonly platform: Platform;
   readonly manifest: BlobDescriptor;
-  readonly bundleIndex: BlobDescriptor;
-  readonly bundle: AppBundle;
+  readonly archiveIndex: BlobDescriptor;
+  readonly archive: AppArchive;
   readonly services: readonly ComposeService[];
   readonly images: readonly ImageTree[];
   readonly layersMeta: LayersMeta | undefined;
@@ -84,25 +85,26 @@ export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Pla
   const manifest: BlobDescriptor = { mediaType: MEDIA_TYPES.ociManifest, digest, size: found.size, what: `manifest ${of}` };
   const layers = checkAppManifest(manifestJson, manifest.what);
 
-  const bundleBlob = parseDescriptor(layers[0], MAX_BUNDLE_BYTES, `bundle ${of}`);
-  const bundleIndex = bundleIndexDescriptor(bundleBlob, `bundle index ${of}`);
-  const bundle: AppBundle = { blob: bundleBlob, index: parseBundleIndex(await blobs.read(bundleIndex, MAX_JSON_BLOB_BYTES), bundleIndex.what) };
-  if (!bundle.index.has(COMPOSE_FILE_NAME)) throw new ContentVerificationError(`${bundleIndex.what}: lists no ${COMPOSE_FILE_NAME}`);
+  // Messages call it the bundle of the app, as composeapp and fioctl do.
+  const archiveBlob = parseDescriptor(layers[0], MAX_APP_ARCHIVE_BYTES, `bundle ${of}`);
+  const archiveIndex = archiveIndexDescriptor(archiveBlob, `archive index ${of}`);
+  const archive: AppArchive = { blob: archiveBlob, index: parseArchiveIndex(await blobs.read(archiveIndex, MAX_JSON_BLOB_BYTES), archiveIndex.what) };
+  if (!archive.index.has(COMPOSE_FILE_NAME)) throw new ContentVerificationError(`${archiveIndex.what}: lists no ${COMPOSE_FILE_NAME}`);
 
   const layersMeta = layers[1] === undefined ? undefined : await readLayersMeta(blobs, parseDescriptor(layers[1], MAX_JSON_BLOB_BYTES, `layers-meta ${of}`), platform);
-  const services = parseComposeFile(await readComposeFile(blobs, bundle), `${COMPOSE_FILE_NAME} ${of}`);
+  const services = parseComposeFile(await readComposeFile(blobs, archive), `${COMPOSE_FILE_NAME} ${of}`);
   const images: ImageTree[] = [];
   for (const group of groupByImage(services).values()) images.push(await buildImageTree(blobs, group, platform, of));
-  return { app, platform, manifest, bundleIndex, bundle, services, images, layersMeta };
+  return { app, platform, manifest, archiveIndex, archive, services, images, layersMeta };
 }
 
 /** Every blob of the tree once (images shared by services or apps' layers appear once), in chain order. */
 export function appBlobs(tree: AppTree): AppBlob[] {
   const blobs: AppBlob[] = [
     { kind: 'app manifest', descriptor: tree.manifest },
-    { kind: 'bundle index', descriptor: tree.bundleIndex },
+    { kind: 'archive index', descriptor: tree.archiveIndex },
     ...(tree.layersMeta ? [{ kind: 'layers-meta' as const, descriptor: tree.layersMeta.descriptor }] : []),
-    { kind: 'bundle', descriptor: tree.bundle.blob },
+    { kind: 'app archive', descriptor: tree.archive.blob },
   ];
   for (const image of tree.images) {
     if (image.index) blobs.push({ kind: 'image index', descriptor: image.index });
@@ -124,19 +126,19 @@ function checkAppManifest(manifest: Record<string, unknown>, what: string): unkn
   const config = parseDescriptor(manifest.config, MAX_JSON_BLOB_BYTES, `${what} config`);
   if (config.mediaType !== MEDIA_TYPES.emptyConfig) throw new ContentVerificationError(`${what}: config mediaType ${JSON.stringify(config.mediaType)}, not ${MEDIA_TYPES.emptyConfig}`);
   const layers = requireArray(manifest.layers, `${what} layers`);
-  if (layers.length < 1 || layers.length > 2) throw new ContentVerificationError(`${what}: ${layers.length} layers, expected the bundle and optionally layers-meta`);
+  if (layers.length < 1 || layers.length > 2) throw new ContentVerificationError(`${what}: ${layers.length} layers, expected the app archive and optionally layers-meta`);
   return layers;
 }
 
-function bundleIndexDescriptor(bundle: BlobDescriptor, what: string): BlobDescriptor {
-  const digest = bundle.annotations?.[BUNDLE_INDEX_DIGEST];
-  const size = bundle.annotations?.[BUNDLE_INDEX_SIZE];
-  if (digest === undefined || size === undefined) throw new ContentVerificationError(`${bundle.what}: no ${BUNDLE_INDEX_DIGEST}/${BUNDLE_INDEX_SIZE} annotations`);
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(size)) throw new ContentVerificationError(`${bundle.what}: annotation ${BUNDLE_INDEX_SIZE} ${JSON.stringify(size)} is not a size`);
+function archiveIndexDescriptor(archive: BlobDescriptor, what: string): BlobDescriptor {
+  const digest = archive.annotations?.[ARCHIVE_INDEX_DIGEST];
+  const size = archive.annotations?.[ARCHIVE_INDEX_SIZE];
+  if (digest === undefined || size === undefined) throw new ContentVerificationError(`${archive.what}: no ${ARCHIVE_INDEX_DIGEST}/${ARCHIVE_INDEX_SIZE} annotations`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(size)) throw new ContentVerificationError(`${archive.what}: annotation ${ARCHIVE_INDEX_SIZE} ${JSON.stringify(size)} is not a size`);
   return { mediaType: 'application/json', digest: requireDigest(digest, what), size: requireSize(Number(size), MAX_JSON_BLOB_BYTES, what), what };
 }
 
-function parseBundleIndex(bytes: Buffer, what: string): ReadonlyMap<string, string> {
+function parseArchiveIndex(bytes: Buffer, what: string): ReadonlyMap<string, string> {
   const index = new Map<string, string>();
   for (const [path, digest] of Object.entries(requireObject(parseBlobJson(bytes, what), what))) {
     const safe = safeRelativePath(path, `path ${JSON.stringify(path)} in ${what}`);
@@ -146,19 +148,19 @@ function parseBundleIndex(bytes: Buffer, what: string): ReadonlyMap<string, stri
   return index;
 }
 
-/** The compose file's text, taken from the bundle stream and checked against the index (the whole bundle is verified on the way). */
-async function readComposeFile(blobs: BlobSource, bundle: AppBundle): Promise<string> {
+/** The compose file's text, taken from the archive stream and checked against the index (the whole archive is verified on the way). */
+async function readComposeFile(blobs: BlobSource, archive: AppArchive): Promise<string> {
   let text: string | undefined;
-  await readBundle(blobs, bundle, {
+  await readAppArchive(blobs, archive, {
     file: async (file, content) => {
       if (file.path !== COMPOSE_FILE_NAME) return;
-      if (file.size > MAX_COMPOSE_FILE_BYTES) throw new ContentVerificationError(`${COMPOSE_FILE_NAME} of ${bundle.blob.what}: ${file.size} bytes, more than the ${MAX_COMPOSE_FILE_BYTES} allowed`);
+      if (file.size > MAX_COMPOSE_FILE_BYTES) throw new ContentVerificationError(`${COMPOSE_FILE_NAME} of ${archive.blob.what}: ${file.size} bytes, more than the ${MAX_COMPOSE_FILE_BYTES} allowed`);
       const chunks: Buffer[] = [];
       for await (const chunk of content) chunks.push(chunk);
       text = Buffer.concat(chunks).toString('utf8');
     },
   });
-  if (text === undefined) throw new ContentVerificationError(`${bundle.blob.what}: has no ${COMPOSE_FILE_NAME}`);
+  if (text === undefined) throw new ContentVerificationError(`${archive.blob.what}: has no ${COMPOSE_FILE_NAME}`);
   return text;
 }
 

@@ -3,7 +3,7 @@ import { ContentVerificationError } from '../errors.js';
 import { requireObject } from '../oci/json.js';
 import { parsePinnedReference, type PinnedReference } from '../oci/pinned-reference.js';
 
-/** The compose file's name inside an app bundle. */
+/** The compose file's name inside an app archive. */
 export const COMPOSE_FILE_NAME = 'docker-compose.yml';
 export const MAX_COMPOSE_FILE_BYTES = 1024 * 1024;
 

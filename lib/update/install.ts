@@ -9,7 +9,7 @@ import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../docker/compose-ov
 import { localImageTag } from '../docker/image-ref.js';
 import { loadImage } from '../docker/image-load.js';
 import { ContentMissingError, DowngradeRefusedError, InstallationPendingError } from '../errors.js';
-import { extractBundle } from '../apps/bundle-extract.js';
+import { extractAppArchive } from '../apps/app-archive-extract.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
 import { parseAppUri } from '../targets/app-uri.js';
@@ -167,7 +167,7 @@ class Installation {
         dockerBytes += layer.size + (tree.layersMeta?.layers.get(layer.digest)?.usage ?? 3 * layer.size);
       }
     }
-    const needs: SpaceNeed[] = [{ path: this.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.bundle.blob.size, 0), what: 'compose projects' }];
+    const needs: SpaceNeed[] = [{ path: this.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.archive.blob.size, 0), what: 'compose projects' }];
     const dockerRoot = await this.env.engine.rootDir();
     if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what: 'container images' });
     await requireFreeSpace(needs, this.env.config.storageWatermark);
@@ -216,7 +216,7 @@ class Installation {
     await rm(this.files.apps.previousRoot, { recursive: true, force: true });
     for (const tree of this.trees) {
       const directory = this.files.apps.staged(tree.app.name);
-      await extractBundle(this.appStore.blobs, tree.bundle, directory);
+      await extractAppArchive(this.appStore.blobs, tree.archive, directory);
       const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image]));
       const overridePath = join(directory, COMPOSE_OVERRIDE_FILE);
       const appOverride = await readFile(overridePath, 'utf8').catch(() => undefined);

@@ -32,8 +32,8 @@ describe('buildAppTree', () => {
   test('follows the chain of a good store to the platform manifests, configs and layers', async () => {
     const tree = await buildAppTree(store.blobs, store.uri, amd64);
     assert.equal(tree.manifest.digest, store.app.manifestDigest);
-    assert.equal(tree.bundle.blob.digest, store.app.bundleDigest);
-    assert.equal(tree.bundleIndex.digest, store.app.bundleIndexDigest);
+    assert.equal(tree.archive.blob.digest, store.app.bundleDigest);
+    assert.equal(tree.archiveIndex.digest, store.app.bundleIndexDigest);
     assert.equal(tree.layersMeta?.descriptor.digest, store.app.layersMetaDigest);
     assert.deepEqual(tree.services.map((service) => [service.name, service.image.reference]), Object.entries(store.app.services));
     assert.equal(tree.images.length, store.app.images.length);

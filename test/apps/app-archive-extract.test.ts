@@ -8,8 +8,8 @@ import { create } from 'tar';
 import { applyContentVariant, type ContentVariant } from '../../fixtures/apps/index.js';
 import { buildAppTree } from '../../lib/apps/app-tree.js';
 import { MediumBlobSource } from '../../lib/apps/medium-blob-source.js';
-import { extractBundle } from '../../lib/apps/bundle-extract.js';
-import type { AppBundle } from '../../lib/apps/bundle-reader.js';
+import { extractAppArchive } from '../../lib/apps/app-archive-extract.js';
+import type { AppArchive } from '../../lib/apps/app-archive-reader.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentVerificationError, UnsafePathError } from '../../lib/errors.js';
 import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
@@ -21,19 +21,19 @@ function sha256(bytes: Uint8Array): string {
 }
 
 /** The bundle as the (damaged) store describes it, its index taken as is: extraction must do its own checks. */
-async function rawBundle(store: StoreFixture, bundleDigest: string, indexDigest: string): Promise<AppBundle> {
+async function rawBundle(store: StoreFixture, bundleDigest: string, indexDigest: string): Promise<AppArchive> {
   const index = JSON.parse(await readFile(join(store.root, appBlobPath(indexDigest)), 'utf8')) as Record<string, string>;
   const size = (await stat(join(store.root, appBlobPath(bundleDigest)))).size;
   return { blob: { mediaType: 'application/octet-stream', digest: bundleDigest, size, what: 'bundle of app web' }, index: new Map(Object.entries(index)) };
 }
 
-describe('extractBundle', () => {
+describe('extractAppArchive', () => {
   let store: StoreFixture;
   let work: string;
   const copies: StoreFixture[] = [];
   before(async () => {
     store = await writeWebStore();
-    work = await mkdtemp(join(tmpdir(), 'bundle-extract-'));
+    work = await mkdtemp(join(tmpdir(), 'app-archive-extract-'));
   });
   after(async () => {
     await Promise.all([store, ...copies].map(removeStore));
@@ -45,10 +45,10 @@ describe('extractBundle', () => {
     const destination = join(work, 'good', 'compose-apps', 'web');
     await mkdir(destination, { recursive: true });
     await writeFile(join(destination, 'stale.txt'), 'old version');
-    await extractBundle(store.blobs, tree.bundle, destination);
+    await extractAppArchive(store.blobs, tree.archive, destination);
     assert.deepEqual(await listTree(join(work, 'good')), ['compose-apps', 'compose-apps/web', 'compose-apps/web/docker-compose.yml']);
     const compose = await readFile(join(destination, 'docker-compose.yml'));
-    assert.equal(sha256(compose), tree.bundle.index.get('docker-compose.yml'));
+    assert.equal(sha256(compose), tree.archive.index.get('docker-compose.yml'));
     assert.match(compose.toString(), /image: "hub\.foundries\.io\/acme\/web-server@sha256:/);
   });
 
@@ -73,7 +73,7 @@ describe('extractBundle', () => {
       [longName, sha256(Buffer.from('long\n'))],
     ]);
     const destination = join(work, 'other-writer', 'app');
-    await extractBundle(new MediumBlobSource(new DirectoryMedium(mediumRoot)), { blob: { mediaType: 'x', digest, size: bytes.length, what: 'bundle of app other' }, index }, destination);
+    await extractAppArchive(new MediumBlobSource(new DirectoryMedium(mediumRoot)), { blob: { mediaType: 'x', digest, size: bytes.length, what: 'bundle of app other' }, index }, destination);
     assert.equal(await readFile(join(destination, longName), 'utf8'), 'long\n');
     assert.equal((await stat(join(destination, 'run.sh'))).mode & 0o777, 0o755);
     assert.equal((await stat(join(destination, 'docker-compose.yml'))).mode & 0o777, 0o644);
@@ -84,11 +84,11 @@ describe('extractBundle', () => {
     const parent = join(work, 'mismatch');
     await mkdir(parent);
     const index = new Map([['docker-compose.yml', `sha256:${'0'.repeat(64)}`]]);
-    await assert.rejects(extractBundle(store.blobs, { ...tree.bundle, index }, join(parent, 'web')), (error: Error) =>
+    await assert.rejects(extractAppArchive(store.blobs, { ...tree.archive, index }, join(parent, 'web')), (error: Error) =>
       error instanceof ContentVerificationError && /entry "docker-compose.yml" of bundle of app web has digest/.test(error.message));
     assert.deepEqual(await listTree(parent), []);
-    const missing = new Map([...tree.bundle.index, ['extra.env', `sha256:${'0'.repeat(64)}`]]);
-    await assert.rejects(extractBundle(store.blobs, { ...tree.bundle, index: missing }, join(parent, 'web')), /lacks "extra.env" listed in its index/);
+    const missing = new Map([...tree.archive.index, ['extra.env', `sha256:${'0'.repeat(64)}`]]);
+    await assert.rejects(extractAppArchive(store.blobs, { ...tree.archive, index: missing }, join(parent, 'web')), /lacks "extra.env" listed in its index/);
     assert.deepEqual(await listTree(parent), []);
   });
 
@@ -107,7 +107,7 @@ describe('extractBundle', () => {
       await mkdir(parent, { recursive: true });
       await writeFile(join(parent, 'neighbour.txt'), 'untouched');
       const before = await listTree(outer);
-      await assert.rejects(extractBundle(copy.blobs, bundle, join(parent, 'web')), (error: Error) =>
+      await assert.rejects(extractAppArchive(copy.blobs, bundle, join(parent, 'web')), (error: Error) =>
         error instanceof UnsafePathError && entry.test(error.message));
       assert.deepEqual(await listTree(outer), before);
       await assert.rejects(stat(join(outer, 'compose-apps', escape)), { code: 'ENOENT' });
