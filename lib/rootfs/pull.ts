@@ -3,13 +3,21 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContentVerificationError, OstreeCommandError } from '../errors.js';
-import { commitObjectPath, OSTREE_REPO_DIRECTORY } from '../medium/layout.js';
+import { commitObjectPath, mediumCommitObjectPath, OSTREE_REPO_DIRECTORY } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { serveMediumDirectory } from './medium-http-server.js';
 import { ostree } from './ostree-cli.js';
 
 /** The temporary remote an HTTP pull goes through; a fixed name, so that a pull killed midway leaves no litter behind. */
 const MEDIUM_REMOTE = 'fioup-offline-medium';
+
+const COMMIT_HASH = /^[0-9a-f]{64}$/;
+
+/** Whether the medium's `ostree_repo` holds the commit object (its content is checked when it is pulled). */
+export async function mediumHasCommit(medium: Medium, commit: string): Promise<boolean> {
+  if (!COMMIT_HASH.test(commit)) return false;
+  return (await medium.stat(mediumCommitObjectPath(commit)))?.type === 'file';
+}
 
 /**
  * Pulls `commit` and every object it needs from the medium's `ostree_repo` into `repo`, checking each object's
