@@ -1,4 +1,4 @@
-import { ContentVerificationError } from '../errors.js';
+import { ContentVerificationError, PlatformNotOfferedError } from '../errors.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import type { BlobSource } from '../oci/blob-source.js';
 import type { AppUri } from '../targets/app-uri.js';
@@ -28,7 +28,7 @@ const APP_ARTIFACT_TYPE = 'application/vnd.fio+compose-app';
 const ARCHIVE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
 const ARCHIVE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
 
-export type BlobKind = 'app manifest' | 'archive index' | 'layers-meta' | 'app archive' | 'image index' | 'image manifest' | 'config' | 'layer';
+export type BlobKind = 'app manifest' | 'app manifest config' | 'archive index' | 'layers-meta' | 'app archive' | 'image index' | 'image manifest' | 'config' | 'layer';
 
 export interface AppBlob {
   readonly kind: BlobKind;
@@ -66,6 +66,8 @@ export interface AppTree {
   readonly app: AppUri;
   readonly platform: Platform;
   readonly manifest: BlobDescriptor;
+  /** The app manifest's (empty) config: described, never read. */
+  readonly manifestConfig: BlobDescriptor;
   readonly archiveIndex: BlobDescriptor;
   readonly archive: AppArchive;
   readonly services: readonly ComposeService[];
@@ -83,7 +85,7 @@ export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Pla
   const found = await blobs.find({ digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);
   const manifestJson = requireObject(parseBlobJson(found.bytes, `manifest ${of}`), `manifest ${of}`);
   const manifest: BlobDescriptor = { mediaType: MEDIA_TYPES.ociManifest, digest, size: found.size, what: `manifest ${of}` };
-  const layers = checkAppManifest(manifestJson, manifest.what);
+  const { config: manifestConfig, layers } = checkAppManifest(manifestJson, manifest.what);
 
   // Messages call it the bundle of the app, as composeapp and fioctl do.
   const archiveBlob = parseDescriptor(layers[0], MAX_APP_ARCHIVE_BYTES, `bundle ${of}`);
@@ -95,13 +97,14 @@ export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Pla
   const services = parseComposeFile(await readComposeFile(blobs, archive), `${COMPOSE_FILE_NAME} ${of}`);
   const images: ImageTree[] = [];
   for (const group of groupByImage(services).values()) images.push(await buildImageTree(blobs, group, platform, of));
-  return { app, platform, manifest, archiveIndex, archive, services, images, layersMeta };
+  return { app, platform, manifest, manifestConfig, archiveIndex, archive, services, images, layersMeta };
 }
 
 /** Every blob of the tree once (images shared by services or apps' layers appear once), in chain order. */
 export function appBlobs(tree: AppTree): AppBlob[] {
   const blobs: AppBlob[] = [
     { kind: 'app manifest', descriptor: tree.manifest },
+    { kind: 'app manifest config', descriptor: tree.manifestConfig },
     { kind: 'archive index', descriptor: tree.archiveIndex },
     ...(tree.layersMeta ? [{ kind: 'layers-meta' as const, descriptor: tree.layersMeta.descriptor }] : []),
     { kind: 'app archive', descriptor: tree.archive.blob },
@@ -115,8 +118,8 @@ export function appBlobs(tree: AppTree): AppBlob[] {
   return blobs.filter(({ descriptor }) => !seen.has(descriptor.digest) && seen.add(descriptor.digest));
 }
 
-/** Returns the manifest's layers after checking it is a Compose App manifest. */
-function checkAppManifest(manifest: Record<string, unknown>, what: string): unknown[] {
+/** Returns the manifest's config descriptor and its layers after checking it is a Compose App manifest. */
+function checkAppManifest(manifest: Record<string, unknown>, what: string): { config: BlobDescriptor; layers: unknown[] } {
   if (manifest.mediaType !== MEDIA_TYPES.ociManifest) throw new ContentVerificationError(`${what}: mediaType ${JSON.stringify(manifest.mediaType)}, not ${MEDIA_TYPES.ociManifest}`);
   const annotations = manifest.annotations === undefined ? {} : requireObject(manifest.annotations, `${what} annotations`);
   const isApp = manifest.artifactType === APP_ARTIFACT_TYPE || (manifest.artifactType === undefined && annotations['compose-app'] === 'v1');
@@ -127,7 +130,7 @@ function checkAppManifest(manifest: Record<string, unknown>, what: string): unkn
   if (config.mediaType !== MEDIA_TYPES.emptyConfig) throw new ContentVerificationError(`${what}: config mediaType ${JSON.stringify(config.mediaType)}, not ${MEDIA_TYPES.emptyConfig}`);
   const layers = requireArray(manifest.layers, `${what} layers`);
   if (layers.length < 1 || layers.length > 2) throw new ContentVerificationError(`${what}: ${layers.length} layers, expected the app archive and optionally layers-meta`);
-  return layers;
+  return { config, layers };
 }
 
 function archiveIndexDescriptor(archive: BlobDescriptor, what: string): BlobDescriptor {
@@ -238,5 +241,5 @@ function choosePlatformManifest(index: Record<string, unknown>, platform: Platfo
     if (!isManifestMediaType(chosen.mediaType)) throw new ContentVerificationError(`${what}: the ${describePlatform(platform)} entry is a ${chosen.mediaType}, not an image manifest`);
     return chosen;
   }
-  throw new ContentVerificationError(`${what}: no manifest for ${describePlatform(platform)}`);
+  throw new PlatformNotOfferedError(`${what}: no manifest for ${describePlatform(platform)}`);
 }

@@ -1,19 +1,20 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AppStore } from '../apps/app-store.js';
+import { appBlobs } from '../apps/app-tree.js';
 import { InvalidMetadataError, MediumNotFoundError, MetadataNotFoundError, NoMatchingTargetError, TargetNotFoundError, UnsafePathError } from '../errors.js';
 import {
-  APP_VERSIONS_DIRECTORY, appBlobName, appBlobPath, appVersionDirectory, isContentAddressed, isInside, rootFileName, rootVersionOfPath, TUF_DIRECTORY,
-  OSTREE_REPO_DIRECTORY, TUF_FILES, tufPath,
+  APP_VERSIONS_DIRECTORY, appBlobName, appBlobPath, appVersionDirectory, isContentAddressed, isInside, OSTREE_REPO_DIRECTORY, rootFileName,
+  rootVersionOfPath, TUF_DIRECTORY, TUF_FILES, tufPath,
 } from '../medium/layout.js';
 import { safeRelativePath } from '../medium/safe-path.js';
-import { digestOfHex } from '../oci/digest.js';
-import { parseAppUri } from '../targets/app-uri.js';
 import { parseBundleTargets, parseRoot, parseSnapshot, parseTargets, parseTimestamp } from '../tuf/dialect.js';
 import type { BundleTargetsMetadata, SignedMetadata, CommonFields, TargetsMetadata } from '../tuf/model.js';
+import { shippedAppTrees } from './app-trees.js';
 import { pumpHashing } from './hashing.js';
 import { MANIFEST_PATH, type BundleApp, type BundleTarget } from './manifest.js';
-import { reachableBlobs } from './reachable-blobs.js';
+import { SourceMedium } from './source-medium.js';
 
 /** A file of a fioctl download that goes into the bundle. */
 export interface SourceFile {
@@ -63,7 +64,7 @@ export async function loadSource(directories: readonly string[], selection: Bund
   const merged = await mergeDownloads(downloads, notes);
   const targets = selectTargets(merged.newest, merged.bundleTargets, selection);
   let files = merged.files;
-  if ((selection.targets?.length ?? 0) > 0 || (selection.hardwareIds?.length ?? 0) > 0) files = await keepNeededApps(files, targets, notes);
+  if ((selection.targets?.length ?? 0) > 0 || (selection.hardwareIds?.length ?? 0) > 0) files = await keepNeededApps(directories, files, targets, notes);
   const sorted = [...files.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   const expiries = [...merged.newest.expiries, ...(merged.bundleTargets ? [merged.bundleTargets.fields.expires] : [])];
   return {
@@ -235,34 +236,28 @@ function summarizeTarget(name: string, custom: unknown): BundleTarget {
 }
 
 /**
- * Keeps, under `apps/`, only the app versions the kept targets pin and the blobs reachable from them;
- * everything else (tuf/, ostree_repo/) stays as it is.
+ * Keeps, under `apps/`, only the app versions the kept targets pin and exactly the blobs that their verified trees
+ * reach, for every platform the apps ship; everything else (tuf/, ostree_repo/) stays as it is.
  */
-async function keepNeededApps(files: Map<string, SourceFile>, targets: readonly BundleTarget[], notes: string[]): Promise<Map<string, SourceFile>> {
-  const neededApps = targets.flatMap((target) => target.apps.map((app) => parseAppUri(app.uri, `target ${target.name}, app ${app.name}`)));
-  const neededAppDirectories = new Set(neededApps.map(appVersionDirectory));
-  const kept = new Map<string, SourceFile>();
-  for (const [path, file] of files) {
-    if (isInside(path, APP_VERSIONS_DIRECTORY) && ![...neededAppDirectories].some((directory) => isInside(path, directory))) continue;
-    if (appBlobName(path) === undefined) kept.set(path, file);
+async function keepNeededApps(
+  directories: readonly string[], files: Map<string, SourceFile>, targets: readonly BundleTarget[], notes: string[],
+): Promise<Map<string, SourceFile>> {
+  const store = new AppStore(new SourceMedium({ directories, files: [...files.values()] }));
+  const neededAppDirectories = new Set<string>();
+  const reachedBlobs = new Set<string>();
+  for await (const tree of shippedAppTrees(store, targets)) {
+    neededAppDirectories.add(appVersionDirectory(tree.app));
+    for (const blob of appBlobs(tree)) reachedBlobs.add(appBlobPath(blob.descriptor.digest));
   }
-  const imageIndexes = [...kept.values()].filter((file) => isInside(file.path, APP_VERSIONS_DIRECTORY) && /\/images\/.+\/index\.json$/.test(file.path));
-  const blobs = await reachableBlobs({
-    roots: [...new Set(neededApps.map((app) => app.manifestHex))],
-    indexes: await Promise.all(imageIndexes.map(async (file) => readFile(file.localPath))),
-    read: async (hex) => {
-      const file = files.get(appBlobPath(digestOfHex(hex)));
-      if (!file) return undefined;
-      if (file.size > MAX_METADATA_BYTES) throw new InvalidMetadataError(`${file.localPath} is typed as a manifest but is ${file.size} bytes`);
-      return readFile(file.localPath);
-    },
-  });
+  const kept = new Map<string, SourceFile>();
   let dropped = 0;
   for (const [path, file] of files) {
-    const name = appBlobName(path);
-    if (name === undefined) continue;
-    if (blobs.has(name)) kept.set(path, file);
-    else dropped++;
+    if (appBlobName(path) !== undefined) {
+      if (reachedBlobs.has(path)) kept.set(path, file);
+      else dropped++;
+    } else if (!isInside(path, APP_VERSIONS_DIRECTORY) || [...neededAppDirectories].some((directory) => isInside(path, directory))) {
+      kept.set(path, file);
+    }
   }
   notes.push(`kept ${targets.length} target(s) and ${neededAppDirectories.size} app version(s); dropped ${dropped} unreferenced blob(s); ${OSTREE_REPO_DIRECTORY}/ is kept whole`);
   return kept;

@@ -1,5 +1,5 @@
 import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
-import { rootFileName, TUF_FILES, tufPath } from '../medium/layout.js';
+import { rootFileName, rootFileVersion, TUF_DIRECTORY, TUF_FILES, tufPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import type { MetadataFile } from './trusted-store.js';
 
@@ -22,6 +22,12 @@ export class MediumMetadataSource {
   /** `tuf/<version>.root.json`, or undefined when the medium has no such file (the end of the root chain). */
   async readRoot(version: number): Promise<MetadataFile | undefined> {
     return this.readOptional(rootFileName(version), metadataSizeLimits.root);
+  }
+
+  /** The lowest-numbered root of the medium: where a reader with no trusted root of its own (the host) starts the chain. */
+  async readOldestRoot(): Promise<MetadataFile | undefined> {
+    const versions = (await this.medium.list(TUF_DIRECTORY)).flatMap((name) => rootFileVersion(name) ?? []);
+    return versions.length > 0 ? this.readRoot(Math.min(...versions)) : undefined;
   }
 
   readTimestamp(): Promise<MetadataFile> {

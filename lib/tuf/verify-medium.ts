@@ -47,10 +47,7 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
   const source = new MediumMetadataSource(medium);
   const warnings: string[] = [];
 
-  const newRoots: RootMetadata[] = [];
-  for (let file = await source.readRoot(store.root.fields.version + 1); file; file = await source.readRoot(store.root.fields.version + 1)) {
-    newRoots.push(store.updateRoot(file));
-  }
+  const newRoots = await walkRootChain(store, source);
 
   let usedStoredMetadata = false;
   try {
@@ -87,6 +84,18 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
     warnings,
     now,
   };
+}
+
+/**
+ * Feeds the store every root of the medium that follows its newest one (`<N+1>.root.json`, then the next...), in
+ * order; the chain ends at the first version the medium lacks. Returns the roots accepted.
+ */
+export async function walkRootChain(store: TrustedMetadataStore, source: MediumMetadataSource): Promise<RootMetadata[]> {
+  const accepted: RootMetadata[] = [];
+  for (let file = await source.readRoot(store.root.fields.version + 1); file; file = await source.readRoot(store.root.fields.version + 1)) {
+    accepted.push(store.updateRoot(file));
+  }
+  return accepted;
 }
 
 function requireBundleForDevice(bundle: BundleTargetsMetadata, device: BundleDevice): void {
