@@ -5,6 +5,7 @@ import { ContentVerificationError, FioupError, UnsafePathError } from '../errors
 import { safeRelativePath } from '../medium/safe-path.js';
 import type { BlobSource } from '../oci/blob-source.js';
 import type { BlobDescriptor } from '../oci/descriptor.js';
+import { digestOfHex } from '../oci/digest.js';
 import { readTar } from './tar-reader.js';
 
 /**
@@ -75,7 +76,7 @@ export async function readAppArchive(blobs: BlobSource, archive: AppArchive, vis
       })();
       await visitor.file({ path, size: entry.size, mode: entry.mode }, hashed);
       for await (const _chunk of hashed);
-      const actual = `sha256:${hash.digest('hex')}`;
+      const actual = digestOfHex(hash.digest('hex'));
       if (actual !== expected) throw new ContentVerificationError(`${where} has digest ${actual}, the archive index says ${expected}`);
     }
   } catch (error) {

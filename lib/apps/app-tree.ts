@@ -1,14 +1,14 @@
 import { ContentVerificationError, PlatformNotOfferedError } from '../errors.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import type { BlobSource } from '../oci/blob-source.js';
-import type { AppUri } from '../targets/app-uri.js';
-import { readAppArchive, type AppArchive } from './app-archive-reader.js';
-import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
 import { parseDescriptor, requireSize, type BlobDescriptor } from '../oci/descriptor.js';
 import { digestOfHex, requireDigest } from '../oci/digest.js';
 import { parseBlobJson, requireArray, requireObject } from '../oci/json.js';
 import { MEDIA_TYPES } from '../oci/media-types.js';
 import type { PinnedReference } from '../oci/pinned-reference.js';
+import type { AppUri } from '../targets/app-uri.js';
+import { readAppArchive, type AppArchive } from './app-archive-reader.js';
+import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
 import { describePlatform, platformMatches, type Platform } from './platform.js';
 
 /**
@@ -28,7 +28,9 @@ const APP_ARTIFACT_TYPE = 'application/vnd.fio+compose-app';
 const ARCHIVE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
 const ARCHIVE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
 
-export type BlobKind = 'app manifest' | 'app manifest config' | 'archive index' | 'layers-meta' | 'app archive' | 'image index' | 'image manifest' | 'config' | 'layer';
+export type BlobKind =
+  | 'app manifest' | 'app manifest config' | 'archive index' | 'layers-meta' | 'app archive'
+  | 'image index' | 'image manifest' | 'config' | 'layer';
 
 export interface AppBlob {
   readonly kind: BlobKind;
@@ -77,7 +79,8 @@ export interface AppTree {
 
 /**
  * Follows the chain from `app` (digest-pinned, from trusted targets) for `platform`; any broken link is a
- * ContentVerificationError naming the blob. Whether the app is there at all is the app store's question (`AppStore`).
+ * ContentVerificationError naming the blob, an image index without a manifest for `platform` a
+ * PlatformNotOfferedError. Whether the app is there at all is the app store's question (`AppStore`).
  */
 export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Platform): Promise<AppTree> {
   const of = `of app ${app.name}`;

@@ -6,7 +6,7 @@ import { applyContentVariant } from '../../fixtures/apps/index.js';
 import { AppStore } from '../../lib/apps/app-store.js';
 import { appBlobs, buildAppTree } from '../../lib/apps/app-tree.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
-import { ContentMissingError, ContentVerificationError, UnsafePathError } from '../../lib/errors.js';
+import { ContentMissingError, ContentVerificationError, PlatformNotOfferedError, UnsafePathError } from '../../lib/errors.js';
 import { exitCodeForError } from '../../lib/exit-codes.js';
 import { appBlobPath } from '../../lib/medium/layout.js';
 import { parseAppUri } from '../../lib/targets/app-uri.js';
@@ -57,6 +57,11 @@ describe('buildAppTree', () => {
     assert.deepEqual(tree.images.map((image) => image.manifest.digest), store.app.images.map((image) => image.platforms.arm64!.manifestDigest));
     await assert.rejects(buildAppTree(store.blobs, store.uri, platformOfArch('arm')), (error: Error) =>
       error instanceof ContentVerificationError && /no manifest for linux\/arm\/v7/.test(error.message));
+  });
+
+  test('a platform the images do not ship is told by its type, and is still a content failure (exit 70)', async () => {
+    await assert.rejects(buildAppTree(store.blobs, store.uri, platformOfArch('arm')), (error: Error) =>
+      error instanceof PlatformNotOfferedError && exitCodeForError(error) === 70);
   });
 
   test('lists every blob once, the base layer shared by both images included', async () => {
