@@ -66,6 +66,12 @@ export class DowngradeRefusedError extends FioupError {}
 /** A blob or file read from the medium does not match the digest or size that points at it. */
 export class ContentVerificationError extends FioupError {}
 
+/**
+ * An image index has no manifest for the platform asked for. On a device that is a broken app like any other
+ * content failure; on the host it only tells a platform the app does not ship.
+ */
+export class PlatformNotOfferedError extends ContentVerificationError {}
+
 /** Not enough free space for the update (message gives needed and available bytes). */
 export class InsufficientSpaceError extends FioupError {}
 

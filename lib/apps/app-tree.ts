@@ -1,42 +1,36 @@
-import { ContentMissingError, ContentVerificationError } from '../errors.js';
-import type { Medium } from '../medium/medium.js';
+import { ContentVerificationError, PlatformNotOfferedError } from '../errors.js';
 import { safeRelativePath } from '../medium/safe-path.js';
+import type { BlobSource } from '../oci/blob-source.js';
+import { parseDescriptor, requireSize, type BlobDescriptor } from '../oci/descriptor.js';
+import { digestOfHex, requireDigest } from '../oci/digest.js';
+import { parseBlobJson, requireArray, requireObject } from '../oci/json.js';
+import { MEDIA_TYPES } from '../oci/media-types.js';
+import type { PinnedReference } from '../oci/pinned-reference.js';
 import type { AppUri } from '../targets/app-uri.js';
-import { appPresenceKey, appStoreDirectory, collectMediumPresence } from '../targets/medium-presence.js';
-import { findVerifiedBlob, readVerifiedBlob } from './blob-reader.js';
-import { readBundle, type AppBundle } from './bundle-reader.js';
+import { readAppArchive, type AppArchive } from './app-archive-reader.js';
 import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
-import {
-  parseBlobJson, parseDescriptor, requireArray, requireDigest, requireObject, requireSize,
-  type BlobDescriptor,
-} from './descriptor.js';
-import type { PinnedReference } from './image-reference.js';
 import { describePlatform, platformMatches, type Platform } from './platform.js';
 
 /**
- * The verified tree of one Compose App on the medium, built by following the hash chain from the app URI of a
- * trusted target: app manifest → bundle (+ index) → compose file → per image: index → platform manifest →
+ * The verified tree of one Compose App, built by following the hash chain from the app URI of a trusted target
+ * through a blob source: app manifest → app archive (+ index) → compose file → per image: index → platform manifest →
  * config + layers. Every JSON link is read under a size cap, checked against the digest (and size) pointing at
- * it, then parsed strictly; the bundle, the configs and the layers are only described here (digest, size) and
- * checked when streamed, by whoever streams them through `openVerifiedBlob` (the image loader).
+ * it, then parsed strictly; the app archive, the configs and the layers are only described here (digest, size) and
+ * checked when streamed from the blob source, by whoever streams them (the image loader).
  */
 
 export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
-export const MAX_BUNDLE_BYTES = 1024 ** 3;
+export const MAX_APP_ARCHIVE_BYTES = 1024 ** 3;
 export const MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
-const MEDIA_TYPES = {
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  emptyConfig: 'application/vnd.oci.empty.v1+json',
-} as const;
 const APP_ARTIFACT_TYPE = 'application/vnd.fio+compose-app';
-const BUNDLE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
-const BUNDLE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
+// composeapp's names: it calls the app archive the app bundle.
+const ARCHIVE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
+const ARCHIVE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
 
-export type BlobKind = 'app manifest' | 'bundle index' | 'layers-meta' | 'bundle' | 'image index' | 'image manifest' | 'config' | 'layer';
+export type BlobKind =
+  | 'app manifest' | 'app manifest config' | 'archive index' | 'layers-meta' | 'app archive'
+  | 'image index' | 'image manifest' | 'config' | 'layer';
 
 export interface AppBlob {
   readonly kind: BlobKind;
@@ -74,48 +68,49 @@ export interface AppTree {
   readonly app: AppUri;
   readonly platform: Platform;
   readonly manifest: BlobDescriptor;
-  readonly bundleIndex: BlobDescriptor;
-  readonly bundle: AppBundle;
+  /** The app manifest's (empty) config: described, never read. */
+  readonly manifestConfig: BlobDescriptor;
+  readonly archiveIndex: BlobDescriptor;
+  readonly archive: AppArchive;
   readonly services: readonly ComposeService[];
   readonly images: readonly ImageTree[];
   readonly layersMeta: LayersMeta | undefined;
 }
 
 /**
- * Follows the chain from `app` (digest-pinned, from trusted targets) for `platform`. An app whose directory
- * (`apps/apps/<app>/<manifest hex>`, the same presence test as target selection's) is absent from the medium is a
- * ContentMissingError; once it is there, any broken link is a ContentVerificationError naming the blob: the
- * directory itself is only a hint, every byte used comes from `apps/blobs/sha256/` and is checked.
+ * Follows the chain from `app` (digest-pinned, from trusted targets) for `platform`; any broken link is a
+ * ContentVerificationError naming the blob, an image index without a manifest for `platform` a
+ * PlatformNotOfferedError. Whether the app is there at all is the app store's question (`AppStore`).
  */
-export async function buildAppTree(medium: Medium, app: AppUri, platform: Platform): Promise<AppTree> {
-  const presence = await collectMediumPresence(medium, [app], []);
-  if (!presence.apps.has(appPresenceKey(app))) throw new ContentMissingError(`app ${app.name} (${app.uri}) is not on ${medium.description} (no ${appStoreDirectory(app)})`);
+export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Platform): Promise<AppTree> {
   const of = `of app ${app.name}`;
-  const digest = `sha256:${app.manifestHex}`;
-  const found = await findVerifiedBlob(medium, { digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);
+  const digest = digestOfHex(app.manifestHex);
+  const found = await blobs.find({ digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);
   const manifestJson = requireObject(parseBlobJson(found.bytes, `manifest ${of}`), `manifest ${of}`);
   const manifest: BlobDescriptor = { mediaType: MEDIA_TYPES.ociManifest, digest, size: found.size, what: `manifest ${of}` };
-  const layers = checkAppManifest(manifestJson, manifest.what);
+  const { config: manifestConfig, layers } = checkAppManifest(manifestJson, manifest.what);
 
-  const bundleBlob = parseDescriptor(layers[0], MAX_BUNDLE_BYTES, `bundle ${of}`);
-  const bundleIndex = bundleIndexDescriptor(bundleBlob, `bundle index ${of}`);
-  const bundle: AppBundle = { blob: bundleBlob, index: parseBundleIndex(await readVerifiedBlob(medium, bundleIndex, MAX_JSON_BLOB_BYTES), bundleIndex.what) };
-  if (!bundle.index.has(COMPOSE_FILE_NAME)) throw new ContentVerificationError(`${bundleIndex.what}: lists no ${COMPOSE_FILE_NAME}`);
+  // Messages call it the bundle of the app, as composeapp and fioctl do.
+  const archiveBlob = parseDescriptor(layers[0], MAX_APP_ARCHIVE_BYTES, `bundle ${of}`);
+  const archiveIndex = archiveIndexDescriptor(archiveBlob, `archive index ${of}`);
+  const archive: AppArchive = { blob: archiveBlob, index: parseArchiveIndex(await blobs.read(archiveIndex, MAX_JSON_BLOB_BYTES), archiveIndex.what) };
+  if (!archive.index.has(COMPOSE_FILE_NAME)) throw new ContentVerificationError(`${archiveIndex.what}: lists no ${COMPOSE_FILE_NAME}`);
 
-  const layersMeta = layers[1] === undefined ? undefined : await readLayersMeta(medium, parseDescriptor(layers[1], MAX_JSON_BLOB_BYTES, `layers-meta ${of}`), platform);
-  const services = parseComposeFile(await readComposeFile(medium, bundle), `${COMPOSE_FILE_NAME} ${of}`);
+  const layersMeta = layers[1] === undefined ? undefined : await readLayersMeta(blobs, parseDescriptor(layers[1], MAX_JSON_BLOB_BYTES, `layers-meta ${of}`), platform);
+  const services = parseComposeFile(await readComposeFile(blobs, archive), `${COMPOSE_FILE_NAME} ${of}`);
   const images: ImageTree[] = [];
-  for (const group of groupByImage(services).values()) images.push(await buildImageTree(medium, group, platform, of));
-  return { app, platform, manifest, bundleIndex, bundle, services, images, layersMeta };
+  for (const group of groupByImage(services).values()) images.push(await buildImageTree(blobs, group, platform, of));
+  return { app, platform, manifest, manifestConfig, archiveIndex, archive, services, images, layersMeta };
 }
 
 /** Every blob of the tree once (images shared by services or apps' layers appear once), in chain order. */
 export function appBlobs(tree: AppTree): AppBlob[] {
   const blobs: AppBlob[] = [
     { kind: 'app manifest', descriptor: tree.manifest },
-    { kind: 'bundle index', descriptor: tree.bundleIndex },
+    { kind: 'app manifest config', descriptor: tree.manifestConfig },
+    { kind: 'archive index', descriptor: tree.archiveIndex },
     ...(tree.layersMeta ? [{ kind: 'layers-meta' as const, descriptor: tree.layersMeta.descriptor }] : []),
-    { kind: 'bundle', descriptor: tree.bundle.blob },
+    { kind: 'app archive', descriptor: tree.archive.blob },
   ];
   for (const image of tree.images) {
     if (image.index) blobs.push({ kind: 'image index', descriptor: image.index });
@@ -126,8 +121,8 @@ export function appBlobs(tree: AppTree): AppBlob[] {
   return blobs.filter(({ descriptor }) => !seen.has(descriptor.digest) && seen.add(descriptor.digest));
 }
 
-/** Returns the manifest's layers after checking it is a Compose App manifest. */
-function checkAppManifest(manifest: Record<string, unknown>, what: string): unknown[] {
+/** Returns the manifest's config descriptor and its layers after checking it is a Compose App manifest. */
+function checkAppManifest(manifest: Record<string, unknown>, what: string): { config: BlobDescriptor; layers: unknown[] } {
   if (manifest.mediaType !== MEDIA_TYPES.ociManifest) throw new ContentVerificationError(`${what}: mediaType ${JSON.stringify(manifest.mediaType)}, not ${MEDIA_TYPES.ociManifest}`);
   const annotations = manifest.annotations === undefined ? {} : requireObject(manifest.annotations, `${what} annotations`);
   const isApp = manifest.artifactType === APP_ARTIFACT_TYPE || (manifest.artifactType === undefined && annotations['compose-app'] === 'v1');
@@ -137,19 +132,19 @@ function checkAppManifest(manifest: Record<string, unknown>, what: string): unkn
   const config = parseDescriptor(manifest.config, MAX_JSON_BLOB_BYTES, `${what} config`);
   if (config.mediaType !== MEDIA_TYPES.emptyConfig) throw new ContentVerificationError(`${what}: config mediaType ${JSON.stringify(config.mediaType)}, not ${MEDIA_TYPES.emptyConfig}`);
   const layers = requireArray(manifest.layers, `${what} layers`);
-  if (layers.length < 1 || layers.length > 2) throw new ContentVerificationError(`${what}: ${layers.length} layers, expected the bundle and optionally layers-meta`);
-  return layers;
+  if (layers.length < 1 || layers.length > 2) throw new ContentVerificationError(`${what}: ${layers.length} layers, expected the app archive and optionally layers-meta`);
+  return { config, layers };
 }
 
-function bundleIndexDescriptor(bundle: BlobDescriptor, what: string): BlobDescriptor {
-  const digest = bundle.annotations?.[BUNDLE_INDEX_DIGEST];
-  const size = bundle.annotations?.[BUNDLE_INDEX_SIZE];
-  if (digest === undefined || size === undefined) throw new ContentVerificationError(`${bundle.what}: no ${BUNDLE_INDEX_DIGEST}/${BUNDLE_INDEX_SIZE} annotations`);
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(size)) throw new ContentVerificationError(`${bundle.what}: annotation ${BUNDLE_INDEX_SIZE} ${JSON.stringify(size)} is not a size`);
+function archiveIndexDescriptor(archive: BlobDescriptor, what: string): BlobDescriptor {
+  const digest = archive.annotations?.[ARCHIVE_INDEX_DIGEST];
+  const size = archive.annotations?.[ARCHIVE_INDEX_SIZE];
+  if (digest === undefined || size === undefined) throw new ContentVerificationError(`${archive.what}: no ${ARCHIVE_INDEX_DIGEST}/${ARCHIVE_INDEX_SIZE} annotations`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(size)) throw new ContentVerificationError(`${archive.what}: annotation ${ARCHIVE_INDEX_SIZE} ${JSON.stringify(size)} is not a size`);
   return { mediaType: 'application/json', digest: requireDigest(digest, what), size: requireSize(Number(size), MAX_JSON_BLOB_BYTES, what), what };
 }
 
-function parseBundleIndex(bytes: Buffer, what: string): ReadonlyMap<string, string> {
+function parseArchiveIndex(bytes: Buffer, what: string): ReadonlyMap<string, string> {
   const index = new Map<string, string>();
   for (const [path, digest] of Object.entries(requireObject(parseBlobJson(bytes, what), what))) {
     const safe = safeRelativePath(path, `path ${JSON.stringify(path)} in ${what}`);
@@ -159,25 +154,25 @@ function parseBundleIndex(bytes: Buffer, what: string): ReadonlyMap<string, stri
   return index;
 }
 
-/** The compose file's text, taken from the bundle stream and checked against the index (the whole bundle is verified on the way). */
-async function readComposeFile(medium: Medium, bundle: AppBundle): Promise<string> {
+/** The compose file's text, taken from the archive stream and checked against the index (the whole archive is verified on the way). */
+async function readComposeFile(blobs: BlobSource, archive: AppArchive): Promise<string> {
   let text: string | undefined;
-  await readBundle(medium, bundle, {
+  await readAppArchive(blobs, archive, {
     file: async (file, content) => {
       if (file.path !== COMPOSE_FILE_NAME) return;
-      if (file.size > MAX_COMPOSE_FILE_BYTES) throw new ContentVerificationError(`${COMPOSE_FILE_NAME} of ${bundle.blob.what}: ${file.size} bytes, more than the ${MAX_COMPOSE_FILE_BYTES} allowed`);
+      if (file.size > MAX_COMPOSE_FILE_BYTES) throw new ContentVerificationError(`${COMPOSE_FILE_NAME} of ${archive.blob.what}: ${file.size} bytes, more than the ${MAX_COMPOSE_FILE_BYTES} allowed`);
       const chunks: Buffer[] = [];
       for await (const chunk of content) chunks.push(chunk);
       text = Buffer.concat(chunks).toString('utf8');
     },
   });
-  if (text === undefined) throw new ContentVerificationError(`${bundle.blob.what}: has no ${COMPOSE_FILE_NAME}`);
+  if (text === undefined) throw new ContentVerificationError(`${archive.blob.what}: has no ${COMPOSE_FILE_NAME}`);
   return text;
 }
 
-async function readLayersMeta(medium: Medium, descriptor: BlobDescriptor, platform: Platform): Promise<LayersMeta> {
+async function readLayersMeta(blobs: BlobSource, descriptor: BlobDescriptor, platform: Platform): Promise<LayersMeta> {
   const what = descriptor.what;
-  const all = requireObject(parseBlobJson(await readVerifiedBlob(medium, descriptor, MAX_JSON_BLOB_BYTES), what), what);
+  const all = requireObject(parseBlobJson(await blobs.read(descriptor, MAX_JSON_BLOB_BYTES), what), what);
   const entry = all[platform.architecture];
   if (entry === undefined) return { descriptor, fsBlockSize: undefined, layers: new Map() };
   const where = `${what} ${platform.architecture}`;
@@ -205,9 +200,9 @@ function groupByImage(services: readonly ComposeService[]): Map<string, { refere
   return images;
 }
 
-async function buildImageTree(medium: Medium, group: { reference: PinnedReference; services: string[] }, platform: Platform, of: string): Promise<ImageTree> {
+async function buildImageTree(blobs: BlobSource, group: { reference: PinnedReference; services: string[] }, platform: Platform, of: string): Promise<ImageTree> {
   const image = `image ${group.reference.repository} ${of}`;
-  const pinned = await findVerifiedBlob(medium, { digest: group.reference.digest, what: image }, MAX_JSON_BLOB_BYTES);
+  const pinned = await blobs.find({ digest: group.reference.digest, what: image }, MAX_JSON_BLOB_BYTES);
   const json = requireObject(parseBlobJson(pinned.bytes, image), image);
   let index: BlobDescriptor | undefined;
   let manifest: BlobDescriptor;
@@ -215,7 +210,7 @@ async function buildImageTree(medium: Medium, group: { reference: PinnedReferenc
   if (isIndex(json)) {
     index = { mediaType: String(json.mediaType ?? MEDIA_TYPES.ociIndex), digest: group.reference.digest, size: pinned.size, what: `index of ${image}` };
     manifest = choosePlatformManifest(json, platform, index.what, `${describePlatform(platform)} manifest of ${image}`);
-    manifestJson = requireObject(parseBlobJson(await readVerifiedBlob(medium, manifest, MAX_JSON_BLOB_BYTES), manifest.what), manifest.what);
+    manifestJson = requireObject(parseBlobJson(await blobs.read(manifest, MAX_JSON_BLOB_BYTES), manifest.what), manifest.what);
   } else {
     manifest = { mediaType: String(json.mediaType ?? MEDIA_TYPES.ociManifest), digest: group.reference.digest, size: pinned.size, what: `manifest of ${image}` };
     manifestJson = json;
@@ -249,5 +244,5 @@ function choosePlatformManifest(index: Record<string, unknown>, platform: Platfo
     if (!isManifestMediaType(chosen.mediaType)) throw new ContentVerificationError(`${what}: the ${describePlatform(platform)} entry is a ${chosen.mediaType}, not an image manifest`);
     return chosen;
   }
-  throw new ContentVerificationError(`${what}: no manifest for ${describePlatform(platform)}`);
+  throw new PlatformNotOfferedError(`${what}: no manifest for ${describePlatform(platform)}`);
 }

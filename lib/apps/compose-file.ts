@@ -1,9 +1,9 @@
 import { parse } from 'yaml';
 import { ContentVerificationError } from '../errors.js';
-import { parsePinnedReference, type PinnedReference } from './image-reference.js';
-import { requireObject } from './descriptor.js';
+import { requireObject } from '../oci/json.js';
+import { parsePinnedReference, type PinnedReference } from '../oci/pinned-reference.js';
 
-/** The compose file's name inside an app bundle. */
+/** The compose file's name inside an app archive. */
 export const COMPOSE_FILE_NAME = 'docker-compose.yml';
 export const MAX_COMPOSE_FILE_BYTES = 1024 * 1024;
 

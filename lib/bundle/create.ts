@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { BLOB_DIRECTORY } from '../apps/blob-reader.js';
 import { ContentVerificationError, UsageError } from '../errors.js';
 import { DirectoryMedium } from '../medium/directory-medium.js';
+import { appBlobName } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { TarMedium } from '../medium/tar-medium.js';
 import { ZipMedium } from '../medium/zip-medium.js';
@@ -118,13 +118,11 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
 
 /** A blob's name is its sha256: the copy just hashed it, so a corrupt download is caught here, file named. */
 function requireContentAddress(path: string, sha256: string): void {
-  const name = path.startsWith(BLOB_DIRECTORY_PREFIX) ? path.slice(BLOB_DIRECTORY_PREFIX.length) : undefined;
+  const name = appBlobName(path);
   if (name !== undefined && name !== sha256) {
     throw new ContentVerificationError(`${path} has sha256 ${sha256}: the download is corrupt (fetch it again with fioctl)`);
   }
 }
-
-const BLOB_DIRECTORY_PREFIX = `${BLOB_DIRECTORY}/`;
 
 async function openWriter(options: CreateBundleOptions, createdAt: Date, source: BundleSource): Promise<BundleWriter> {
   switch (options.format) {

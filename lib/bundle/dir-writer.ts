@@ -2,12 +2,11 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirectory } from '../fs/atomic.js';
+import { LAYOUT_DIRECTORIES } from '../medium/layout.js';
 import { pumpHashing, type StreamDigest } from './hashing.js';
 import { requireListedSize, type BundleEntrySource, type BundleWriter, type WrittenEntry } from './writer.js';
 
 const PARTIAL_SUFFIX = '.fioup-partial';
-/** Top-level directories of the layout that `bundle create` owns in a destination and may prune. */
-const LAYOUT_DIRECTORIES = ['tuf', 'apps', 'ostree_repo'];
 
 /**
  * Writes the layout as plain files and directories (no links: FAT-friendly). Each file is written under a
@@ -62,6 +61,7 @@ export class DirectoryBundleWriter implements BundleWriter {
   }
 }
 
+/** `bundle create` owns the layout's top-level directories in a destination, and prunes them. */
 async function pruneUnlisted(root: string, listed: ReadonlySet<string>): Promise<void> {
   for (const top of LAYOUT_DIRECTORIES) {
     const entries = await readdir(join(root, top), { recursive: true, withFileTypes: true }).catch(() => []);

@@ -1,12 +1,12 @@
-import { buildAppTree } from '../apps/app-tree.js';
-import { blobPath } from '../apps/blob-reader.js';
-import type { Platform } from '../apps/platform.js';
+import { AppStore } from '../apps/app-store.js';
 import { ContentMissingError, ContentVerificationError, ExpiredMetadataError, MetadataNotFoundError } from '../errors.js';
+import { appBlobPath, rootFileName, TUF_FILES, tufPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
-import { parseAppUri } from '../targets/app-uri.js';
 import type { CommonFields, SignedMetadata } from '../tuf/model.js';
-import { MediumMetadataSource, rootFileVersion, tufDirectory } from '../tuf/medium-source.js';
+import { MediumMetadataSource } from '../tuf/medium-source.js';
 import { TrustedMetadataStore } from '../tuf/trusted-store.js';
+import { walkRootChain } from '../tuf/verify-medium.js';
+import { shippedAppTrees } from './app-trees.js';
 import type { SourceCheck } from './create.js';
 import { SourceMedium } from './source-medium.js';
 import type { BundleSource } from './source.js';
@@ -17,13 +17,6 @@ export interface HostCheckOptions {
   readonly onWarning: (message: string) => void;
   readonly now?: Date;
 }
-
-/** Platforms whose images a bundle is checked for: those devices of FoundriesFactory run. */
-const platforms: readonly Platform[] = [
-  { os: 'linux', architecture: 'amd64' },
-  { os: 'linux', architecture: 'arm64' },
-  { os: 'linux', architecture: 'arm', variant: 'v7' },
-];
 
 /**
  * What `bundle-create` checks before writing anything: the TUF metadata of the download is consistent and signed
@@ -41,15 +34,16 @@ export function hostChecks(options: HostCheckOptions): SourceCheck[] {
 
 async function checkMetadata(medium: Medium, now: Date, options: HostCheckOptions): Promise<void> {
   const source = new MediumMetadataSource(medium);
-  const oldest = await oldestRoot(medium, source);
+  const oldest = await source.readOldestRoot();
+  if (!oldest) throw new MetadataNotFoundError(`${medium.description}: no ${tufPath(rootFileName('<N>'))}`);
   const store = new TrustedMetadataStore([oldest], {}, now);
-  for (let file = await source.readRoot(store.root.fields.version + 1); file; file = await source.readRoot(store.root.fields.version + 1)) store.updateRoot(file);
+  await walkRootChain(store, source);
   const timestamp = store.updateTimestamp(await source.readTimestamp());
   const snapshot = store.updateSnapshot(await source.readSnapshot());
   const targets = store.updateTargets(await source.readTargets());
   const bundleFile = await source.readBundleTargets();
   const bundle = bundleFile ? store.verifyBundleTargets(bundleFile) : undefined;
-  if (!bundle) options.onWarning('the download has no tuf/bundle-targets.json: devices will accept every target in it for their hardware id');
+  if (!bundle) options.onWarning(`the download has no ${tufPath(TUF_FILES.bundleTargets)}: devices will accept every target in it for their hardware id`);
 
   const soon = new Date(now.getTime() + options.minValidityDays * 86_400_000);
   const all: SignedMetadata<CommonFields>[] = [store.root, timestamp, snapshot, targets, ...(bundle ? [bundle] : [])];
@@ -60,37 +54,16 @@ async function checkMetadata(medium: Medium, now: Date, options: HostCheckOption
   }
 }
 
-async function oldestRoot(medium: Medium, source: MediumMetadataSource) {
-  const versions = (await medium.list(tufDirectory)).flatMap((name) => rootFileVersion(name) ?? []).sort((a, b) => a - b);
-  const file = versions.length ? await source.readRoot(versions[0]!) : undefined;
-  if (!file) throw new MetadataNotFoundError(`${medium.description}: no tuf/<N>.root.json`);
-  return file;
-}
-
+/** Configs and layers are only described by the trees: here they must at least be there, at their size. */
 async function checkApps(medium: Medium, source: BundleSource): Promise<void> {
-  const checked = new Set<string>();
-  for (const target of source.targets) {
-    for (const app of target.apps) {
-      if (checked.has(app.uri)) continue;
-      checked.add(app.uri);
-      const uri = parseAppUri(app.uri, `target ${target.name}`);
-      let platformsFound = 0;
-      for (const platform of platforms) {
-        const tree = await buildAppTree(medium, uri, platform).catch((error: unknown) => {
-          if (error instanceof ContentVerificationError && /no manifest for|platform/i.test(error.message)) return undefined;
-          throw error;
-        });
-        if (!tree) continue;
-        platformsFound++;
-        for (const image of tree.images) {
-          for (const blob of [image.config, ...image.layers]) {
-            const entry = await medium.stat(blobPath(blob.digest));
-            if (!entry) throw new ContentMissingError(`${blob.what} (${blobPath(blob.digest)}) is missing from ${medium.description}`);
-            if (entry.size !== blob.size) throw new ContentVerificationError(`${blob.what} (${blobPath(blob.digest)}) is ${entry.size} bytes, and its manifest says ${blob.size}`);
-          }
-        }
+  for await (const tree of shippedAppTrees(new AppStore(medium), source.targets)) {
+    for (const image of tree.images) {
+      for (const blob of [image.config, ...image.layers]) {
+        const path = appBlobPath(blob.digest);
+        const entry = await medium.stat(path);
+        if (!entry) throw new ContentMissingError(`${blob.what} (${path}) is missing from ${medium.description}`);
+        if (entry.size !== blob.size) throw new ContentVerificationError(`${blob.what} (${path}) is ${entry.size} bytes, and its manifest says ${blob.size}`);
       }
-      if (platformsFound === 0) throw new ContentVerificationError(`app ${uri.name} of target ${target.name} has images for none of ${platforms.map((p) => p.architecture).join(', ')}`);
     }
   }
 }

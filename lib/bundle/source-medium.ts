@@ -13,7 +13,7 @@ export class SourceMedium implements Medium {
   private readonly files = new Map<string, { localPath: string; size: number }>();
   private readonly directories = new Map<string, Set<string>>();
 
-  constructor(source: BundleSource) {
+  constructor(source: Pick<BundleSource, 'directories' | 'files'>) {
     this.description = `download ${source.directories.join(' + ')}`;
     for (const file of source.files) {
       this.files.set(file.path, file);

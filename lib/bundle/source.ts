@@ -1,18 +1,20 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BLOB_DIRECTORY as BLOB_STORE } from '../apps/blob-reader.js';
+import { AppStore } from '../apps/app-store.js';
+import { appBlobs } from '../apps/app-tree.js';
 import { InvalidMetadataError, MediumNotFoundError, MetadataNotFoundError, NoMatchingTargetError, TargetNotFoundError, UnsafePathError } from '../errors.js';
+import {
+  APP_VERSIONS_DIRECTORY, appBlobName, appBlobPath, appVersionDirectory, isContentAddressed, isInside, OSTREE_REPO_DIRECTORY, rootFileName,
+  rootVersionOfPath, TUF_DIRECTORY, TUF_FILES, tufPath,
+} from '../medium/layout.js';
 import { safeRelativePath } from '../medium/safe-path.js';
-import { MEDIUM_REPO } from '../rootfs/pull.js';
-import { parseAppUri } from '../targets/app-uri.js';
-import { APP_STORE_DIRECTORY } from '../targets/medium-presence.js';
 import { parseBundleTargets, parseRoot, parseSnapshot, parseTargets, parseTimestamp } from '../tuf/dialect.js';
-import { rootFileVersion, tufDirectory } from '../tuf/medium-source.js';
 import type { BundleTargetsMetadata, SignedMetadata, CommonFields, TargetsMetadata } from '../tuf/model.js';
+import { shippedAppTrees } from './app-trees.js';
 import { pumpHashing } from './hashing.js';
 import { MANIFEST_PATH, type BundleApp, type BundleTarget } from './manifest.js';
-import { reachableBlobs } from './reachable-blobs.js';
+import { SourceMedium } from './source-medium.js';
 
 /** A file of a fioctl download that goes into the bundle. */
 export interface SourceFile {
@@ -42,11 +44,8 @@ export interface BundleSource {
 }
 
 const MAX_METADATA_BYTES = 32 << 20;
-const APP_DIRECTORY = `${APP_STORE_DIRECTORY}/`;
-const BLOB_DIRECTORY = `${BLOB_STORE}/`;
-const rootVersionOf = (path: string) => (path.startsWith(`${tufDirectory}/`) ? rootFileVersion(path.slice(tufDirectory.length + 1)) : undefined);
-const ROLE_FILES = ['tuf/timestamp.json', 'tuf/snapshot.json', 'tuf/targets.json'];
-const BUNDLE_TARGETS_FILE = 'tuf/bundle-targets.json';
+const ROLE_FILES = [TUF_FILES.timestamp, TUF_FILES.snapshot, TUF_FILES.targets].map(tufPath);
+const BUNDLE_TARGETS_FILE = tufPath(TUF_FILES.bundleTargets);
 
 interface Download {
   readonly directory: string;
@@ -65,7 +64,7 @@ export async function loadSource(directories: readonly string[], selection: Bund
   const merged = await mergeDownloads(downloads, notes);
   const targets = selectTargets(merged.newest, merged.bundleTargets, selection);
   let files = merged.files;
-  if ((selection.targets?.length ?? 0) > 0 || (selection.hardwareIds?.length ?? 0) > 0) files = await keepNeededApps(files, targets, notes);
+  if ((selection.targets?.length ?? 0) > 0 || (selection.hardwareIds?.length ?? 0) > 0) files = await keepNeededApps(directories, files, targets, notes);
   const sorted = [...files.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   const expiries = [...merged.newest.expiries, ...(merged.bundleTargets ? [merged.bundleTargets.fields.expires] : [])];
   return {
@@ -82,7 +81,7 @@ async function readDownload(directory: string): Promise<Download> {
   if (!info?.isDirectory()) throw new MediumNotFoundError(`${directory} is not a directory`);
   const files = new Map<string, SourceFile>();
   await listFiles(directory, '', files);
-  if (![...files.keys()].some((path) => path.startsWith(`${tufDirectory}/`))) throw new MetadataNotFoundError(`${directory} holds no '${tufDirectory}/' directory: not a fioctl offline-update download`);
+  if (![...files.keys()].some((path) => isInside(path, TUF_DIRECTORY))) throw new MetadataNotFoundError(`${directory} holds no '${TUF_DIRECTORY}/' directory: not a fioctl offline-update download`);
   const read = async <Fields extends CommonFields>(path: string, parse: (bytes: Buffer, name: string) => SignedMetadata<Fields>) => {
     const file = files.get(path);
     if (!file) throw new MetadataNotFoundError(`${directory}: ${path} is missing`);
@@ -91,8 +90,8 @@ async function readDownload(directory: string): Promise<Download> {
   };
   const [timestamp, snapshot, targets] = [await read(ROLE_FILES[0]!, parseTimestamp), await read(ROLE_FILES[1]!, parseSnapshot), await read(ROLE_FILES[2]!, parseTargets)];
   const bundleTargets = files.has(BUNDLE_TARGETS_FILE) ? await read(BUNDLE_TARGETS_FILE, parseBundleTargets) : undefined;
-  const rootVersions = [...files.keys()].flatMap((path) => rootVersionOf(path) ?? []);
-  const newestRoot = rootVersions.length > 0 ? await read(`${tufDirectory}/${Math.max(...rootVersions)}.root.json`, parseRoot) : undefined;
+  const rootVersions = [...files.keys()].flatMap((path) => rootVersionOfPath(path) ?? []);
+  const newestRoot = rootVersions.length > 0 ? await read(tufPath(rootFileName(Math.max(...rootVersions))), parseRoot) : undefined;
   return {
     directory,
     files,
@@ -151,7 +150,7 @@ async function mergeDownloads(downloads: readonly Download[], notes: string[]): 
   const files = new Map<string, SourceFile>();
   for (const download of [newest, ...downloads.filter((download) => download !== newest)]) {
     for (const [path, file] of download.files) {
-      if (path.startsWith(`${tufDirectory}/`) && rootVersionOf(path) === undefined) {
+      if (isInside(path, TUF_DIRECTORY) && rootVersionOfPath(path) === undefined) {
         if (download === newest && path !== BUNDLE_TARGETS_FILE) files.set(path, file);
         continue;
       }
@@ -198,8 +197,7 @@ async function requireSameFile(a: Download, b: Download, path: string): Promise<
 
 /** Content-addressed files (blobs, ostree objects) only need the same size: their name is their hash. */
 async function requireSameContent(a: SourceFile, b: SourceFile): Promise<void> {
-  const contentAddressed = a.path.startsWith(BLOB_DIRECTORY) || a.path.startsWith(`${MEDIUM_REPO}/objects/`);
-  const same = a.size === b.size && (contentAddressed || (await fileSha256(a.localPath)) === (await fileSha256(b.localPath)));
+  const same = a.size === b.size && (isContentAddressed(a.path) || (await fileSha256(a.localPath)) === (await fileSha256(b.localPath)));
   if (!same) throw new InvalidMetadataError(`cannot merge: ${a.path} differs between ${a.localPath} and ${b.localPath}`);
 }
 
@@ -238,37 +236,29 @@ function summarizeTarget(name: string, custom: unknown): BundleTarget {
 }
 
 /**
- * Keeps, under `apps/`, only the app versions the kept targets pin and the blobs reachable from them;
- * everything else (tuf/, ostree_repo/) stays as it is.
+ * Keeps, under `apps/`, only the app versions the kept targets pin and exactly the blobs that their verified trees
+ * reach, for every platform the apps ship; everything else (tuf/, ostree_repo/) stays as it is.
  */
-async function keepNeededApps(files: Map<string, SourceFile>, targets: readonly BundleTarget[], notes: string[]): Promise<Map<string, SourceFile>> {
-  const neededAppDirectories = new Set(targets.flatMap((target) => target.apps.map((app) => {
-    const uri = parseAppUri(app.uri, `target ${target.name}, app ${app.name}`);
-    return `${APP_DIRECTORY}${uri.name}/${uri.manifestHex}/`;
-  })));
-  const kept = new Map<string, SourceFile>();
-  for (const [path, file] of files) {
-    if (path.startsWith(APP_DIRECTORY) && ![...neededAppDirectories].some((directory) => path.startsWith(directory))) continue;
-    if (!path.startsWith(BLOB_DIRECTORY)) kept.set(path, file);
+async function keepNeededApps(
+  directories: readonly string[], files: Map<string, SourceFile>, targets: readonly BundleTarget[], notes: string[],
+): Promise<Map<string, SourceFile>> {
+  const store = new AppStore(new SourceMedium({ directories, files: [...files.values()] }));
+  const neededAppDirectories = new Set<string>();
+  const reachedBlobs = new Set<string>();
+  for await (const tree of shippedAppTrees(store, targets)) {
+    neededAppDirectories.add(appVersionDirectory(tree.app));
+    for (const blob of appBlobs(tree)) reachedBlobs.add(appBlobPath(blob.descriptor.digest));
   }
-  const imageIndexes = [...kept.values()].filter((file) => file.path.startsWith(APP_DIRECTORY) && /\/images\/.+\/index\.json$/.test(file.path));
-  const appManifests = [...neededAppDirectories].map((directory) => directory.split('/')[3]!);
-  const blobs = await reachableBlobs({
-    roots: appManifests,
-    indexes: await Promise.all(imageIndexes.map(async (file) => readFile(file.localPath))),
-    read: async (hex) => {
-      const file = files.get(`${BLOB_DIRECTORY}${hex}`);
-      if (!file) return undefined;
-      if (file.size > MAX_METADATA_BYTES) throw new InvalidMetadataError(`${file.localPath} is typed as a manifest but is ${file.size} bytes`);
-      return readFile(file.localPath);
-    },
-  });
+  const kept = new Map<string, SourceFile>();
   let dropped = 0;
   for (const [path, file] of files) {
-    if (!path.startsWith(BLOB_DIRECTORY)) continue;
-    if (blobs.has(path.slice(BLOB_DIRECTORY.length))) kept.set(path, file);
-    else dropped++;
+    if (appBlobName(path) !== undefined) {
+      if (reachedBlobs.has(path)) kept.set(path, file);
+      else dropped++;
+    } else if (!isInside(path, APP_VERSIONS_DIRECTORY) || [...neededAppDirectories].some((directory) => isInside(path, directory))) {
+      kept.set(path, file);
+    }
   }
-  notes.push(`kept ${targets.length} target(s) and ${neededAppDirectories.size} app version(s); dropped ${dropped} unreferenced blob(s); ostree_repo/ is kept whole`);
+  notes.push(`kept ${targets.length} target(s) and ${neededAppDirectories.size} app version(s); dropped ${dropped} unreferenced blob(s); ${OSTREE_REPO_DIRECTORY}/ is kept whole`);
   return kept;
 }

@@ -1,6 +1,7 @@
 import { parse, stringify } from 'yaml';
 import { InvalidMetadataError } from '../errors.js';
-import { localImageTag, type PinnedImage } from './image-ref.js';
+import type { PinnedReference } from '../oci/pinned-reference.js';
+import { localImageTag } from './image-ref.js';
 
 /** The file name both compose implementations merge over `docker-compose.yml` without being told. */
 export const COMPOSE_OVERRIDE_FILE = 'docker-compose.override.yml';
@@ -12,7 +13,7 @@ export const COMPOSE_OVERRIDE_FILE = 'docker-compose.override.yml';
  * of its own (`appOverride`), the pins are merged into it, so that its other settings still apply. No `version`
  * key is added: compose v2 ignores it, and docker-compose 1.29 merges a version-less override over any base version.
  */
-export function composeOverrideYaml(servicePins: Readonly<Record<string, PinnedImage>>, appOverride?: string): string {
+export function composeOverrideYaml(servicePins: Readonly<Record<string, Pick<PinnedReference, 'repository' | 'digest'>>>, appOverride?: string): string {
   const document = appOverride === undefined ? {} : parseOverride(appOverride);
   const services = (document.services ??= {});
   for (const [service, pinned] of Object.entries(servicePins)) {

@@ -1,38 +1,32 @@
 import { Readable } from 'node:stream';
 import { encodeTarHeader, TAR_BLOCK, tarPadding } from '../archive/tar-format.js';
-import { ContentVerificationError, ImageLoadError } from '../errors.js';
+import { ImageLoadError } from '../errors.js';
+import type { BlobSource } from '../oci/blob-source.js';
+import type { BlobDescriptor } from '../oci/descriptor.js';
+import { ociBlobPath } from '../oci/image-layout.js';
+import { MEDIA_TYPES } from '../oci/media-types.js';
 import type { ProgressListener } from '../progress.js';
 import type { DockerEngine } from './engine.js';
 import type { LocalImageTag } from './image-ref.js';
 
-/** An OCI descriptor: what points at a blob and vouches for its digest and size. */
-export interface BlobDescriptor {
-  readonly mediaType: string;
-  readonly digest: string;
-  readonly size: number;
-}
-
 /** One single-platform image to load: its manifest, config and layers, and the local tag it gets. */
-export interface ImageToLoad<D extends BlobDescriptor = BlobDescriptor> {
+export interface ImageToLoad {
   tag: LocalImageTag;
-  manifest: D;
-  config: D;
-  layers: readonly D[];
+  manifest: BlobDescriptor;
+  config: BlobDescriptor;
+  layers: readonly BlobDescriptor[];
 }
 
-/**
- * Opens a blob as a stream that checks the descriptor's digest and size while it is read, and errors
- * (before ending) when they do not match.
- */
-export type OpenVerifiedBlob<D extends BlobDescriptor = BlobDescriptor> = (descriptor: D) => Promise<Readable>;
+/** The blobs are streamed from a verified source: a blob's stream gives exactly its size in bytes, or errors. */
+export type ImageBlobs = Pick<BlobSource, 'open'>;
 
 export interface ImageLoadOptions {
   /** Gets `bytes` events labelled with the image's local tag: blob bytes sent so far, out of the tar's total. */
   onProgress?: ProgressListener;
 }
 
-export interface ImageLoadResult<D extends BlobDescriptor = BlobDescriptor> {
-  image: ImageToLoad<D>;
+export interface ImageLoadResult {
+  image: ImageToLoad;
   /** `sha256:<config hex>`, the id Docker gives the image. */
   imageId: string;
   /** False when Docker already had the image: it was only tagged, and nothing was sent. */
@@ -42,22 +36,22 @@ export interface ImageLoadResult<D extends BlobDescriptor = BlobDescriptor> {
 
 
 /** Loads the images one after the other (each in its own request, so a failure names its image). */
-export async function loadImages<D extends BlobDescriptor>(
-  engine: DockerEngine, images: readonly ImageToLoad<D>[], open: OpenVerifiedBlob<D>, options: ImageLoadOptions = {},
-): Promise<ImageLoadResult<D>[]> {
-  const results: ImageLoadResult<D>[] = [];
-  for (const image of images) results.push(await loadImage(engine, image, open, options));
+export async function loadImages(
+  engine: DockerEngine, images: readonly ImageToLoad[], blobs: ImageBlobs, options: ImageLoadOptions = {},
+): Promise<ImageLoadResult[]> {
+  const results: ImageLoadResult[] = [];
+  for (const image of images) results.push(await loadImage(engine, image, blobs, options));
   return results;
 }
 
 /**
  * Streams a docker-save + OCI layout tar of the image to `POST /images/load`, blob by blob straight from
- * `open`, with backpressure: no blob is ever held in memory. An image Docker already has is only tagged.
+ * `blobs`, with backpressure: no blob is ever held in memory. An image Docker already has is only tagged.
  * A blob failing verification aborts the request before the tar is complete, so Docker loads nothing.
  */
-export async function loadImage<D extends BlobDescriptor>(
-  engine: DockerEngine, image: ImageToLoad<D>, open: OpenVerifiedBlob<D>, options: ImageLoadOptions = {},
-): Promise<ImageLoadResult<D>> {
+export async function loadImage(
+  engine: DockerEngine, image: ImageToLoad, blobs: ImageBlobs, options: ImageLoadOptions = {},
+): Promise<ImageLoadResult> {
   const imageId = image.config.digest;
   const { repository, tag } = image.tag;
   if (await engine.hasImage(imageId)) {
@@ -65,15 +59,15 @@ export async function loadImage<D extends BlobDescriptor>(
     return { image, imageId, loaded: false, sentBytes: 0 };
   }
 
-  const blobs = uniqueBlobs(image);
-  const totalBytes = blobs.reduce((sum, blob) => sum + blob.size, 0);
+  const contents = uniqueBlobs(image);
+  const totalBytes = contents.reduce((sum, blob) => sum + blob.size, 0);
   let sentBytes = 0;
   const countSent = (bytes: number) => {
     sentBytes += bytes;
     options.onProgress?.({ type: 'bytes', label: image.tag.reference, done: sentBytes, total: totalBytes });
   };
 
-  const tar = Readable.from(imageTarChunks(image, blobs, open, countSent), { objectMode: false });
+  const tar = Readable.from(imageTarChunks(image, contents, blobs, countSent), { objectMode: false });
   let tarError: unknown;
   tar.on('error', (error) => (tarError = error));
   try {
@@ -96,36 +90,31 @@ export async function loadImage<D extends BlobDescriptor>(
   return { image, imageId, loaded: true, sentBytes };
 }
 
-function uniqueBlobs<D extends BlobDescriptor>(image: ImageToLoad<D>): D[] {
-  const byDigest = new Map<string, D>();
+function uniqueBlobs(image: ImageToLoad): BlobDescriptor[] {
+  const byDigest = new Map<string, BlobDescriptor>();
   for (const blob of [image.manifest, image.config, ...image.layers]) {
     if (!byDigest.has(blob.digest)) byDigest.set(blob.digest, blob);
   }
   return [...byDigest.values()];
 }
 
-function blobPath(descriptor: BlobDescriptor): string {
-  const match = /^sha256:([0-9a-f]{64})$/.exec(descriptor.digest);
-  if (!match) throw new ContentVerificationError(`unsupported blob digest: ${descriptor.digest}`);
-  return `blobs/sha256/${match[1]}`;
-}
-
 /**
  * The tar Docker loads: `manifest.json` (what the classic image store reads), an OCI layout (`oci-layout`,
  * `index.json`: what the containerd image store reads), then every blob. Small entries come first; blobs are
  * streamed in, and a blob that errors (verification) ends the archive with that error, without a trailer.
+ * A blob's header gives its descriptor's size: the verified stream gives exactly that many bytes or errors.
  */
-async function* imageTarChunks<D extends BlobDescriptor>(
-  image: ImageToLoad<D>, blobs: D[], open: OpenVerifiedBlob<D>, countSent: (bytes: number) => void,
+async function* imageTarChunks(
+  image: ImageToLoad, contents: readonly BlobDescriptor[], blobs: ImageBlobs, countSent: (bytes: number) => void,
 ): AsyncGenerator<Buffer> {
   const dockerManifest = [{
-    Config: blobPath(image.config),
+    Config: ociBlobPath(image.config.digest),
     RepoTags: [image.tag.reference],
-    Layers: image.layers.map(blobPath),
+    Layers: image.layers.map((layer) => ociBlobPath(layer.digest)),
   }];
   const ociIndex = {
     schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
+    mediaType: MEDIA_TYPES.ociIndex,
     manifests: [{
       mediaType: image.manifest.mediaType,
       digest: image.manifest.digest,
@@ -143,17 +132,13 @@ async function* imageTarChunks<D extends BlobDescriptor>(
     yield content;
     yield tarPadding(content.length);
   }
-  for (const blob of blobs) {
-    yield tarHeader(blobPath(blob), blob.size);
-    let streamed = 0;
-    for await (const chunk of await open(blob)) {
+  for (const blob of contents) {
+    yield tarHeader(ociBlobPath(blob.digest), blob.size);
+    for await (const chunk of await blobs.open(blob)) {
       const bytes = chunk as Buffer;
-      streamed += bytes.length;
-      if (streamed > blob.size) throw new ContentVerificationError(`blob ${blob.digest} is longer than its ${blob.size} bytes`);
       yield bytes;
       countSent(bytes.length);
     }
-    if (streamed !== blob.size) throw new ContentVerificationError(`blob ${blob.digest} has ${streamed} bytes, not ${blob.size}`);
     yield tarPadding(blob.size);
   }
   yield Buffer.alloc(2 * TAR_BLOCK);

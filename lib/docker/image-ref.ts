@@ -1,10 +1,4 @@
-/** An image pinned by digest, as app compose files write it (`<registry>/<path>@sha256:<hex>`), split in two. */
-export interface PinnedImage {
-  /** `<registry>/<path>`, without any tag. */
-  repository: string;
-  /** `sha256:<64 hex>` */
-  digest: string;
-}
+import type { PinnedReference } from '../oci/pinned-reference.js';
 
 export interface LocalImageTag {
   repository: string;
@@ -18,7 +12,7 @@ export interface LocalImageTag {
  * compose cannot resolve `<repo>@sha256:...` offline; a tag carrying the whole digest stands in for it and,
  * unlike composectl's 7-hex tags, cannot name two different images.
  */
-export function localImageTag(pinned: PinnedImage): LocalImageTag {
+export function localImageTag(pinned: Pick<PinnedReference, 'repository' | 'digest'>): LocalImageTag {
   const tag = pinned.digest.replace(':', '-');
   return { repository: pinned.repository, tag, reference: `${pinned.repository}:${tag}` };
 }

@@ -5,11 +5,12 @@ import { promisify } from 'node:util';
 import { MediumNotFoundError } from '../errors.js';
 import { DirectoryMedium } from './directory-medium.js';
 import { readMounts } from '../fs/mounts.js';
+import { TUF_DIRECTORY } from './layout.js';
 import type { Medium } from './medium.js';
 import { TarMedium } from './tar-medium.js';
 import { ZipMedium } from './zip-medium.js';
 
-const LAYOUT_MARKER = 'tuf';
+const LAYOUT_MARKER = TUF_DIRECTORY;
 
 /**
  * Opens whatever `--src-dir` names, chosen by content, not by file name:

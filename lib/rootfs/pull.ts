@@ -3,19 +3,20 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContentVerificationError, OstreeCommandError } from '../errors.js';
+import { commitObjectPath, mediumCommitObjectPath, OSTREE_REPO_DIRECTORY } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { serveMediumDirectory } from './medium-http-server.js';
 import { ostree } from './ostree-cli.js';
 
-/** Where fioctl puts the rootfs repo on the medium. */
-export const MEDIUM_REPO = 'ostree_repo';
-
 /** The temporary remote an HTTP pull goes through; a fixed name, so that a pull killed midway leaves no litter behind. */
 const MEDIUM_REMOTE = 'fioup-offline-medium';
 
-/** Path of a commit object inside an OSTree repo, the same in every repo mode. */
-export function commitObjectPath(commit: string): string {
-  return `objects/${commit.slice(0, 2)}/${commit.slice(2)}.commit`;
+const COMMIT_HASH = /^[0-9a-f]{64}$/;
+
+/** Whether the medium's `ostree_repo` holds the commit object (its content is checked when it is pulled). */
+export async function mediumHasCommit(medium: Medium, commit: string): Promise<boolean> {
+  if (!COMMIT_HASH.test(commit)) return false;
+  return (await medium.stat(mediumCommitObjectPath(commit)))?.type === 'file';
 }
 
 /**
@@ -26,19 +27,19 @@ export function commitObjectPath(commit: string): string {
 export async function pullFromMedium(repo: string, medium: Medium, commit: string): Promise<void> {
   try {
     if (medium.localRoot !== undefined) {
-      await ostree([`--repo=${repo}`, 'pull-local', '--untrusted', join(medium.localRoot, MEDIUM_REPO), commit]);
+      await ostree([`--repo=${repo}`, 'pull-local', '--untrusted', join(medium.localRoot, OSTREE_REPO_DIRECTORY), commit]);
     } else {
       await pullOverLoopback(repo, medium, commit);
     }
   } catch (error) {
     if (!(error instanceof OstreeCommandError)) throw error;
-    throw new ContentVerificationError(`rootfs commit ${commit} cannot be pulled intact from the ${MEDIUM_REPO} of ${medium.description}: ${error.stderr}`, { cause: error });
+    throw new ContentVerificationError(`rootfs commit ${commit} cannot be pulled intact from the ${OSTREE_REPO_DIRECTORY} of ${medium.description}: ${error.stderr}`, { cause: error });
   }
   await verifyCommitObject(repo, commit);
 }
 
 async function pullOverLoopback(repo: string, medium: Medium, commit: string): Promise<void> {
-  const server = await serveMediumDirectory(medium, MEDIUM_REPO);
+  const server = await serveMediumDirectory(medium, OSTREE_REPO_DIRECTORY);
   try {
     // No GPG: the commit hash is verified instead, and it comes from signed TUF metadata.
     await ostree([`--repo=${repo}`, 'remote', 'add', '--force', '--no-gpg-verify', MEDIUM_REMOTE, server.url]);

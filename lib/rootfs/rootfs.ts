@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import type { DeviceConfig, RootfsConfig } from '../config/device-config.js';
 import { ContentMissingError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { OSTREE_REPO_DIRECTORY } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { ignoreProgress, type ProgressListener } from '../progress.js';
 import { bootedDeployment, ostreeArgument, readKernelCmdline } from './booted-deployment.js';
 import { listDeployments, type Deployment } from './deployments.js';
 import { ostree } from './ostree-cli.js';
-import { commitObjectPath, MEDIUM_REPO, pullFromMedium } from './pull.js';
+import { mediumHasCommit, pullFromMedium } from './pull.js';
 
 export type { Deployment } from './deployments.js';
 
@@ -23,8 +24,6 @@ export type CommitBootState =
   | 'pending'
   /** Neither booted nor the default deployment: the bootloader fell back, or it was never deployed. */
   | 'not-booted';
-
-const commitHash = /^[0-9a-f]{64}$/;
 
 /**
  * The OSTree rootfs of the device: which commit it booted, which deployment boots next, and staging a target's
@@ -85,19 +84,13 @@ export class Rootfs {
     return join(this.config.runtimeDir, 'reboot-pending');
   }
 
-  /** Whether the medium's `ostree_repo` holds the commit object (its content is checked when it is pulled). */
-  async hasCommit(medium: Medium, commit: string): Promise<boolean> {
-    if (!commitHash.test(commit)) return false;
-    return (await medium.stat(`${MEDIUM_REPO}/${commitObjectPath(commit)}`))?.type === 'file';
-  }
-
   /**
    * Pulls the commit from the medium into the sysroot's repo and checks the pulled commit hashes to `commit`.
    * ContentMissingError when the medium lacks it, ContentVerificationError when what it holds is not that commit.
    */
   async pull(medium: Medium, commit: string): Promise<void> {
-    if (!(await this.hasCommit(medium, commit))) {
-      throw new ContentMissingError(`rootfs commit ${commit} is not in the ${MEDIUM_REPO} of ${medium.description}`);
+    if (!(await mediumHasCommit(medium, commit))) {
+      throw new ContentMissingError(`rootfs commit ${commit} is not in the ${OSTREE_REPO_DIRECTORY} of ${medium.description}`);
     }
     await pullFromMedium(this.repo, medium, commit);
   }

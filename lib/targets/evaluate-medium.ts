@@ -1,7 +1,6 @@
-import type { Medium } from '../medium/medium.js';
 import type { VerifiedMedium } from '../tuf/verify-medium.js';
-import { collectMediumPresence } from './medium-presence.js';
-import { requiredApps, rootfsCommitToInstall, selectTargets, targetsForDevice, type Selection, type SelectionDevice, type TrustedTargets } from './selection.js';
+import type { AppUri } from './app-uri.js';
+import { requiredApps, rootfsCommitToInstall, targetsForDevice, type SelectionDevice, type TrustedTargets } from './selection.js';
 import { catalogTargets } from './target.js';
 
 /** The trusted targets of a verified medium, restricted to its bundle list when it has one. */
@@ -12,14 +11,11 @@ export function trustedTargetsOf(verified: Pick<VerifiedMedium, 'targets' | 'bun
   };
 }
 
-/** Parses the trusted targets, looks up the content of those that fit the device, and selects. */
-export async function evaluateMedium(medium: Medium, verified: VerifiedMedium, device: SelectionDevice, requestedName?: string): Promise<Selection> {
-  const trusted = trustedTargetsOf(verified);
+/** What selection needs looked up on the medium: the apps and rootfs commits of the targets that fit the device. */
+export function contentToLookUp(trusted: TrustedTargets, device: SelectionDevice): { apps: AppUri[]; commits: string[] } {
   const candidates = targetsForDevice(trusted, device);
-  const presence = await collectMediumPresence(
-    medium,
-    candidates.flatMap((target) => requiredApps(target, device.composeApps)),
-    candidates.flatMap((target) => rootfsCommitToInstall(target, device) ?? []),
-  );
-  return selectTargets(trusted, device, presence, requestedName);
+  return {
+    apps: candidates.flatMap((target) => requiredApps(target, device.composeApps)),
+    commits: candidates.flatMap((target) => rootfsCommitToInstall(target, device) ?? []),
+  };
 }

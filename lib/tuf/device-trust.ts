@@ -2,8 +2,9 @@ import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { rootFileName, rootFileVersion, TUF_DIRECTORY, TUF_FILES } from '../medium/layout.js';
 import { safePathComponent } from '../medium/safe-path.js';
-import { metadataSizeLimits, rootFileVersion, tufDirectory } from './medium-source.js';
+import { metadataSizeLimits } from './medium-source.js';
 import type { MetadataFile, PreviouslyTrusted } from './trusted-store.js';
 import type { DeviceTrust, VerifiedMedium } from './verify-medium.js';
 
@@ -12,7 +13,7 @@ export interface DeviceTrustStoreOptions {
   readonly rootsDir: string;
   /** `ci` or `prod`. */
   readonly deviceType: string;
-  /** The device state dir (`[storage] path`); trusted metadata lives in `<storageDir>/tuf/`. */
+  /** The device state dir (`[storage] path`); trusted metadata lives in `<storageDir>/tuf/`, named as on the medium. */
   readonly storageDir: string;
 }
 
@@ -27,7 +28,7 @@ export class DeviceTrustStore {
 
   constructor(options: DeviceTrustStoreOptions) {
     this.imageRootsDir = join(options.rootsDir, safePathComponent(options.deviceType, 'device type'));
-    this.trustedDir = join(options.storageDir, tufDirectory);
+    this.trustedDir = join(options.storageDir, TUF_DIRECTORY);
   }
 
   /** The root chain (image roots, then accepted ones, contiguous from the oldest) and the stored metadata. */
@@ -43,9 +44,9 @@ export class DeviceTrustStore {
       roots.push(await readLocalFile(byVersion.get(version)!, metadataSizeLimits.root));
     }
     const previous: PreviouslyTrusted = {
-      timestamp: await this.readStored('timestamp.json', metadataSizeLimits.timestamp),
-      snapshot: await this.readStored('snapshot.json', metadataSizeLimits.snapshot),
-      targets: await this.readStored('targets.json', metadataSizeLimits.targets),
+      timestamp: await this.readStored(TUF_FILES.timestamp, metadataSizeLimits.timestamp),
+      snapshot: await this.readStored(TUF_FILES.snapshot, metadataSizeLimits.snapshot),
+      targets: await this.readStored(TUF_FILES.targets, metadataSizeLimits.targets),
     };
     return { roots, previous };
   }
@@ -53,13 +54,13 @@ export class DeviceTrustStore {
   /** Stores what became trusted in `verified`: new roots first, then the other roles. */
   async persist(verified: VerifiedMedium): Promise<void> {
     for (const root of verified.newRoots) {
-      await writeFileAtomic(join(this.trustedDir, `${root.fields.version}.root.json`), root.rawBytes);
+      await writeFileAtomic(join(this.trustedDir, rootFileName(root.fields.version)), root.rawBytes);
     }
     const others = [
-      ['timestamp.json', verified.timestamp],
-      ['snapshot.json', verified.snapshot],
-      ['targets.json', verified.usedStoredMetadata ? undefined : verified.targets],
-      ['bundle-targets.json', verified.bundleTargets],
+      [TUF_FILES.timestamp, verified.timestamp],
+      [TUF_FILES.snapshot, verified.snapshot],
+      [TUF_FILES.targets, verified.usedStoredMetadata ? undefined : verified.targets],
+      [TUF_FILES.bundleTargets, verified.bundleTargets],
     ] as const;
     for (const [name, metadata] of others) {
       if (metadata) await writeFileAtomic(join(this.trustedDir, name), metadata.rawBytes);

@@ -1,4 +1,5 @@
 import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
+import { rootFileName, rootFileVersion, TUF_DIRECTORY, TUF_FILES, tufPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import type { MetadataFile } from './trusted-store.js';
 
@@ -14,49 +15,45 @@ export const metadataSizeLimits = {
   bundleTargets: 128 * MiB,
 } as const;
 
-export const tufDirectory = 'tuf';
-
-const rootFilePattern = /^([1-9][0-9]{0,8})\.root\.json$/;
-
-/** The version of a root metadata file named `<N>.root.json`; undefined for any other name. */
-export function rootFileVersion(name: string): number | undefined {
-  const match = rootFilePattern.exec(name);
-  return match ? Number(match[1]) : undefined;
-}
-
 /** Reads the TUF metadata files of a medium (`tuf/` in fioctl's layout), within the size limits. */
 export class MediumMetadataSource {
   constructor(private readonly medium: Medium) {}
 
   /** `tuf/<version>.root.json`, or undefined when the medium has no such file (the end of the root chain). */
   async readRoot(version: number): Promise<MetadataFile | undefined> {
-    return this.readOptional(`${version}.root.json`, metadataSizeLimits.root);
+    return this.readOptional(rootFileName(version), metadataSizeLimits.root);
+  }
+
+  /** The lowest-numbered root of the medium: where a reader with no trusted root of its own (the host) starts the chain. */
+  async readOldestRoot(): Promise<MetadataFile | undefined> {
+    const versions = (await this.medium.list(TUF_DIRECTORY)).flatMap((name) => rootFileVersion(name) ?? []);
+    return versions.length > 0 ? this.readRoot(Math.min(...versions)) : undefined;
   }
 
   readTimestamp(): Promise<MetadataFile> {
-    return this.readRequired('timestamp.json', metadataSizeLimits.timestamp);
+    return this.readRequired(TUF_FILES.timestamp, metadataSizeLimits.timestamp);
   }
 
   readSnapshot(): Promise<MetadataFile> {
-    return this.readRequired('snapshot.json', metadataSizeLimits.snapshot);
+    return this.readRequired(TUF_FILES.snapshot, metadataSizeLimits.snapshot);
   }
 
   readTargets(): Promise<MetadataFile> {
-    return this.readRequired('targets.json', metadataSizeLimits.targets);
+    return this.readRequired(TUF_FILES.targets, metadataSizeLimits.targets);
   }
 
   readBundleTargets(): Promise<MetadataFile | undefined> {
-    return this.readOptional('bundle-targets.json', metadataSizeLimits.bundleTargets);
+    return this.readOptional(TUF_FILES.bundleTargets, metadataSizeLimits.bundleTargets);
   }
 
   private async readRequired(name: string, maxBytes: number): Promise<MetadataFile> {
     const file = await this.readOptional(name, maxBytes);
-    if (!file) throw new MetadataNotFoundError(`${this.medium.description}: ${tufDirectory}/${name} not found`);
+    if (!file) throw new MetadataNotFoundError(`${this.medium.description}: ${tufPath(name)} not found`);
     return file;
   }
 
   private async readOptional(name: string, maxBytes: number): Promise<MetadataFile | undefined> {
-    const path = `${tufDirectory}/${name}`;
+    const path = tufPath(name);
     const fileName = `${this.medium.description}: ${path}`;
     const entry = await this.medium.stat(path);
     if (!entry) return undefined;

@@ -1,4 +1,5 @@
 import { BundleTypeMismatchError, RollbackError } from '../errors.js';
+import { TUF_FILES, tufPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { MediumMetadataSource } from './medium-source.js';
 import type { BundleTargetsMetadata, RootMetadata, SnapshotMetadata, TargetsMetadata, TimestampMetadata } from './model.js';
@@ -46,10 +47,7 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
   const source = new MediumMetadataSource(medium);
   const warnings: string[] = [];
 
-  const newRoots: RootMetadata[] = [];
-  for (let file = await source.readRoot(store.root.fields.version + 1); file; file = await source.readRoot(store.root.fields.version + 1)) {
-    newRoots.push(store.updateRoot(file));
-  }
+  const newRoots = await walkRootChain(store, source);
 
   let usedStoredMetadata = false;
   try {
@@ -72,7 +70,7 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
     bundleTargets = store.verifyBundleTargets(bundleFile);
     requireBundleForDevice(bundleTargets, device);
   } else {
-    warnings.push(`${medium.description}: tuf/bundle-targets.json not found (an older bundle): every trusted target for this device qualifies`);
+    warnings.push(`${medium.description}: ${tufPath(TUF_FILES.bundleTargets)} not found (an older bundle): every trusted target for this device qualifies`);
   }
 
   return {
@@ -86,6 +84,18 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
     warnings,
     now,
   };
+}
+
+/**
+ * Feeds the store every root of the medium that follows its newest one (`<N+1>.root.json`, then the next...), in
+ * order; the chain ends at the first version the medium lacks. Returns the roots accepted.
+ */
+export async function walkRootChain(store: TrustedMetadataStore, source: MediumMetadataSource): Promise<RootMetadata[]> {
+  const accepted: RootMetadata[] = [];
+  for (let file = await source.readRoot(store.root.fields.version + 1); file; file = await source.readRoot(store.root.fields.version + 1)) {
+    accepted.push(store.updateRoot(file));
+  }
+  return accepted;
 }
 
 function requireBundleForDevice(bundle: BundleTargetsMetadata, device: BundleDevice): void {

@@ -1,8 +1,12 @@
+import { AppStore } from '../apps/app-store.js';
 import type { DeviceConfig } from '../config/device-config.js';
 import type { TargetRecord } from '../device/state.js';
 import type { Medium } from '../medium/medium.js';
-import { evaluateMedium } from '../targets/evaluate-medium.js';
-import type { Selection, SelectionDevice } from '../targets/selection.js';
+import { mediumHasCommit } from '../rootfs/pull.js';
+import type { AppUri } from '../targets/app-uri.js';
+import { contentToLookUp, trustedTargetsOf } from '../targets/evaluate-medium.js';
+import { appPresenceKey, type MediumPresence } from '../targets/medium-presence.js';
+import { selectTargets, type Selection, type SelectionDevice } from '../targets/selection.js';
 import { DeviceTrustStore } from '../tuf/device-trust.js';
 import { verifyMedium, type VerifiedMedium } from '../tuf/verify-medium.js';
 
@@ -35,4 +39,29 @@ export async function inspectMedium(config: DeviceConfig, medium: Medium, option
   const verified = await verifyMedium(medium, await trustStore.load(), { deviceType: config.deviceType, tags: config.tags }, options.now);
   const selection = await evaluateMedium(medium, verified, device, options.requestedTarget);
   return { device, verified, selection, trustStore };
+}
+
+/** Parses the trusted targets, looks up the content of those that fit the device, and selects. */
+export async function evaluateMedium(medium: Medium, verified: VerifiedMedium, device: SelectionDevice, requestedName?: string): Promise<Selection> {
+  const trusted = trustedTargetsOf(verified);
+  const wanted = contentToLookUp(trusted, device);
+  return selectTargets(trusted, device, await collectMediumPresence(medium, wanted.apps, wanted.commits), requestedName);
+}
+
+/**
+ * Looks up the given apps in the medium's app store and OSTree commits in its OSTree repo, each once. Only names
+ * validated by lib/targets reach the medium: app names are safe path components and digests are hex.
+ */
+export async function collectMediumPresence(medium: Medium, apps: Iterable<AppUri>, commits: Iterable<string>): Promise<MediumPresence> {
+  const store = new AppStore(medium);
+  const presentApps = new Set<string>();
+  for (const app of apps) {
+    const key = appPresenceKey(app);
+    if (!presentApps.has(key) && (await store.holds(app))) presentApps.add(key);
+  }
+  const presentCommits = new Set<string>();
+  for (const commit of commits) {
+    if (!presentCommits.has(commit) && (await mediumHasCommit(medium, commit))) presentCommits.add(commit);
+  }
+  return { apps: presentApps, commits: presentCommits };
 }

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyContentVariant, type ContentVariant } from '../../fixtures/apps/index.js';
 import { appBlobs, buildAppTree, type AppTree } from '../../lib/apps/app-tree.js';
-import { blobPath, verifyBlob } from '../../lib/apps/blob-reader.js';
+import { appBlobPath } from '../../lib/medium/layout.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentVerificationError } from '../../lib/errors.js';
 import { exitCodeForError } from '../../lib/exit-codes.js';
-import type { Medium } from '../../lib/medium/medium.js';
+import type { BlobSource } from '../../lib/oci/blob-source.js';
+import { verifyBlob } from '../helpers/blobs.js';
 import { copyStore, removeStore, writeWebStore, type StoreFixture } from './helpers.js';
 
 const amd64 = platformOfArch('x64');
@@ -24,12 +25,12 @@ describe('the blobs of an app chain, streamed through the verifier', () => {
   });
 
   test('a good store: every blob of the chain streams through the verifier, each once, at its size', async () => {
-    const tree = await buildAppTree(store.medium, store.uri, amd64);
+    const tree = await buildAppTree(store.blobs, store.uri, amd64);
     const blobs = appBlobs(tree);
     assert.equal(new Set(blobs.map((blob) => blob.descriptor.digest)).size, blobs.length);
     for (const blob of blobs) {
-      const size = (await stat(join(store.root, blobPath(blob.descriptor.digest)))).size;
-      assert.equal(await verifyBlob(store.medium, blob.descriptor), size, blob.descriptor.what);
+      const size = (await stat(join(store.root, appBlobPath(blob.descriptor.digest)))).size;
+      assert.equal(await verifyBlob(store.blobs, blob.descriptor), size, blob.descriptor.what);
     }
   });
 
@@ -42,9 +43,9 @@ describe('the blobs of an app chain, streamed through the verifier', () => {
     test(`refuses the ${variant} variant with exit 70, naming the blob`, async () => {
       const copy = await copyStore(store);
       copies.push(copy);
-      const tree = await buildAppTree(copy.medium, copy.uri, amd64);
+      const tree = await buildAppTree(copy.blobs, copy.uri, amd64);
       await applyContentVariant(join(copy.root, 'apps'), copy.app, variant);
-      await assert.rejects(verifyAll(copy.medium, tree), (error: Error) => {
+      await assert.rejects(verifyAll(copy.blobs, tree), (error: Error) => {
         assert.ok(error instanceof ContentVerificationError, String(error));
         assert.equal(exitCodeForError(error), 70);
         assert.match(error.message, pattern(copy));
@@ -59,6 +60,6 @@ function lastLayer(store: StoreFixture): string {
 }
 
 /** What the image loader does blob by blob while it streams an app into Docker. */
-async function verifyAll(medium: Medium, tree: AppTree): Promise<void> {
-  for (const blob of appBlobs(tree)) await verifyBlob(medium, blob.descriptor);
+async function verifyAll(blobs: BlobSource, tree: AppTree): Promise<void> {
+  for (const blob of appBlobs(tree)) await verifyBlob(blobs, blob.descriptor);
 }

@@ -3,11 +3,12 @@ import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyContentVariant } from '../../fixtures/apps/index.js';
+import { AppStore } from '../../lib/apps/app-store.js';
 import { appBlobs, buildAppTree } from '../../lib/apps/app-tree.js';
-import { blobPath } from '../../lib/apps/blob-reader.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
-import { ContentMissingError, ContentVerificationError, UnsafePathError } from '../../lib/errors.js';
+import { ContentMissingError, ContentVerificationError, PlatformNotOfferedError, UnsafePathError } from '../../lib/errors.js';
 import { exitCodeForError } from '../../lib/exit-codes.js';
+import { appBlobPath } from '../../lib/medium/layout.js';
 import { parseAppUri } from '../../lib/targets/app-uri.js';
 import { copyStore, removeStore, writeWebStore, type StoreFixture } from './helpers.js';
 
@@ -29,10 +30,10 @@ describe('buildAppTree', () => {
   });
 
   test('follows the chain of a good store to the platform manifests, configs and layers', async () => {
-    const tree = await buildAppTree(store.medium, store.uri, amd64);
+    const tree = await buildAppTree(store.blobs, store.uri, amd64);
     assert.equal(tree.manifest.digest, store.app.manifestDigest);
-    assert.equal(tree.bundle.blob.digest, store.app.bundleDigest);
-    assert.equal(tree.bundleIndex.digest, store.app.bundleIndexDigest);
+    assert.equal(tree.archive.blob.digest, store.app.bundleDigest);
+    assert.equal(tree.archiveIndex.digest, store.app.bundleIndexDigest);
     assert.equal(tree.layersMeta?.descriptor.digest, store.app.layersMetaDigest);
     assert.deepEqual(tree.services.map((service) => [service.name, service.image.reference]), Object.entries(store.app.services));
     assert.equal(tree.images.length, store.app.images.length);
@@ -44,7 +45,7 @@ describe('buildAppTree', () => {
       assert.equal(image.config.digest, written.platforms.amd64!.configDigest);
       assert.deepEqual(image.layers.map((layer) => layer.digest), written.platforms.amd64!.layerDigests);
       for (const layer of image.layers) {
-        assert.equal(layer.size, (await stat(join(store.root, blobPath(layer.digest)))).size);
+        assert.equal(layer.size, (await stat(join(store.root, appBlobPath(layer.digest)))).size);
         assert.equal(tree.layersMeta?.layers.get(layer.digest)?.size, layer.size);
       }
     }
@@ -52,14 +53,19 @@ describe('buildAppTree', () => {
   });
 
   test('picks the manifest of the platform it is given', async () => {
-    const tree = await buildAppTree(store.medium, store.uri, platformOfArch('arm64'));
+    const tree = await buildAppTree(store.blobs, store.uri, platformOfArch('arm64'));
     assert.deepEqual(tree.images.map((image) => image.manifest.digest), store.app.images.map((image) => image.platforms.arm64!.manifestDigest));
-    await assert.rejects(buildAppTree(store.medium, store.uri, platformOfArch('arm')), (error: Error) =>
+    await assert.rejects(buildAppTree(store.blobs, store.uri, platformOfArch('arm')), (error: Error) =>
       error instanceof ContentVerificationError && /no manifest for linux\/arm\/v7/.test(error.message));
   });
 
+  test('a platform the images do not ship is told by its type, and is still a content failure (exit 70)', async () => {
+    await assert.rejects(buildAppTree(store.blobs, store.uri, platformOfArch('arm')), (error: Error) =>
+      error instanceof PlatformNotOfferedError && exitCodeForError(error) === 70);
+  });
+
   test('lists every blob once, the base layer shared by both images included', async () => {
-    const blobs = appBlobs(await buildAppTree(store.medium, store.uri, amd64));
+    const blobs = appBlobs(await buildAppTree(store.blobs, store.uri, amd64));
     const digests = blobs.map((blob) => blob.descriptor.digest);
     assert.equal(new Set(digests).size, digests.length);
     const baseLayer = store.app.images[0]!.platforms.amd64!.layerDigests[0]!;
@@ -69,33 +75,33 @@ describe('buildAppTree', () => {
 
   test('an app absent from the medium is content missing (exit 8)', async () => {
     const absent = parseAppUri(`hub.foundries.io/acme/other@sha256:${'1'.repeat(64)}`, 'test');
-    await assert.rejects(buildAppTree(store.medium, absent, amd64), (error: Error) =>
+    await assert.rejects(new AppStore(store.medium).readTree(absent, amd64), (error: Error) =>
       error instanceof ContentMissingError && exitCodeForError(error) === 8 && error.message.includes('other'));
   });
 
   test('a manifest whose digest does not match its URI is refused (exit 70)', async () => {
     const copy = await damagedCopy();
-    const path = join(copy.root, blobPath(copy.app.manifestDigest));
+    const path = join(copy.root, appBlobPath(copy.app.manifestDigest));
     await writeFile(path, `${await readFile(path, 'utf8')} `);
-    await assert.rejects(buildAppTree(copy.medium, copy.uri, amd64), (error: Error) =>
+    await assert.rejects(buildAppTree(copy.blobs, copy.uri, amd64), (error: Error) =>
       error instanceof ContentVerificationError && exitCodeForError(error) === 70 &&
       error.message.includes('manifest of app web') && error.message.includes(copy.app.manifestDigest));
   });
 
   test('a missing app manifest blob, with the app directory present, is a verification failure', async () => {
     const copy = await damagedCopy();
-    await unlink(join(copy.root, blobPath(copy.app.manifestDigest)));
-    await assert.rejects(buildAppTree(copy.medium, copy.uri, amd64), (error: Error) =>
+    await unlink(join(copy.root, appBlobPath(copy.app.manifestDigest)));
+    await assert.rejects(buildAppTree(copy.blobs, copy.uri, amd64), (error: Error) =>
       error instanceof ContentVerificationError && /manifest of app web .*missing/.test(error.message));
   });
 
   test('a corrupted bundle (same size) is refused, the bundle named', async () => {
     const copy = await damagedCopy();
-    const path = join(copy.root, blobPath(copy.app.bundleDigest));
+    const path = join(copy.root, appBlobPath(copy.app.bundleDigest));
     const bytes = await readFile(path);
     bytes[bytes.length - 3]! ^= 0xff;
     await writeFile(path, bytes);
-    await assert.rejects(buildAppTree(copy.medium, copy.uri, amd64), (error: Error) =>
+    await assert.rejects(buildAppTree(copy.blobs, copy.uri, amd64), (error: Error) =>
       error instanceof ContentVerificationError && error.message.startsWith('bundle of app web'));
   });
 
@@ -103,7 +109,7 @@ describe('buildAppTree', () => {
     const copy = await damagedCopy();
     const damage = await applyContentVariant(join(copy.root, 'apps'), copy.app, 'bundle-path-traversal');
     const uri = parseAppUri(damage.app!.uri, 'test');
-    await assert.rejects(buildAppTree(copy.medium, uri, amd64), (error: Error) =>
+    await assert.rejects(buildAppTree(copy.blobs, uri, amd64), (error: Error) =>
       error instanceof UnsafePathError && exitCodeForError(error) === 11 && error.message.includes('../../evil'));
   });
 
@@ -111,7 +117,7 @@ describe('buildAppTree', () => {
     const copy = await damagedCopy();
     const damage = await applyContentVariant(join(copy.root, 'apps'), copy.app, 'bundle-symlink-out');
     const uri = parseAppUri(damage.app!.uri, 'test');
-    await assert.rejects(buildAppTree(copy.medium, uri, amd64), (error: Error) =>
+    await assert.rejects(buildAppTree(copy.blobs, uri, amd64), (error: Error) =>
       error instanceof UnsafePathError && /entry "link" of bundle of app web is a symbolic link/.test(error.message));
   });
 });

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildFactory, scenarios } from '../../fixtures/factory.js';
 import { seededBytes } from '../../fixtures/random.js';
 import { appBlobs, buildAppTree } from '../../lib/apps/app-tree.js';
+import { MediumBlobSource } from '../../lib/apps/medium-blob-source.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentVerificationError, InsufficientSpaceError, InvalidMetadataError, NoMatchingTargetError, UsageError } from '../../lib/errors.js';
 import { createBundle, defaultCreationTime, type CreateBundleOptions } from '../../lib/bundle/create.js';
@@ -202,7 +203,7 @@ describe('bundle create: selection and merge', () => {
     assert.ok(kept.length < blobs(sourceFiles).length, 'the version 1 apps are dropped');
     const medium = await openMedium(destination);
     for (const app of result.manifest.targets[0]!.apps) {
-      const tree = await buildAppTree(medium, parseAppUri(app.uri, app.name), platformOfArch('x64'));
+      const tree = await buildAppTree(new MediumBlobSource(medium), parseAppUri(app.uri, app.name), platformOfArch('x64'));
       for (const blob of appBlobs(tree)) assert.ok(await medium.stat(`apps/blobs/sha256/${blob.descriptor.digest.slice(7)}`), blob.descriptor.what);
     }
     await medium.close();

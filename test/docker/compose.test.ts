@@ -9,7 +9,7 @@ import { writeAppStore } from '../../fixtures/apps/app-store.js';
 import type { AppSpec, WrittenApp } from '../../fixtures/apps/spec.js';
 import { BlobStore, hexOf } from '../../fixtures/oci/blob-store.js';
 import { Compose, detectCompose, type ComposeProject } from '../../lib/docker/compose.js';
-import { parsePinnedReference } from '../../lib/apps/image-reference.js';
+import { parsePinnedReference } from '../../lib/oci/pinned-reference.js';
 import { COMPOSE_OVERRIDE_FILE, composeOverrideYaml } from '../../lib/docker/compose-override.js';
 import { DockerEngine } from '../../lib/docker/engine.js';
 import { loadImages } from '../../lib/docker/image-load.js';

@@ -61,10 +61,12 @@ describe('loadImage streams a docker-save + OCI tar to dockerd', () => {
 
     const events: ProgressEvent[] = [];
     const opened: string[] = [];
-    const open = verifiedOpener(store);
-    const [result] = await loadImages(engine, [image], async (blob) => {
-      opened.push(blob.digest);
-      return open(blob);
+    const blobs = verifiedOpener(store);
+    const [result] = await loadImages(engine, [image], {
+      open: async (blob) => {
+        opened.push(blob.digest);
+        return blobs.open(blob);
+      },
     }, { onProgress: (event) => events.push(event) });
 
     assert.equal(result!.loaded, false);

@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
-import type { BlobDescriptor, ImageToLoad, OpenVerifiedBlob } from '../../lib/docker/image-load.js';
+import type { ImageBlobs, ImageToLoad } from '../../lib/docker/image-load.js';
 import { localImageTag } from '../../lib/docker/image-ref.js';
-import { parsePinnedReference } from '../../lib/apps/image-reference.js';
-import { VerifyingStream } from '../../lib/apps/blob-reader.js';
+import type { BlobDescriptor } from '../../lib/oci/descriptor.js';
+import { parsePinnedReference } from '../../lib/oci/pinned-reference.js';
+import { VerifyingStream } from '../../lib/oci/verify.js';
 import type { BlobStore } from '../../fixtures/oci/blob-store.js';
 
 /**
@@ -14,22 +15,30 @@ import type { BlobStore } from '../../fixtures/oci/blob-store.js';
 
 export async function imageToLoad(store: BlobStore, pinnedRef: string): Promise<ImageToLoad> {
   const pinned = parsePinnedReference(pinnedRef)!;
-  const index = JSON.parse(await readFile(store.pathOf(pinned.digest), 'utf8')) as { manifests: (BlobDescriptor & { platform: { architecture: string } })[] };
+  const index = JSON.parse(await readFile(store.pathOf(pinned.digest), 'utf8')) as { manifests: (OciDescriptor & { platform: { architecture: string } })[] };
   const entry = index.manifests.find((manifest) => manifest.platform.architecture === 'amd64')!;
-  const manifest = JSON.parse(await readFile(store.pathOf(entry.digest), 'utf8')) as { config: BlobDescriptor; layers: BlobDescriptor[] };
+  const manifest = JSON.parse(await readFile(store.pathOf(entry.digest), 'utf8')) as { config: OciDescriptor; layers: OciDescriptor[] };
   return {
     tag: localImageTag(pinned),
-    manifest: { mediaType: entry.mediaType, digest: entry.digest, size: entry.size },
-    config: manifest.config,
-    layers: manifest.layers,
+    manifest: labelled(entry, `manifest of ${pinnedRef}`),
+    config: labelled(manifest.config, `config of ${pinnedRef}`),
+    layers: manifest.layers.map((layer, position) => labelled(layer, `layer ${position + 1} of ${pinnedRef}`)),
   };
 }
 
-export function verifiedOpener(store: BlobStore, corrupt?: { digest: string; offset: number }): OpenVerifiedBlob {
-  return async (descriptor) => {
-    const file: Readable = createReadStream(store.pathOf(descriptor.digest));
-    const source = corrupt?.digest === descriptor.digest ? file.pipe(flipByteAt(corrupt.offset)) : file;
-    return source.pipe(new VerifyingStream({ ...descriptor, what: `blob ${descriptor.digest}` }));
+type OciDescriptor = Omit<BlobDescriptor, 'what'>;
+
+function labelled({ mediaType, digest, size }: OciDescriptor, what: string): BlobDescriptor {
+  return { mediaType, digest, size, what };
+}
+
+export function verifiedOpener(store: BlobStore, corrupt?: { digest: string; offset: number }): ImageBlobs {
+  return {
+    open: async (descriptor) => {
+      const file: Readable = createReadStream(store.pathOf(descriptor.digest));
+      const source = corrupt?.digest === descriptor.digest ? file.pipe(flipByteAt(corrupt.offset)) : file;
+      return source.pipe(new VerifyingStream(descriptor));
+    },
   };
 }
 

@@ -11,7 +11,8 @@ import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
 import { TarMedium } from '../../lib/medium/tar-medium.js';
 import type { ProgressEvent } from '../../lib/progress.js';
 import { bootedDeployment } from '../../lib/rootfs/booted-deployment.js';
-import { commitObjectPath } from '../../lib/rootfs/pull.js';
+import { commitObjectPath } from '../../lib/medium/layout.js';
+import { mediumHasCommit } from '../../lib/rootfs/pull.js';
 import { Rootfs } from '../../lib/rootfs/rootfs.js';
 import { removeDevice, simulatedDevice, withoutLocalRoot, type SimulatedDevice } from './helpers.js';
 
@@ -73,11 +74,10 @@ describe('OSTree rootfs', () => {
     await assert.rejects(new Rootfs({ ...config, kernelCmdline: plain, ostree: true }).bootedCommit(), /has no ostree=/);
   });
 
-  test('hasCommit looks for the commit object in the medium repo', async () => {
-    const { rootfs } = await device();
-    assert.equal(await rootfs.hasCommit(medium, next), true);
-    assert.equal(await rootfs.hasCommit(medium, 'f'.repeat(64)), false);
-    assert.equal(await rootfs.hasCommit(medium, '../../etc'), false);
+  test('mediumHasCommit looks for the commit object in the medium repo', async () => {
+    assert.equal(await mediumHasCommit(medium, next), true);
+    assert.equal(await mediumHasCommit(medium, 'f'.repeat(64)), false);
+    assert.equal(await mediumHasCommit(medium, '../../etc'), false);
   });
 
   test('stage from a directory medium: pending until the reboot, booted after it, not deployed twice', async () => {
@@ -131,7 +131,7 @@ describe('OSTree rootfs', () => {
     await mkdir(join(forgedRoot, 'ostree_repo', 'objects', 'aa'), { recursive: true });
     await copyFile(join(mediumRepo, commitObjectPath(next)), join(forgedRoot, 'ostree_repo', commitObjectPath(forged)));
     const forgedMedium = new DirectoryMedium(forgedRoot);
-    assert.equal(await rootfs.hasCommit(forgedMedium, forged), true);
+    assert.equal(await mediumHasCommit(forgedMedium, forged), true);
 
     for (const candidate of [forgedMedium, withoutLocalRoot(forgedMedium)]) {
       await assert.rejects(rootfs.stage(candidate, forged),

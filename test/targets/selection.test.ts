@@ -7,9 +7,9 @@ import { exitCodeForError, exitCodeForOutcome, ExitCode } from '../../lib/exit-c
 import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
 import { DeviceTrustStore } from '../../lib/tuf/device-trust.js';
 import { verifyMedium, type VerifiedMedium } from '../../lib/tuf/verify-medium.js';
-import { evaluateMedium } from '../../lib/targets/evaluate-medium.js';
 import type { Selection, SelectionDevice } from '../../lib/targets/selection.js';
 import { checkVerdict } from '../../lib/targets/verdict.js';
+import { evaluateMedium } from '../../lib/update/inspect-medium.js';
 import { buildFactory, scenarios, type FactoryBuild, type FactorySpec } from '../../fixtures/factory.js';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { referenceNow, Workspace } from '../tuf/helpers.js';

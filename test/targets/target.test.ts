@@ -4,10 +4,10 @@ import { InvalidMetadataError, UnsafePathError } from '../../lib/errors.js';
 import { exitCodeForError, ExitCode } from '../../lib/exit-codes.js';
 import type { Medium } from '../../lib/medium/medium.js';
 import { parseAppUri } from '../../lib/targets/app-uri.js';
-import { collectMediumPresence } from '../../lib/targets/medium-presence.js';
 import { requiredApps, selectTargets } from '../../lib/targets/selection.js';
 import { catalogTargets, parseTarget } from '../../lib/targets/target.js';
 import type { TargetFileEntry } from '../../lib/tuf/model.js';
+import { collectMediumPresence } from '../../lib/update/inspect-medium.js';
 import { targetEntry } from '../../fixtures/tuf/targets.js';
 
 const digest = 'c0ffee'.padEnd(64, '0');

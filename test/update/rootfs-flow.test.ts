@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { sampleApps, webPage } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { runTool } from '../../fixtures/oci/tools.js';
-import { commitObjectPath } from '../../lib/rootfs/pull.js';
+import { commitObjectPath } from '../../lib/medium/layout.js';
 import { createTestDevice, projectContainers, removeComposeProjects, waitForLog, type TestDevice } from '../helpers/device.js';
 import { removeDevice, simulatedDevice, type SimulatedDevice } from '../rootfs/helpers.js';
 

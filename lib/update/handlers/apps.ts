@@ -1,8 +1,8 @@
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buildAppTree, type AppTree } from '../../apps/app-tree.js';
-import { openVerifiedBlob } from '../../apps/blob-reader.js';
-import { extractBundle } from '../../apps/bundle-extract.js';
+import { extractAppArchive } from '../../apps/app-archive-extract.js';
+import { AppStore } from '../../apps/app-store.js';
+import type { AppTree } from '../../apps/app-tree.js';
 import type { AppRecord } from '../../device/state.js';
 import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../../docker/compose-override.js';
 import { loadImage } from '../../docker/image-load.js';
@@ -32,17 +32,20 @@ export const appsHandler: PayloadHandler<AppsPart> = {
 };
 
 class AppsInstall implements PartInstall {
+  private readonly appStore: AppStore;
   private trees: AppTree[] = [];
   private readonly loadedImages: string[] = [];
 
-  constructor(private readonly part: AppsPart, private readonly context: InstallContext) {}
+  constructor(private readonly part: AppsPart, private readonly context: InstallContext) {
+    this.appStore = new AppStore(context.medium);
+  }
 
   /** The hash chain of every app to install, down to the image manifests; configs and layers are hashed while they load. */
   async verify(): Promise<void> {
-    const { env, medium, plan } = this.context;
+    const { env, plan } = this.context;
     this.trees = [];
     for (const app of appsToInstall(this.part.changes)) {
-      this.trees.push(await buildAppTree(medium, parseAppUri(app.uri, `target ${plan.target.name}`), env.platform));
+      this.trees.push(await this.appStore.readTree(parseAppUri(app.uri, `target ${plan.target.name}`), env.platform));
     }
   }
 
@@ -59,7 +62,7 @@ class AppsInstall implements PartInstall {
         }
       }
     }
-    const needs: SpaceNeed[] = [{ path: this.context.env.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.bundle.blob.size, 0), what: 'compose projects' }];
+    const needs: SpaceNeed[] = [{ path: this.context.env.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.archive.blob.size, 0), what: 'compose projects' }];
     const dockerRoot = await engine.rootDir();
     if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what: 'container images' });
     return needs;
@@ -67,13 +70,13 @@ class AppsInstall implements PartInstall {
 
   /** Images stream from the medium into Docker, hashed on the way. */
   async fetch(): Promise<{ loadedImages: readonly string[] }> {
-    const { env, medium } = this.context;
+    const { env } = this.context;
     for (const tree of this.trees) {
       for (const image of tree.images) {
         const result = await loadImage(
           env.engine,
           { tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers },
-          (descriptor) => openVerifiedBlob(medium, descriptor),
+          this.appStore.blobs,
           { onProgress: env.onProgress },
         );
         if (result.loaded) this.loadedImages.push(result.imageId);
@@ -84,13 +87,13 @@ class AppsInstall implements PartInstall {
 
   /** Compose projects go to the staging area, each with the override that points its services at the loaded images. */
   async stage(): Promise<void> {
-    const { env, medium } = this.context;
+    const { env } = this.context;
     const dirs = env.files.apps;
     await rm(dirs.stagingRoot, { recursive: true, force: true });
     await rm(dirs.previousRoot, { recursive: true, force: true });
     for (const tree of this.trees) {
       const directory = dirs.staged(tree.app.name);
-      await extractBundle(medium, tree.bundle, directory);
+      await extractAppArchive(this.appStore.blobs, tree.archive, directory);
       const pins = Object.fromEntries(tree.services.map((service) => [service.name, service.image]));
       const overridePath = join(directory, COMPOSE_OVERRIDE_FILE);
       const appOverride = await readFile(overridePath, 'utf8').catch(() => undefined);

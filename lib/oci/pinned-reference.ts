@@ -1,4 +1,4 @@
-import { isDigest } from './descriptor.js';
+import { isDigest } from './digest.js';
 
 /** An image as a compose file pins it: `<registry>/<path>@sha256:<hex>`. */
 export interface PinnedReference {

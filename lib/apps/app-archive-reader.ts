@@ -2,55 +2,58 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ContentVerificationError, FioupError, UnsafePathError } from '../errors.js';
-import type { Medium } from '../medium/medium.js';
 import { safeRelativePath } from '../medium/safe-path.js';
-import { openVerifiedBlob } from './blob-reader.js';
-import type { BlobDescriptor } from './descriptor.js';
+import type { BlobSource } from '../oci/blob-source.js';
+import type { BlobDescriptor } from '../oci/descriptor.js';
+import { digestOfHex } from '../oci/digest.js';
 import { readTar } from './tar-reader.js';
 
-/** The app bundle (a gzip tar of the app directory) and its index: every file's path and sha256 digest. */
-export interface AppBundle {
+/**
+ * The app archive (a gzip tar of the app directory, which composeapp calls the app bundle) and its index: every
+ * file's path and sha256 digest.
+ */
+export interface AppArchive {
   readonly blob: BlobDescriptor;
   readonly index: ReadonlyMap<string, string>;
 }
 
-export interface BundleFile {
+export interface AppArchiveFile {
   readonly path: string;
   readonly size: number;
   /** Permission bits as archived. */
   readonly mode: number;
 }
 
-/** What to do with the bundle's entries, in archive order. Paths are safe, relative and normalised. */
-export interface BundleVisitor {
+/** What to do with the archive's entries, in archive order. Paths are safe, relative and normalised. */
+export interface AppArchiveVisitor {
   directory?(path: string): Promise<void>;
   /** Read all of `content` or none of it before returning; the file's digest is checked after. */
-  file(file: BundleFile, content: AsyncIterable<Buffer>): Promise<void>;
+  file(file: AppArchiveFile, content: AsyncIterable<Buffer>): Promise<void>;
 }
 
-/** Bytes the bundle may expand to: a guard against a gzip bomb (composeapp allows a 1 GiB bundle). */
-export const MAX_BUNDLE_EXPANDED_BYTES = 2 * 1024 ** 3;
+/** Bytes the archive may expand to: a guard against a gzip bomb (composeapp allows a 1 GiB archive). */
+export const MAX_APP_ARCHIVE_EXPANDED_BYTES = 2 * 1024 ** 3;
 
 /**
- * Streams the bundle from the medium through its digest check, gunzip and the tar reader, and hands every
+ * Streams the archive from the blob source (which checks its digest), gunzip and the tar reader, and hands every
  * entry to `visitor` after checking it: only regular files and directories, safe names, no duplicates, each
  * file listed in the index with the same sha256, and every index entry present. Throws UnsafePathError for
  * links, devices and unsafe names, ContentVerificationError for the rest, always naming the entry.
  * A visitor must treat what it received as unverified until this resolves.
  */
-export async function readBundle(medium: Medium, bundle: AppBundle, visitor: BundleVisitor): Promise<void> {
-  const what = bundle.blob.what;
+export async function readAppArchive(blobs: BlobSource, archive: AppArchive, visitor: AppArchiveVisitor): Promise<void> {
+  const what = archive.blob.what;
   const seen = new Set<string>();
   const files = new Set<string>();
   let expanded = 0;
-  const archive = pipeline(await openVerifiedBlob(medium, bundle.blob), createGunzip(), () => {});
+  const tar = pipeline(await blobs.open(archive.blob), createGunzip(), () => {});
   try {
-    for await (const entry of readTar(archive, what)) {
+    for await (const entry of readTar(tar, what)) {
       const where = `entry ${JSON.stringify(entry.path)} of ${what}`;
       if (entry.type !== 'file' && entry.type !== 'directory') {
-        throw new UnsafePathError(`${where} is a ${entry.type}: a bundle holds only regular files and directories`);
+        throw new UnsafePathError(`${where} is a ${entry.type}: an app archive holds only regular files and directories`);
       }
-      if (entry.type === 'directory' && /^(\.\/?)$/.test(entry.path)) continue; // the bundle's own root, as `tar -C dir .` writes it
+      if (entry.type === 'directory' && /^(\.\/?)$/.test(entry.path)) continue; // the archive's own root, as `tar -C dir .` writes it
       const path = safeRelativePath(entry.path, `${what} entry`);
       if (seen.has(path) || files.has(path)) throw new ContentVerificationError(`${where} appears twice`);
       if (entry.type === 'directory') {
@@ -60,10 +63,10 @@ export async function readBundle(medium: Medium, bundle: AppBundle, visitor: Bun
         continue;
       }
       files.add(path);
-      const expected = bundle.index.get(path);
-      if (!expected) throw new ContentVerificationError(`${where} is not listed in the bundle index`);
+      const expected = archive.index.get(path);
+      if (!expected) throw new ContentVerificationError(`${where} is not listed in the archive index`);
       expanded += entry.size;
-      if (expanded > MAX_BUNDLE_EXPANDED_BYTES) throw new ContentVerificationError(`${what}: expands to more than ${MAX_BUNDLE_EXPANDED_BYTES} bytes`);
+      if (expanded > MAX_APP_ARCHIVE_EXPANDED_BYTES) throw new ContentVerificationError(`${what}: expands to more than ${MAX_APP_ARCHIVE_EXPANDED_BYTES} bytes`);
       const hash = createHash('sha256');
       const hashed = (async function* () {
         for await (const chunk of entry.content()) {
@@ -73,14 +76,14 @@ export async function readBundle(medium: Medium, bundle: AppBundle, visitor: Bun
       })();
       await visitor.file({ path, size: entry.size, mode: entry.mode }, hashed);
       for await (const _chunk of hashed);
-      const actual = `sha256:${hash.digest('hex')}`;
-      if (actual !== expected) throw new ContentVerificationError(`${where} has digest ${actual}, the bundle index says ${expected}`);
+      const actual = digestOfHex(hash.digest('hex'));
+      if (actual !== expected) throw new ContentVerificationError(`${where} has digest ${actual}, the archive index says ${expected}`);
     }
   } catch (error) {
-    archive.destroy();
+    tar.destroy();
     if (error instanceof FioupError) throw error;
     throw new ContentVerificationError(`${what}: not a valid gzip tar (${(error as Error).message})`, { cause: error });
   }
-  const absent = [...bundle.index.keys()].filter((path) => !files.has(path));
+  const absent = [...archive.index.keys()].filter((path) => !files.has(path));
   if (absent.length > 0) throw new ContentVerificationError(`${what}: lacks ${absent.map((path) => JSON.stringify(path)).join(', ')} listed in its index`);
 }

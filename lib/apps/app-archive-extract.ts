@@ -2,21 +2,21 @@ import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirectory, renameDurable } from '../fs/atomic.js';
-import type { Medium } from '../medium/medium.js';
-import { readBundle, type AppBundle } from './bundle-reader.js';
+import type { BlobSource } from '../oci/blob-source.js';
+import { readAppArchive, type AppArchive } from './app-archive-reader.js';
 
 /**
- * Extracts a verified app bundle into `destination` (the compose project directory), replacing what was there.
+ * Extracts a verified app archive into `destination` (the compose project directory), replacing what was there.
  * Files are written into a fresh directory beside the destination and renamed into place only once every entry
- * and the bundle's own digest have been checked (see `readBundle`); on any failure nothing is left behind.
+ * and the archive's own digest have been checked (see `readAppArchive`); on any failure nothing is left behind.
  * Files get mode 0755 when archived with an execute bit, 0644 otherwise; owners are not restored.
  */
-export async function extractBundle(medium: Medium, bundle: AppBundle, destination: string): Promise<void> {
+export async function extractAppArchive(blobs: BlobSource, archive: AppArchive, destination: string): Promise<void> {
   const parent = dirname(destination);
   await mkdir(parent, { recursive: true });
   const staging = await mkdtemp(join(parent, `.${basename(destination)}.staging-`));
   try {
-    await readBundle(medium, bundle, {
+    await readAppArchive(blobs, archive, {
       directory: (path) => mkdir(join(staging, path), { recursive: true }).then(() => undefined),
       file: async (file, content) => {
         const target = join(staging, file.path);

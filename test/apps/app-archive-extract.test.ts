@@ -7,12 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import { create } from 'tar';
 import { applyContentVariant, type ContentVariant } from '../../fixtures/apps/index.js';
 import { buildAppTree } from '../../lib/apps/app-tree.js';
-import { blobPath } from '../../lib/apps/blob-reader.js';
-import { extractBundle } from '../../lib/apps/bundle-extract.js';
-import type { AppBundle } from '../../lib/apps/bundle-reader.js';
+import { MediumBlobSource } from '../../lib/apps/medium-blob-source.js';
+import { extractAppArchive } from '../../lib/apps/app-archive-extract.js';
+import type { AppArchive } from '../../lib/apps/app-archive-reader.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentVerificationError, UnsafePathError } from '../../lib/errors.js';
 import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
+import { appBlobPath } from '../../lib/medium/layout.js';
 import { copyStore, listTree, removeStore, writeWebStore, type StoreFixture } from './helpers.js';
 
 function sha256(bytes: Uint8Array): string {
@@ -20,19 +21,19 @@ function sha256(bytes: Uint8Array): string {
 }
 
 /** The bundle as the (damaged) store describes it, its index taken as is: extraction must do its own checks. */
-async function rawBundle(store: StoreFixture, bundleDigest: string, indexDigest: string): Promise<AppBundle> {
-  const index = JSON.parse(await readFile(join(store.root, blobPath(indexDigest)), 'utf8')) as Record<string, string>;
-  const size = (await stat(join(store.root, blobPath(bundleDigest)))).size;
+async function rawBundle(store: StoreFixture, bundleDigest: string, indexDigest: string): Promise<AppArchive> {
+  const index = JSON.parse(await readFile(join(store.root, appBlobPath(indexDigest)), 'utf8')) as Record<string, string>;
+  const size = (await stat(join(store.root, appBlobPath(bundleDigest)))).size;
   return { blob: { mediaType: 'application/octet-stream', digest: bundleDigest, size, what: 'bundle of app web' }, index: new Map(Object.entries(index)) };
 }
 
-describe('extractBundle', () => {
+describe('extractAppArchive', () => {
   let store: StoreFixture;
   let work: string;
   const copies: StoreFixture[] = [];
   before(async () => {
     store = await writeWebStore();
-    work = await mkdtemp(join(tmpdir(), 'bundle-extract-'));
+    work = await mkdtemp(join(tmpdir(), 'app-archive-extract-'));
   });
   after(async () => {
     await Promise.all([store, ...copies].map(removeStore));
@@ -40,14 +41,14 @@ describe('extractBundle', () => {
   });
 
   test('extracts a good bundle into place, replacing what was there', async () => {
-    const tree = await buildAppTree(store.medium, store.uri, platformOfArch('x64'));
+    const tree = await buildAppTree(store.blobs, store.uri, platformOfArch('x64'));
     const destination = join(work, 'good', 'compose-apps', 'web');
     await mkdir(destination, { recursive: true });
     await writeFile(join(destination, 'stale.txt'), 'old version');
-    await extractBundle(store.medium, tree.bundle, destination);
+    await extractAppArchive(store.blobs, tree.archive, destination);
     assert.deepEqual(await listTree(join(work, 'good')), ['compose-apps', 'compose-apps/web', 'compose-apps/web/docker-compose.yml']);
     const compose = await readFile(join(destination, 'docker-compose.yml'));
-    assert.equal(sha256(compose), tree.bundle.index.get('docker-compose.yml'));
+    assert.equal(sha256(compose), tree.archive.index.get('docker-compose.yml'));
     assert.match(compose.toString(), /image: "hub\.foundries\.io\/acme\/web-server@sha256:/);
   });
 
@@ -65,29 +66,29 @@ describe('extractBundle', () => {
     await create({ gzip: true, file: tgz, cwd: source, portable: true }, ['.']);
     const bytes = await readFile(tgz);
     const digest = sha256(bytes);
-    await writeFile(join(mediumRoot, blobPath(digest)), bytes);
+    await writeFile(join(mediumRoot, appBlobPath(digest)), bytes);
     const index = new Map([
       ['docker-compose.yml', sha256(Buffer.from('services: {}\n'))],
       ['run.sh', sha256(Buffer.from('#!/bin/sh\n'))],
       [longName, sha256(Buffer.from('long\n'))],
     ]);
     const destination = join(work, 'other-writer', 'app');
-    await extractBundle(new DirectoryMedium(mediumRoot), { blob: { mediaType: 'x', digest, size: bytes.length, what: 'bundle of app other' }, index }, destination);
+    await extractAppArchive(new MediumBlobSource(new DirectoryMedium(mediumRoot)), { blob: { mediaType: 'x', digest, size: bytes.length, what: 'bundle of app other' }, index }, destination);
     assert.equal(await readFile(join(destination, longName), 'utf8'), 'long\n');
     assert.equal((await stat(join(destination, 'run.sh'))).mode & 0o777, 0o755);
     assert.equal((await stat(join(destination, 'docker-compose.yml'))).mode & 0o777, 0o644);
   });
 
   test('refuses a file whose content differs from the bundle index, leaving nothing behind', async () => {
-    const tree = await buildAppTree(store.medium, store.uri, platformOfArch('x64'));
+    const tree = await buildAppTree(store.blobs, store.uri, platformOfArch('x64'));
     const parent = join(work, 'mismatch');
     await mkdir(parent);
     const index = new Map([['docker-compose.yml', `sha256:${'0'.repeat(64)}`]]);
-    await assert.rejects(extractBundle(store.medium, { ...tree.bundle, index }, join(parent, 'web')), (error: Error) =>
+    await assert.rejects(extractAppArchive(store.blobs, { ...tree.archive, index }, join(parent, 'web')), (error: Error) =>
       error instanceof ContentVerificationError && /entry "docker-compose.yml" of bundle of app web has digest/.test(error.message));
     assert.deepEqual(await listTree(parent), []);
-    const missing = new Map([...tree.bundle.index, ['extra.env', `sha256:${'0'.repeat(64)}`]]);
-    await assert.rejects(extractBundle(store.medium, { ...tree.bundle, index: missing }, join(parent, 'web')), /lacks "extra.env" listed in its index/);
+    const missing = new Map([...tree.archive.index, ['extra.env', `sha256:${'0'.repeat(64)}`]]);
+    await assert.rejects(extractAppArchive(store.blobs, { ...tree.archive, index: missing }, join(parent, 'web')), /lacks "extra.env" listed in its index/);
     assert.deepEqual(await listTree(parent), []);
   });
 
@@ -106,7 +107,7 @@ describe('extractBundle', () => {
       await mkdir(parent, { recursive: true });
       await writeFile(join(parent, 'neighbour.txt'), 'untouched');
       const before = await listTree(outer);
-      await assert.rejects(extractBundle(copy.medium, bundle, join(parent, 'web')), (error: Error) =>
+      await assert.rejects(extractAppArchive(copy.blobs, bundle, join(parent, 'web')), (error: Error) =>
         error instanceof UnsafePathError && entry.test(error.message));
       assert.deepEqual(await listTree(outer), before);
       await assert.rejects(stat(join(outer, 'compose-apps', escape)), { code: 'ENOENT' });

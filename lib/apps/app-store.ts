@@ -1,0 +1,35 @@
+import { ContentMissingError } from '../errors.js';
+import { appUriPath, appVersionDirectory, type AppVersion } from '../medium/layout.js';
+import type { Medium } from '../medium/medium.js';
+import type { BlobSource } from '../oci/blob-source.js';
+import type { AppUri } from '../targets/app-uri.js';
+import { buildAppTree, type AppTree } from './app-tree.js';
+import { MediumBlobSource } from './medium-blob-source.js';
+import type { Platform } from './platform.js';
+
+/**
+ * The app store of a medium (`apps/` in fioctl's layout): which app versions it holds, and their blobs as a
+ * verified blob source. An app version's directory only says that the app is there: every byte used comes from
+ * the blobs and is checked.
+ */
+export class AppStore {
+  readonly blobs: BlobSource;
+
+  constructor(private readonly medium: Medium) {
+    this.blobs = new MediumBlobSource(medium);
+  }
+
+  /** Whether the store holds the app version: its directory has a `uri` file. */
+  async holds(app: AppVersion): Promise<boolean> {
+    return (await this.medium.stat(appUriPath(app)))?.type === 'file';
+  }
+
+  /**
+   * The verified tree of the app for `platform`. An app version the store does not hold is a ContentMissingError;
+   * once it is there, any broken link is a ContentVerificationError naming the blob.
+   */
+  async readTree(app: AppUri, platform: Platform): Promise<AppTree> {
+    if (!(await this.holds(app))) throw new ContentMissingError(`app ${app.name} (${app.uri}) is not on ${this.medium.description} (no ${appVersionDirectory(app)})`);
+    return buildAppTree(this.blobs, app, platform);
+  }
+}
