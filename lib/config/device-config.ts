@@ -8,7 +8,7 @@ export const defaultConfigPaths = ['/usr/lib/sota/conf.d', '/var/sota/sota.toml'
 
 export type DeviceType = 'ci' | 'prod';
 /** `[pacman] compose_apps`: unset = every app of the target, a single space = none, else the listed ones. */
-export type EnabledApps = { kind: 'all' } | { kind: 'none' } | { kind: 'listed'; names: string[] };
+export type EnabledApps = { readonly kind: 'all' } | { readonly kind: 'none' } | { readonly kind: 'listed'; readonly names: readonly string[] };
 
 /**
  * Where the OSTree rootfs lives and how the booted commit is found:
