@@ -5,7 +5,7 @@ import { requiredApps, rootfsCommitToInstall, selectTargets, targetsForDevice, t
 import { catalogTargets } from './target.js';
 
 /** The trusted targets of a verified medium, restricted to its bundle list when it has one. */
-export function trustedTargetsOf(verified: Pick<VerifiedMedium, 'targets' | 'bundleTargets'>): TrustedTargets {
+function trustedTargetsOf(verified: Pick<VerifiedMedium, 'targets' | 'bundleTargets'>): TrustedTargets {
   return {
     catalog: catalogTargets(verified.targets.fields.targets, verified.targets.fileName),
     bundleList: verified.bundleTargets?.fields.bundle.targets,

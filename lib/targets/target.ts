@@ -85,8 +85,6 @@ export function parseTarget(name: string, entry: TargetFileEntry, fileName: stri
   };
 }
 
-/** `a, b,c` -> ['a', 'b', 'c']: the form of `fetched-apps.shortlist` and of the `[pacman]` lists. */
-
 function stringList(value: unknown, field: string, fail: (problem: string) => never): string[] {
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) return fail(`${field} is not a list of strings`);
   return value as string[];

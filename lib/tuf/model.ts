@@ -74,13 +74,6 @@ export interface BundleTargetsFields extends CommonFields {
   readonly bundle: OfflineBundleInfo;
 }
 
-export interface RoleFields {
-  root: RootFields;
-  timestamp: TimestampFields;
-  snapshot: SnapshotFields;
-  targets: TargetsFields;
-}
-
 /**
  * One metadata file, parsed: the role's fields, its signatures, the canonical encodings of `signed` a signature
  * may cover (canonical-json.ts) and the raw bytes (kept so that trusted files can be stored exactly as signed).
