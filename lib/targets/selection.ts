@@ -67,7 +67,7 @@ export function targetsForDevice(trusted: TrustedTargets, device: SelectionDevic
   return [...trusted.catalog.valid.values()].filter((target) => deviceReasons(target, device, trusted.bundleList).length === 0);
 }
 
-/** The apps of `target` this device needs (FORMATS.md section 5). */
+/** The apps of `target` this device needs (docs/formats.md section 11). */
 export function requiredApps(target: Target, composeApps: EnabledApps = { kind: 'all' }): AppUri[] {
   if (composeApps.kind === 'none') return [];
   return target.apps.filter(
