@@ -9,7 +9,7 @@ export const mediumOption = {
 } as const;
 
 /** The medium named by --src-dir, or the one bundle found on a mounted removable drive (said aloud). */
-export async function resolveMedium(sourceDir: string | undefined, output: Output): Promise<Medium> {
+async function resolveMedium(sourceDir: string | undefined, output: Output): Promise<Medium> {
   if (sourceDir !== undefined) return openMedium(sourceDir);
   const found = await findMediaOnRemovableDrives();
   output.progress({ type: 'info', message: `using the update bundle found at ${found}` });

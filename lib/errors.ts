@@ -24,8 +24,12 @@ export class LockedError extends FioupError {}
 /** The medium (directory, archive, drive) cannot be found or holds no update. */
 export class MediumNotFoundError extends FioupError {}
 
-/** A file on the medium is larger than what its reader accepts for it. */
-export class FileTooLargeError extends FioupError {}
+/** A file on the medium is larger than what its reader accepts for it; refused before reading it. */
+export class FileTooLargeError extends FioupError {
+  constructor(file: string, size: number, limit: number) {
+    super(`${file}: is ${size} bytes, more than the ${limit} allowed`);
+  }
+}
 
 /** A path read from the medium (or from metadata on it) is unsafe: absolute, `..`, link, device... */
 export class UnsafePathError extends FioupError {}

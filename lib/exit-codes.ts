@@ -1,8 +1,8 @@
 import * as errors from './errors.js';
 
 /**
- * aklite-offline's exit codes (FORMATS.md section 7), in one place. Errors map by class (the most specific
- * class listed first wins); successful outcomes that still need the caller to act map by name.
+ * aklite-offline's exit codes (docs/formats.md section 7), in one place. Errors map by class; successful outcomes
+ * that still need the caller to act map by name.
  */
 export const ExitCode = {
   ok: 0,
@@ -30,29 +30,49 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-const errorTable: ReadonlyArray<readonly [abstract new (...args: never[]) => Error, ExitCodeValue]> = [
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * Every error class of `errors.ts` and its code. An error is looked up by its class, then by each ancestor in
+ * turn, so the order of the rows does not matter; an error of a class not listed here (a bug, a library's) is 1.
+ */
+export const errorExitCodes: ReadonlyMap<ErrorClass, ExitCodeValue> = new Map<ErrorClass, ExitCodeValue>([
+  [errors.FioupError, ExitCode.other],
   [errors.UsageError, ExitCode.usage],
-  [errors.NoMatchingTargetError, ExitCode.noMatchingTarget],
-  [errors.ContentMissingError, ExitCode.contentMissing],
-  [errors.SecurityError, ExitCode.security],
-  [errors.UnsafePathError, ExitCode.security],
-  [errors.ExpiredMetadataError, ExitCode.expired],
-  [errors.MetadataNotFoundError, ExitCode.metadataNotFound],
+  [errors.ConfigError, ExitCode.other],
+  [errors.LockedError, ExitCode.other],
   [errors.MediumNotFoundError, ExitCode.metadataNotFound],
+  // A file over its reader's limit is malformed for that reader; readers of app content say so as content errors.
+  [errors.FileTooLargeError, ExitCode.invalidMetadata],
+  [errors.UnsafePathError, ExitCode.security],
+  [errors.MetadataNotFoundError, ExitCode.metadataNotFound],
   [errors.InvalidMetadataError, ExitCode.invalidMetadata],
+  [errors.SecurityError, ExitCode.security],
+  [errors.UnsignedMetadataError, ExitCode.security],
+  [errors.BadVersionError, ExitCode.security],
+  [errors.RollbackError, ExitCode.security],
+  [errors.MetadataMismatchError, ExitCode.security],
+  [errors.BundleTypeMismatchError, ExitCode.security],
+  [errors.ExpiredMetadataError, ExitCode.expired],
+  [errors.NoMatchingTargetError, ExitCode.noMatchingTarget],
   [errors.TargetNotFoundError, ExitCode.targetNotFound],
+  [errors.ContentMissingError, ExitCode.contentMissing],
+  [errors.DowngradeRefusedError, ExitCode.downgradeRefused],
+  [errors.ContentVerificationError, ExitCode.contentVerification],
+  [errors.InsufficientSpaceError, ExitCode.insufficientSpace],
+  [errors.ImageLoadError, ExitCode.imageLoad],
+  [errors.ComposeError, ExitCode.other],
   [errors.InstallationPendingError, ExitCode.installationPending],
   [errors.NothingPendingError, ExitCode.nothingPending],
-  [errors.InsufficientSpaceError, ExitCode.insufficientSpace],
-  [errors.ContentVerificationError, ExitCode.contentVerification],
-  [errors.ImageLoadError, ExitCode.imageLoad],
-  [errors.DowngradeRefusedError, ExitCode.downgradeRefused],
   [errors.RollbackFailedError, ExitCode.rollbackFailed],
-];
+  [errors.OstreeCommandError, ExitCode.other],
+]);
 
 export function exitCodeForError(error: unknown): ExitCodeValue {
-  for (const [errorClass, code] of errorTable) {
-    if (error instanceof errorClass) return code;
+  if (typeof error !== 'object' || error === null) return ExitCode.other;
+  for (let prototype = Object.getPrototypeOf(error); prototype !== null; prototype = Object.getPrototypeOf(prototype)) {
+    const code = errorExitCodes.get(prototype.constructor);
+    if (code !== undefined) return code;
   }
   return ExitCode.other;
 }

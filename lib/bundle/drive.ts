@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { MediumNotFoundError, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { listBlockDevices, type BlockDevice } from '../fs/block-devices.js';
 import { readMounts } from '../fs/mounts.js';
 
 /** A whole disk as the host sees it, with the file systems of its partitions that are mounted. */
@@ -148,53 +147,25 @@ function fromDrivelist(drive: import('drivelist').Drive): DriveInfo {
   };
 }
 
-interface LsblkDevice {
-  path?: string;
-  name?: string;
-  type?: string;
-  model?: string | null;
-  vendor?: string | null;
-  size?: number | string | null;
-  tran?: string | null;
-  rm?: boolean | string | null;
-  hotplug?: boolean | string | null;
-  ro?: boolean | string | null;
-  label?: string | null;
-  mountpoint?: string | null;
-  mountpoints?: (string | null)[];
-  children?: LsblkDevice[];
-}
-
 export async function listDrivesWithLsblk(): Promise<DriveInfo[]> {
-  const { stdout } = await promisify(execFile)('lsblk', ['--bytes', '--json', '--paths', '--output-all']);
-  return parseLsblk(stdout);
+  return (await listBlockDevices()).map(driveOf);
 }
 
-/** The disks of `lsblk --bytes --json --paths --output-all`, their partitions' mounts folded in. */
-export function parseLsblk(json: string): DriveInfo[] {
-  const devices = (JSON.parse(json) as { blockdevices?: LsblkDevice[] }).blockdevices ?? [];
-  return devices.map((disk) => {
-    const usb = disk.tran === 'usb';
-    const removable = flag(disk.rm) || flag(disk.hotplug);
-    return {
-      device: disk.path ?? disk.name ?? '',
-      model: [disk.vendor, disk.model].map((part) => part?.trim()).filter(Boolean).join(' '),
-      sizeBytes: disk.size === null || disk.size === undefined ? undefined : Number(disk.size),
-      usb,
-      removable,
-      system: !usb && !removable,
-      readOnly: flag(disk.ro),
-      mountPoints: [disk, ...descendants(disk)].flatMap((device) =>
-        [...new Set([...(device.mountpoints ?? []), device.mountpoint])].flatMap((path) => (path ? [{ path, label: device.label ?? undefined }] : [])),
-      ),
-    };
-  });
+/** A disk as `--drive` sees it: the mounts of its partitions folded in. */
+export function driveOf(disk: BlockDevice): DriveInfo {
+  const usb = disk.transport === 'usb';
+  return {
+    device: disk.path,
+    model: disk.model,
+    sizeBytes: disk.sizeBytes,
+    usb,
+    removable: disk.removable,
+    system: !usb && !disk.removable,
+    readOnly: disk.readOnly,
+    mountPoints: [disk, ...descendants(disk)].flatMap((device) => device.mountPoints.map((path) => ({ path, label: device.label }))),
+  };
 }
 
-function descendants(device: LsblkDevice): LsblkDevice[] {
-  return (device.children ?? []).flatMap((child) => [child, ...descendants(child)]);
-}
-
-function flag(value: boolean | string | null | undefined): boolean {
-  return value === true || value === '1';
+function descendants(device: BlockDevice): BlockDevice[] {
+  return device.children.flatMap((child) => [child, ...descendants(child)]);
 }

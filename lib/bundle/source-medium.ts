@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { MetadataNotFoundError } from '../errors.js';
+import { FileTooLargeError, MetadataNotFoundError } from '../errors.js';
 import type { Medium, MediumEntry } from '../medium/medium.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import type { BundleSource } from './source.js';
@@ -40,7 +40,7 @@ export class SourceMedium implements Medium {
 
   async readFile(path: string, maxBytes: number): Promise<Buffer> {
     const file = this.require(path);
-    if (file.size > maxBytes) throw new MetadataNotFoundError(`${this.description}: '${path}' is ${file.size} bytes, more than the ${maxBytes} allowed`);
+    if (file.size > maxBytes) throw new FileTooLargeError(`${this.description}: ${path}`, file.size, maxBytes);
     const handle = await open(file.localPath, 'r');
     try {
       return await handle.readFile();

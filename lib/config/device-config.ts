@@ -8,7 +8,7 @@ export const defaultConfigPaths = ['/usr/lib/sota/conf.d', '/var/sota/sota.toml'
 
 export type DeviceType = 'ci' | 'prod';
 /** `[pacman] compose_apps`: unset = every app of the target, a single space = none, else the listed ones. */
-export type EnabledApps = { kind: 'all' } | { kind: 'none' } | { kind: 'listed'; names: string[] };
+export type EnabledApps = { readonly kind: 'all' } | { readonly kind: 'none' } | { readonly kind: 'listed'; readonly names: readonly string[] };
 
 /**
  * Where the OSTree rootfs lives and how the booted commit is found:
@@ -33,7 +33,6 @@ export interface DeviceConfig {
   readonly tags: string[];
   readonly enabledApps: EnabledApps;
   readonly storagePath: string;
-  readonly resetAppsRoot: string;
   readonly composeAppsRoot: string;
   /** Largest share of a filesystem, in percent, that may be in use once the update is written. */
   readonly storageWatermark: number;
@@ -47,8 +46,6 @@ export interface DeviceConfig {
   readonly pruneImages: boolean;
   /** Files read, in the order they were merged. */
   readonly files: string[];
-  /** Every section as merged, for modules with keys of their own. */
-  readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 type Sections = Record<string, Record<string, unknown>>;
@@ -117,7 +114,6 @@ async function interpret(sections: Sections, files: string[]): Promise<DeviceCon
     tags: splitCommaList(text('pacman', 'tags')),
     enabledApps: enabledApps(sections.pacman?.compose_apps),
     storagePath,
-    resetAppsRoot: text('pacman', 'reset_apps_root') ?? '/var/sota/reset-apps',
     composeAppsRoot: text('pacman', 'compose_apps_root') ?? '/var/sota/compose-apps',
     storageWatermark: watermark,
     callbackProgram: text('pacman', 'callback_program') || undefined,
@@ -133,7 +129,6 @@ async function interpret(sections: Sections, files: string[]): Promise<DeviceCon
     startTimeoutSeconds: positiveInteger(text('offline', 'start_timeout') ?? '120', '[offline] start_timeout'),
     pruneImages: booleanKey(sections.offline?.prune, '[offline] prune', true),
     files,
-    sections,
   };
 }
 

@@ -56,7 +56,7 @@ export class ArchiveIndex<Location> {
       if (this.directories.has(safe)) throw new UnsafePathError(`${this.description}: '${safe}' is not a regular file`);
       throw new MetadataNotFoundError(`${this.description}: '${safe}' not found`);
     }
-    if (file.size > maxBytes) throw new FileTooLargeError(`${this.description}: '${safe}' is ${file.size} bytes, more than the ${maxBytes} allowed`);
+    if (file.size > maxBytes) throw new FileTooLargeError(`${this.description}: ${safe}`, file.size, maxBytes);
     return { ...file, path: safe };
   }
 

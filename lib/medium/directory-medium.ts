@@ -51,7 +51,7 @@ export class DirectoryMedium implements Medium {
     const handle = await open(join(this.localRoot, safe), constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       const { size } = await handle.stat();
-      if (size > maxBytes) throw new FileTooLargeError(`${this.description}: '${safe}' is ${size} bytes, more than the ${maxBytes} allowed`);
+      if (size > maxBytes) throw new FileTooLargeError(`${this.description}: ${safe}`, size, maxBytes);
       const buffer = Buffer.alloc(size);
       let offset = 0;
       while (offset < size) {

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { MediumNotFoundError } from '../errors.js';
-import { DirectoryMedium } from './directory-medium.js';
+import { listBlockDevices, type BlockDevice } from '../fs/block-devices.js';
 import { readMounts } from '../fs/mounts.js';
+import { DirectoryMedium } from './directory-medium.js';
 import { TUF_DIRECTORY } from './layout.js';
 import type { Medium } from './medium.js';
 import { TarMedium } from './tar-medium.js';
@@ -113,27 +112,16 @@ export async function findMediaOnRemovableDrives(options: RemovableMediaOptions 
   throw new MediumNotFoundError(`several update bundles found (${bundles.join(', ')}): name one with --src-dir`);
 }
 
-interface LsblkDevice {
-  rm?: boolean | string | null;
-  hotplug?: boolean | string | null;
-  tran?: string | null;
-  mountpoint?: string | null;
-  children?: LsblkDevice[];
-}
-
+/** Mount points of removable or USB block devices (or of their partitions) that this process sees mounted. */
 async function removableMountRoots(): Promise<string[]> {
-  const { stdout } = await promisify(execFile)('lsblk', ['--json', '-o', 'NAME,RM,HOTPLUG,TRAN,MOUNTPOINT']);
   const mounted = new Set((await readMounts()).map((mount) => mount.target));
   const roots: string[] = [];
-  const visit = (device: LsblkDevice, removable: boolean) => {
-    const isRemovable = removable || truthy(device.rm) || truthy(device.hotplug) || device.tran === 'usb';
-    if (isRemovable && device.mountpoint && mounted.has(device.mountpoint)) roots.push(device.mountpoint);
-    for (const child of device.children ?? []) visit(child, isRemovable);
+  const visit = (device: BlockDevice, removable: boolean) => {
+    const isRemovable = removable || device.removable || device.transport === 'usb';
+    const mountPoint = device.mountPoints.find((path) => mounted.has(path));
+    if (isRemovable && mountPoint) roots.push(mountPoint);
+    for (const child of device.children) visit(child, isRemovable);
   };
-  for (const device of (JSON.parse(stdout) as { blockdevices?: LsblkDevice[] }).blockdevices ?? []) visit(device, false);
+  for (const device of await listBlockDevices()) visit(device, false);
   return roots.sort();
-}
-
-function truthy(value: boolean | string | null | undefined): boolean {
-  return value === true || value === '1';
 }

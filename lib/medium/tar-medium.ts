@@ -2,11 +2,10 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { InvalidMetadataError, UnsafePathError } from '../errors.js';
-import { decodeLongName, decodeTarHeader, parsePaxRecords, TAR_BLOCK, tarPadding, type PaxAttributes, type TarErrors } from '../archive/tar-format.js';
+import { parsePaxRecords, type TarErrors } from '../archive/tar-format.js';
+import { FileTarSource } from '../archive/tar-sources.js';
+import { walkTar } from '../archive/tar-walker.js';
 import { ArchiveIndex, IndexedArchiveMedium } from './archive-index.js';
-
-/** PAX and GNU long-name records are metadata: anything larger is not a real archive. */
-const MAX_METADATA_RECORD = 1 << 20;
 
 /**
  * A medium that is a plain (uncompressed) tar archive, read in place. Opening it reads the headers only,
@@ -19,15 +18,16 @@ const MAX_METADATA_RECORD = 1 << 20;
  * that change names or sizes, and entries whose data would run past the end of the file.
  */
 export class TarMedium extends IndexedArchiveMedium<number> {
-  private constructor(private readonly handle: FileHandle, index: ArchiveIndex<number>, archivePath: string) {
+  private constructor(private readonly handle: FileHandle, private readonly archive: FileTarSource, index: ArchiveIndex<number>, archivePath: string) {
     super(`tar archive ${archivePath}`, index);
   }
 
   static async open(archivePath: string): Promise<TarMedium> {
     const handle = await open(archivePath, 'r');
     try {
-      const index = await readIndex(handle, `tar archive ${archivePath}`);
-      return new TarMedium(handle, index, archivePath);
+      const archive = new FileTarSource(handle, (await handle.stat()).size);
+      const index = await readIndex(archive, `tar archive ${archivePath}`);
+      return new TarMedium(handle, archive, index, archivePath);
     } catch (error) {
       await handle.close();
       throw error;
@@ -36,7 +36,9 @@ export class TarMedium extends IndexedArchiveMedium<number> {
 
   async readFile(path: string, maxBytes: number): Promise<Buffer> {
     const file = this.index.file(path, maxBytes);
-    return readExactly(this.handle, file.location, file.size, `${this.description}: '${file.path}'`);
+    const bytes = await this.archive.readAt(file.location, file.size);
+    if (!bytes) throw new InvalidMetadataError(`${this.description}: '${file.path}': unexpected end of file`);
+    return bytes;
   }
 
   async open(path: string): Promise<Readable> {
@@ -56,56 +58,27 @@ const errors: TarErrors = {
   unsafe: (message) => new UnsafePathError(message),
 };
 
-async function readIndex(handle: FileHandle, description: string): Promise<ArchiveIndex<number>> {
-  const archiveSize = (await handle.stat()).size;
+async function readIndex(archive: FileTarSource, description: string): Promise<ArchiveIndex<number>> {
   const index = new ArchiveIndex<number>(description);
-  let pending: PaxAttributes = {};
-  let offset = 0;
-  while (offset + TAR_BLOCK <= archiveSize) {
-    const header = await readExactly(handle, offset, TAR_BLOCK, description);
-    if (header.every((byte) => byte === 0)) return index;
-    const where = `${description}: entry at byte ${offset}`;
-    if (header.toString('latin1', 257, 262) !== 'ustar') throw new InvalidMetadataError(`${where} is not a ustar header`);
-    const decoded = decodeTarHeader(header, where, errors);
-    const type = decoded.type;
-    const consumesPending = !['x', 'g', 'L'].includes(type);
-    const name = (consumesPending ? pending.path : undefined) ?? decoded.name;
-    const size = (consumesPending ? pending.size : undefined) ?? decoded.size;
-    const dataOffset = offset + TAR_BLOCK;
-    if (dataOffset + size > archiveSize) {
-      throw new UnsafePathError(`${where} ('${name}') claims ${size} bytes, past the end of the ${archiveSize}-byte archive`);
+  for await (const item of walkTar(archive, { what: description, errors, requireUstarMagic: true, requireEndBlock: false })) {
+    if (item.kind === 'record') {
+      if (item.type === 'K') throw new UnsafePathError(`${item.where} is a long link name; only regular files and directories are allowed`);
+      if (Object.keys(parsePaxRecords(item.body, item.where, errors)).length > 0) throw new UnsafePathError(`${item.where}: a global PAX header must not set paths or sizes`);
+      continue;
     }
-    const readRecord = () => {
-      if (size > MAX_METADATA_RECORD) throw new UnsafePathError(`${where}: a ${size}-byte '${type}' header record is not plausible`);
-      return readExactly(handle, dataOffset, size, description);
-    };
-    switch (type) {
+    switch (item.type) {
       case '0':
       case '\0':
       case '7':
-        index.addFile(name, { size, location: dataOffset });
+        index.addFile(item.path, { size: item.size, location: item.dataOffset });
         break;
       case '5':
-        index.addDirectory(name);
-        break;
-      case 'x':
-        pending = { ...pending, ...parsePaxRecords(await readRecord(), where, errors) };
-        break;
-      case 'g':
-        if (Object.keys(parsePaxRecords(await readRecord(), where, errors)).length > 0) {
-          throw new UnsafePathError(`${where}: a global PAX header must not set paths or sizes`);
-        }
-        break;
-      case 'L':
-        pending = { ...pending, path: decodeLongName(await readRecord()) };
+        index.addDirectory(item.path);
         break;
       default:
-        throw new UnsafePathError(`${where} ('${name}') is ${describeType(type)}; only regular files and directories are allowed`);
+        throw new UnsafePathError(`${item.where} ('${item.path}') is ${describeType(item.type)}; only regular files and directories are allowed`);
     }
-    if (consumesPending) pending = {};
-    offset = dataOffset + size + tarPadding(size).length;
   }
-  if (offset !== archiveSize) throw new InvalidMetadataError(`${description}: truncated header at byte ${offset}`);
   return index;
 }
 
@@ -117,18 +90,6 @@ function describeType(type: string): string {
     '4': 'a block device',
     '6': 'a FIFO',
     'S': 'a sparse file',
-    'K': 'a long link name',
   };
   return names[type] ?? `of unsupported type '${type}'`;
-}
-
-async function readExactly(handle: FileHandle, position: number, length: number, description: string): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw new InvalidMetadataError(`${description}: unexpected end of file`);
-    done += bytesRead;
-  }
-  return buffer;
 }

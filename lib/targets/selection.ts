@@ -1,17 +1,15 @@
+import type { EnabledApps } from '../config/device-config.js';
 import { TargetNotFoundError } from '../errors.js';
 import type { AppUri } from './app-uri.js';
 import { appPresenceKey, type MediumPresence } from './medium-presence.js';
 import type { Target, TargetCatalog } from './target.js';
-
-/** `[pacman] compose_apps`: a list, every app of the target (unset), or none (a single space). */
-export type ComposeAppsSetting = readonly string[] | 'all' | 'none';
 
 export interface SelectionDevice {
   readonly hardwareId: string;
   /** `[pacman] tags`; empty when the device follows no tag. */
   readonly tags: readonly string[];
   readonly currentTarget?: { readonly name: string; readonly version: number };
-  readonly composeApps?: ComposeAppsSetting;
+  readonly composeApps?: EnabledApps;
   /** Set on OSTree-booted devices only: then a target's sha256 is a rootfs commit to install. */
   readonly ostree?: { readonly bootedCommit: string };
 }
@@ -69,11 +67,11 @@ export function targetsForDevice(trusted: TrustedTargets, device: SelectionDevic
   return [...trusted.catalog.valid.values()].filter((target) => deviceReasons(target, device, trusted.bundleList).length === 0);
 }
 
-/** The apps of `target` this device needs (FORMATS.md section 5). */
-export function requiredApps(target: Target, composeApps: ComposeAppsSetting = 'all'): AppUri[] {
-  if (composeApps === 'none') return [];
+/** The apps of `target` this device needs (docs/formats.md section 11). */
+export function requiredApps(target: Target, composeApps: EnabledApps = { kind: 'all' }): AppUri[] {
+  if (composeApps.kind === 'none') return [];
   return target.apps.filter(
-    (app) => (composeApps === 'all' || composeApps.includes(app.name)) && (!target.shortlist || target.shortlist.includes(app.name)),
+    (app) => (composeApps.kind === 'all' || composeApps.names.includes(app.name)) && (!target.shortlist || target.shortlist.includes(app.name)),
   );
 }
 

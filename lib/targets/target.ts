@@ -4,7 +4,7 @@ import { safePathComponent } from '../medium/safe-path.js';
 import type { TargetFileEntry } from '../tuf/model.js';
 import { parseAppUri, type AppUri } from './app-uri.js';
 
-/** A target of the trusted targets metadata, its custom fields (FORMATS.md section 3) checked and typed. */
+/** A target of the trusted targets metadata, its custom fields (docs/formats.md section 3) checked and typed. */
 export interface Target {
   /** The key in `signed.targets`: a label only, never used as a path. */
   readonly name: string;
@@ -84,8 +84,6 @@ export function parseTarget(name: string, entry: TargetFileEntry, fileName: stri
     shortlist: shortlistText === undefined ? undefined : splitCommaList(shortlistText as string),
   };
 }
-
-/** `a, b,c` -> ['a', 'b', 'c']: the form of `fetched-apps.shortlist` and of the `[pacman]` lists. */
 
 function stringList(value: unknown, field: string, fail: (problem: string) => never): string[] {
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) return fail(`${field} is not a list of strings`);

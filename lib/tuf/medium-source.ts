@@ -1,4 +1,4 @@
-import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
+import { FileTooLargeError, InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
 import { rootFileName, rootFileVersion, TUF_DIRECTORY, TUF_FILES, tufPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import type { MetadataFile } from './trusted-store.js';
@@ -55,9 +55,12 @@ export class MediumMetadataSource {
   private async readOptional(name: string, maxBytes: number): Promise<MetadataFile | undefined> {
     const path = tufPath(name);
     const fileName = `${this.medium.description}: ${path}`;
-    const entry = await this.medium.stat(path);
-    if (!entry) return undefined;
-    if (entry.size > maxBytes) throw new InvalidMetadataError(`${fileName}: is ${entry.size} bytes, more than the ${maxBytes} allowed`);
-    return { fileName, bytes: await this.medium.readFile(path, maxBytes) };
+    if (!(await this.medium.stat(path))) return undefined;
+    return { fileName, bytes: await this.medium.readFile(path, maxBytes).catch(oversizeAsInvalid) };
   }
+}
+
+/** Metadata over its size limit is invalid metadata (exit 15), whatever the medium. */
+function oversizeAsInvalid(error: unknown): never {
+  throw error instanceof FileTooLargeError ? new InvalidMetadataError(error.message, { cause: error }) : error;
 }

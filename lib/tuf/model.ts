@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 
-/** The two spellings of TUF metadata this verifier reads (FORMATS.md section 2). */
+/** The two spellings of TUF metadata this verifier reads (docs/formats.md section 2). */
 export type Dialect = 'ota-tuf' | 'tuf-spec';
 
 export type RoleName = 'root' | 'timestamp' | 'snapshot' | 'targets';
@@ -72,13 +72,6 @@ export interface OfflineBundleInfo {
 
 export interface BundleTargetsFields extends CommonFields {
   readonly bundle: OfflineBundleInfo;
-}
-
-export interface RoleFields {
-  root: RootFields;
-  timestamp: TimestampFields;
-  snapshot: SnapshotFields;
-  targets: TargetsFields;
 }
 
 /**

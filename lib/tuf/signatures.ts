@@ -9,7 +9,7 @@ const otaTufPssSaltLength = 32;
  * Whether `signature` by `key` is valid over one of `signedForms`. The scheme comes from the signature (ota-tuf
  * `method`) or from the key (spec `scheme`) and must fit the key's type; unknown schemes never verify.
  */
-export function isValidSignature(signedForms: readonly Buffer[], signature: SignatureEntry, key: PublicKeyEntry): boolean {
+function isValidSignature(signedForms: readonly Buffer[], signature: SignatureEntry, key: PublicKeyEntry): boolean {
   return signedForms.some((signedBytes) => verifyOne(signedBytes, signature, key));
 }
 
@@ -41,7 +41,7 @@ function pssKey(key: KeyObject, signature: SignatureEntry) {
  * Counts the distinct keys of `role` (in `root`) with a valid signature on `metadata`. A key that signs twice,
  * or is listed under two ids, counts once; signatures by keys outside the role are ignored.
  */
-export function countRoleSignatures(metadata: SignedMetadata<CommonFields>, root: RootFields, role: RoleName): number {
+function countRoleSignatures(metadata: SignedMetadata<CommonFields>, root: RootFields, role: RoleName): number {
   const roleKeyIds = new Set(root.roles[role].keyIds);
   const signers = new Set<string>();
   for (const signature of metadata.signatures) {

@@ -39,7 +39,7 @@ export interface VerifiedMedium {
 }
 
 /**
- * The client workflow of FORMATS.md section 2 applied to a medium: walks the root chain, then timestamp,
+ * The client workflow of docs/formats.md section 2 applied to a medium: walks the root chain, then timestamp,
  * snapshot and targets, then bundle-targets.json. Reads only; throws the typed error of the first failure.
  */
 export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: BundleDevice, now = new Date()): Promise<VerifiedMedium> {

@@ -31,7 +31,7 @@ export async function inspectMedium(config: DeviceConfig, medium: Medium, option
   const device: SelectionDevice = {
     hardwareId: config.hardwareId,
     tags: config.tags,
-    composeApps: config.enabledApps.kind === 'listed' ? config.enabledApps.names : config.enabledApps.kind,
+    composeApps: config.enabledApps,
     ...(options.current ? { currentTarget: { name: options.current.name, version: options.current.version } } : {}),
     ...(options.bootedCommit ? { ostree: { bootedCommit: options.bootedCommit } } : {}),
   };

@@ -62,7 +62,7 @@ async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: Dev
   const decision = planUpdate({
     selection: inspection.selection,
     state,
-    composeApps: inspection.device.composeApps ?? 'all',
+    enabledApps: env.config.enabledApps,
     bootedCommit,
     stoppedApps,
     request: options,

@@ -1,6 +1,7 @@
 import type { AppRecord, DeviceState, TargetRecord } from '../device/state.js';
 import { ContentMissingError, DowngradeRefusedError, InstallationPendingError } from '../errors.js';
-import { requiredApps, type ComposeAppsSetting, type Selection } from '../targets/selection.js';
+import type { EnabledApps } from '../config/device-config.js';
+import { requiredApps, type Selection } from '../targets/selection.js';
 import { describeMissingContent, requireTargetForDevice } from '../targets/verdict.js';
 
 /**
@@ -111,7 +112,7 @@ export function needsStoppedApps(selection: Selection, state: DeviceState): bool
 export interface PlanInput {
   readonly selection: Selection;
   readonly state: DeviceState;
-  readonly composeApps: ComposeAppsSetting;
+  readonly enabledApps: EnabledApps;
   /** The booted commit on OSTree devices. */
   readonly bootedCommit: string | undefined;
   /** Apps of the current target that do not run, when `needsStoppedApps` said they matter. */
@@ -143,7 +144,7 @@ export function planUpdate(input: PlanInput): PlanDecision {
   const pending = state.pending;
   if (pending && pending.target.name !== selected.name) throw pendingError(pending);
 
-  const enabled = requiredApps(target, input.composeApps).map(appRecord);
+  const enabled = requiredApps(target, input.enabledApps).map(appRecord);
   const record: TargetRecord = { name: target.name, version: target.version, sha256: target.sha256 ?? '', apps: enabled };
   let changes = pending ? partOf(pending, 'apps')?.changes ?? [] : planAppChanges(state.current?.apps ?? [], target.apps.map(appRecord), enabled);
   if (selected.relation === 'same' && !pending) {

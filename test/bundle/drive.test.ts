@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios } from '../../fixtures/factory.js';
-import { describeDrive, listDrivesWithLsblk, listSystemDrives, parseLsblk, resolveDrive, type DriveInfo } from '../../lib/bundle/drive.js';
+import { describeDrive, listDrivesWithLsblk, listSystemDrives, resolveDrive, type DriveInfo } from '../../lib/bundle/drive.js';
 import { MediumNotFoundError, UsageError } from '../../lib/errors.js';
 import { runCli } from '../helpers/cli.js';
+import { parseLsblk } from '../helpers/drives.js';
 
 let work: string;
 /** Directories standing in for the mount points of the injected drives. */

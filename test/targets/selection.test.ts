@@ -122,8 +122,8 @@ describe('target selection on a factory bundle', () => {
     assert.throws(() => checkVerdict(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(sharedHealth!.name));
 
     // Apps the device does not run are not needed.
-    assert.equal(checkExitCode(await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: 'none' })), ExitCode.updateAvailable);
-    const onlyWeb = await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: [newWeb!.name] });
+    assert.equal(checkExitCode(await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: { kind: 'none' } })), ExitCode.updateAvailable);
+    const onlyWeb = await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: { kind: 'listed', names: [newWeb!.name] } });
     assert.deepEqual(row(onlyWeb, 'amd64-linux-lmp-2').missingApps, [newWeb!.name]);
     assert.equal(onlyWeb.selected?.name, 'amd64-linux-lmp-1');
   });

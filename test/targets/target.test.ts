@@ -76,8 +76,8 @@ describe('target custom fields', () => {
     const custom = base.custom as { 'fetched-apps': { shortlist: string } };
     const target = parseTarget('t', { ...base, custom: { ...custom, 'fetched-apps': { ...custom['fetched-apps'], shortlist: 'a, b' } } }, 'targets.json');
     assert.deepEqual(requiredApps(target).map((app) => app.name), ['a', 'b']);
-    assert.deepEqual(requiredApps(target, ['b', 'c']).map((app) => app.name), ['b']);
-    assert.deepEqual(requiredApps(target, 'none'), []);
+    assert.deepEqual(requiredApps(target, { kind: 'listed', names: ['b', 'c'] }).map((app) => app.name), ['b']);
+    assert.deepEqual(requiredApps(target, { kind: 'none' }), []);
   });
 
   test('a target name crafted like a path is only a label: no medium path is built from it', async () => {

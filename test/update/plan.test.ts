@@ -60,7 +60,7 @@ function input(scenario: Scenario): PlanInput {
   return {
     selection,
     state,
-    composeApps: 'all',
+    enabledApps: { kind: 'all' },
     bootedCommit: scenario.booted === undefined ? undefined : commit(scenario.booted),
     stoppedApps: new Set(scenario.stopped ?? []),
     request: { force: scenario.force ?? false, ...(scenario.requested === undefined ? {} : { requestedTarget: name(scenario.requested) }) },
