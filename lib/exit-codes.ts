@@ -59,6 +59,7 @@ export const errorExitCodes: ReadonlyMap<ErrorClass, ExitCodeValue> = new Map<Er
   [errors.ContentMissingError, ExitCode.contentMissing],
   [errors.DowngradeRefusedError, ExitCode.downgradeRefused],
   [errors.ContentVerificationError, ExitCode.contentVerification],
+  [errors.PlatformNotOfferedError, ExitCode.contentVerification],
   [errors.InsufficientSpaceError, ExitCode.insufficientSpace],
   [errors.ImageLoadError, ExitCode.imageLoad],
   [errors.ComposeError, ExitCode.other],

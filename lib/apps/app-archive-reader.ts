@@ -32,7 +32,7 @@ export interface AppArchiveVisitor {
 }
 
 /** Bytes the archive may expand to: a guard against a gzip bomb (composeapp allows a 1 GiB archive). */
-export const MAX_APP_ARCHIVE_EXPANDED_BYTES = 2 * 1024 ** 3;
+const MAX_APP_ARCHIVE_EXPANDED_BYTES = 2 * 1024 ** 3;
 
 /**
  * Streams the archive from the blob source (which checks its digest), gunzip and the tar reader, and hands every

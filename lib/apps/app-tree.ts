@@ -19,9 +19,9 @@ import { describePlatform, platformMatches, type Platform } from './platform.js'
  * checked when streamed from the blob source, by whoever streams them (the image loader).
  */
 
-export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
-export const MAX_APP_ARCHIVE_BYTES = 1024 ** 3;
-export const MAX_LAYER_BYTES = 64 * 1024 ** 3;
+const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
+const MAX_APP_ARCHIVE_BYTES = 1024 ** 3;
+const MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 const APP_ARTIFACT_TYPE = 'application/vnd.fio+compose-app';
 // composeapp's names: it calls the app archive the app bundle.

@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream';
-import { ContentVerificationError } from '../errors.js';
+import { ContentVerificationError, FileTooLargeError } from '../errors.js';
 import { appBlobPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import type { BlobSource } from '../oci/blob-source.js';
@@ -25,14 +25,24 @@ export class MediumBlobSource implements BlobSource {
   async read(blob: BlobDescriptor, maxBytes: number): Promise<Buffer> {
     if (blob.size > maxBytes) throw new ContentVerificationError(`${describeBlob(blob)}: claims ${blob.size} bytes, more than the ${maxBytes} allowed`);
     await this.requireSize(blob);
-    return verifyBytes(blob, await this.medium.readFile(appBlobPath(blob.digest), blob.size));
+    return verifyBytes(blob, await this.readWhole(blob, blob.size));
   }
 
   async find(blob: BlobToFind, maxBytes: number): Promise<{ bytes: Buffer; size: number }> {
     const size = await this.sizeOf(blob);
     if (size > maxBytes) throw new ContentVerificationError(`${describeBlob(blob)}: ${size} bytes on the medium, more than the ${maxBytes} allowed`);
-    const bytes = verifyBytes({ ...blob, size, mediaType: '' }, await this.medium.readFile(appBlobPath(blob.digest), size));
+    const bytes = verifyBytes({ ...blob, size, mediaType: '' }, await this.readWhole(blob, size));
     return { bytes, size };
+  }
+
+  /** The blob's file, whose size was checked; a file that grew since is damaged content like any other. */
+  private async readWhole(blob: BlobToFind, size: number): Promise<Buffer> {
+    try {
+      return await this.medium.readFile(appBlobPath(blob.digest), size);
+    } catch (error) {
+      if (error instanceof FileTooLargeError) throw new ContentVerificationError(`${describeBlob(blob)}: ${error.message}`, { cause: error });
+      throw error;
+    }
   }
 
   /** Size of the blob's file on the medium; a missing blob is refused. */

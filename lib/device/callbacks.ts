@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 
-/** The steps aktualizr-lite reports to `[pacman] callback_program` (FORMATS.md section 8). */
+/** The steps aktualizr-lite reports to `[pacman] callback_program` (docs/formats.md section 8). */
 export type CallbackStep =
   | 'check-for-update-pre'
   | 'check-for-update-post'

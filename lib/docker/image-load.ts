@@ -34,16 +34,6 @@ export interface ImageLoadResult {
   sentBytes: number;
 }
 
-
-/** Loads the images one after the other (each in its own request, so a failure names its image). */
-export async function loadImages(
-  engine: DockerEngine, images: readonly ImageToLoad[], blobs: ImageBlobs, options: ImageLoadOptions = {},
-): Promise<ImageLoadResult[]> {
-  const results: ImageLoadResult[] = [];
-  for (const image of images) results.push(await loadImage(engine, image, blobs, options));
-  return results;
-}
-
 /**
  * Streams a docker-save + OCI layout tar of the image to `POST /images/load`, blob by blob straight from
  * `blobs`, with backpressure: no blob is ever held in memory. An image Docker already has is only tagged.

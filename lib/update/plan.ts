@@ -66,7 +66,7 @@ export function partOf<K extends PartKind>(plan: UpdatePlan, kind: K): Extract<P
  * the target, `enabled` those this device runs. An app whose URI changed is updated; an app the target drops is
  * removed; an app the config no longer enables is disabled.
  */
-export function planAppChanges(running: readonly AppRecord[], targetApps: readonly AppRecord[], enabled: readonly AppRecord[]): AppChange[] {
+function planAppChanges(running: readonly AppRecord[], targetApps: readonly AppRecord[], enabled: readonly AppRecord[]): AppChange[] {
   const before = new Map(running.map((app) => [app.name, app]));
   const inTarget = new Set(targetApps.map((app) => app.name));
   const changes: AppChange[] = [];

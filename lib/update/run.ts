@@ -6,7 +6,7 @@ import { FioupError, NothingPendingError, RollbackFailedError } from '../errors.
 import type { Outcome } from '../exit-codes.js';
 import { handlerFor } from './handlers/index.js';
 import type { PartRun, PayloadHandler } from './payload.js';
-import { planRootfsRollback, type PendingInstallation, type PendingPhase } from './plan.js';
+import { partOf, planRootfsRollback, type PendingInstallation, type PendingPhase } from './plan.js';
 import { commonStepNames, runSteps } from './steps.js';
 
 export interface RunResult {
@@ -103,7 +103,7 @@ class Switch {
 
   /** The device booted the previous commit again (the bootloader gave up on the new one): the previous apps stay. */
   private async bootloaderFellBack(): Promise<RunResult> {
-    const commit = this.pending.parts.find((part) => part.kind === 'rootfs')?.commit;
+    const commit = partOf(this.pending, 'rootfs')?.commit;
     const reason = `the device did not boot rootfs ${commit}: the bootloader fell back to the previous one`;
     this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}` });
     try {

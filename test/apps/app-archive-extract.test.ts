@@ -21,10 +21,10 @@ function sha256(bytes: Uint8Array): string {
 }
 
 /** The bundle as the (damaged) store describes it, its index taken as is: extraction must do its own checks. */
-async function rawBundle(store: StoreFixture, bundleDigest: string, indexDigest: string): Promise<AppArchive> {
+async function rawBundle(store: StoreFixture, archiveDigest: string, indexDigest: string): Promise<AppArchive> {
   const index = JSON.parse(await readFile(join(store.root, appBlobPath(indexDigest)), 'utf8')) as Record<string, string>;
-  const size = (await stat(join(store.root, appBlobPath(bundleDigest)))).size;
-  return { blob: { mediaType: 'application/octet-stream', digest: bundleDigest, size, what: 'bundle of app web' }, index: new Map(Object.entries(index)) };
+  const size = (await stat(join(store.root, appBlobPath(archiveDigest)))).size;
+  return { blob: { mediaType: 'application/octet-stream', digest: archiveDigest, size, what: 'bundle of app web' }, index: new Map(Object.entries(index)) };
 }
 
 describe('extractAppArchive', () => {
@@ -93,15 +93,15 @@ describe('extractAppArchive', () => {
   });
 
   const unsafe: { variant: ContentVariant; entry: RegExp; escape: string }[] = [
-    { variant: 'bundle-path-traversal', entry: /bundle of app web entry "\.\.\/\.\.\/evil" climbs out/, escape: 'evil' },
-    { variant: 'bundle-symlink-out', entry: /entry "link" of bundle of app web is a symbolic link/, escape: 'link' },
+    { variant: 'archive-path-traversal', entry: /bundle of app web entry "\.\.\/\.\.\/evil" climbs out/, escape: 'evil' },
+    { variant: 'archive-symlink-out', entry: /entry "link" of bundle of app web is a symbolic link/, escape: 'link' },
   ];
   for (const { variant, entry, escape } of unsafe) {
     test(`refuses the ${variant} variant (exit 11) and writes nothing outside the staging dir`, async () => {
       const copy = await copyStore(store);
       copies.push(copy);
       const damage = await applyContentVariant(join(copy.root, 'apps'), copy.app, variant);
-      const bundle = await rawBundle(copy, damage.app!.bundleDigest, damage.app!.bundleIndexDigest);
+      const bundle = await rawBundle(copy, damage.app!.archiveDigest, damage.app!.archiveIndexDigest);
       const outer = join(work, variant);
       const parent = join(outer, 'compose-apps', 'root');
       await mkdir(parent, { recursive: true });

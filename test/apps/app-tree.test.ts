@@ -32,8 +32,8 @@ describe('buildAppTree', () => {
   test('follows the chain of a good store to the platform manifests, configs and layers', async () => {
     const tree = await buildAppTree(store.blobs, store.uri, amd64);
     assert.equal(tree.manifest.digest, store.app.manifestDigest);
-    assert.equal(tree.archive.blob.digest, store.app.bundleDigest);
-    assert.equal(tree.archiveIndex.digest, store.app.bundleIndexDigest);
+    assert.equal(tree.archive.blob.digest, store.app.archiveDigest);
+    assert.equal(tree.archiveIndex.digest, store.app.archiveIndexDigest);
     assert.equal(tree.layersMeta?.descriptor.digest, store.app.layersMetaDigest);
     assert.deepEqual(tree.services.map((service) => [service.name, service.image.reference]), Object.entries(store.app.services));
     assert.equal(tree.images.length, store.app.images.length);
@@ -97,7 +97,7 @@ describe('buildAppTree', () => {
 
   test('a corrupted bundle (same size) is refused, the bundle named', async () => {
     const copy = await damagedCopy();
-    const path = join(copy.root, appBlobPath(copy.app.bundleDigest));
+    const path = join(copy.root, appBlobPath(copy.app.archiveDigest));
     const bytes = await readFile(path);
     bytes[bytes.length - 3]! ^= 0xff;
     await writeFile(path, bytes);
@@ -107,7 +107,7 @@ describe('buildAppTree', () => {
 
   test('a bundle with a ../ path is refused while reading the chain, the entry named (exit 11)', async () => {
     const copy = await damagedCopy();
-    const damage = await applyContentVariant(join(copy.root, 'apps'), copy.app, 'bundle-path-traversal');
+    const damage = await applyContentVariant(join(copy.root, 'apps'), copy.app, 'archive-path-traversal');
     const uri = parseAppUri(damage.app!.uri, 'test');
     await assert.rejects(buildAppTree(copy.blobs, uri, amd64), (error: Error) =>
       error instanceof UnsafePathError && exitCodeForError(error) === 11 && error.message.includes('../../evil'));
@@ -115,7 +115,7 @@ describe('buildAppTree', () => {
 
   test('a bundle with a symlink is refused while reading the chain, the entry named', async () => {
     const copy = await damagedCopy();
-    const damage = await applyContentVariant(join(copy.root, 'apps'), copy.app, 'bundle-symlink-out');
+    const damage = await applyContentVariant(join(copy.root, 'apps'), copy.app, 'archive-symlink-out');
     const uri = parseAppUri(damage.app!.uri, 'test');
     await assert.rejects(buildAppTree(copy.blobs, uri, amd64), (error: Error) =>
       error instanceof UnsafePathError && /entry "link" of bundle of app web is a symbolic link/.test(error.message));

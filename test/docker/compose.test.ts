@@ -12,7 +12,7 @@ import { Compose, detectCompose, type ComposeProject } from '../../lib/docker/co
 import { parsePinnedReference } from '../../lib/oci/pinned-reference.js';
 import { COMPOSE_OVERRIDE_FILE, composeOverrideYaml } from '../../lib/docker/compose-override.js';
 import { DockerEngine } from '../../lib/docker/engine.js';
-import { loadImages } from '../../lib/docker/image-load.js';
+import { loadImages } from '../helpers/images.js';
 import { ComposeError } from '../../lib/errors.js';
 import { imageToLoad, verifiedOpener } from './oci-images.js';
 
@@ -42,7 +42,7 @@ describe('Compose runs apps whose images were loaded offline', () => {
     await loadImages(engine, images, verifiedOpener(store));
     const project = { name: app.name, dir: join(dir, 'compose-apps', app.name) };
     await mkdir(project.dir, { recursive: true });
-    await extract({ file: join(app.dir, `${hexOf(app.bundleDigest)}.tgz`), cwd: project.dir });
+    await extract({ file: join(app.dir, `${hexOf(app.archiveDigest)}.tgz`), cwd: project.dir });
     await writeFile(join(project.dir, COMPOSE_OVERRIDE_FILE), composeOverrideYaml(Object.fromEntries(Object.entries(app.services).map(([service, reference]) => [service, parsePinnedReference(reference)!]))));
     return project;
   }

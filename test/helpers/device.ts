@@ -79,8 +79,13 @@ export async function projectContainers(project: string): Promise<Map<string, Ru
   }]));
 }
 
-export async function dockerImageIds(): Promise<string[]> {
-  return (await new Docker().listImages({ all: true })).map((image) => image.Id).sort();
+/**
+ * Which images of the factory's apps (any platform) Docker has, sorted. Tests that claim "no image was loaded" compare
+ * this before and after: other test files load their own images into the same dockerd at the same time.
+ */
+export async function factoryImagesInDocker(factory: Pick<FactoryBuild, 'apps'>): Promise<string[]> {
+  const ours = new Set(factory.apps.flatMap((app) => app.images.flatMap((image) => Object.values(image.platforms).map((platform) => platform.configDigest))));
+  return (await new Docker().listImages({ all: true })).map((image) => image.Id).filter((id) => ours.has(id)).sort();
 }
 
 async function dockerLogs(containerId: string): Promise<string> {

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { createTestDevice, dockerImageIds, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+import { createTestDevice, factoryImagesInDocker, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
 
 const run = promisify(execFile);
@@ -72,11 +72,11 @@ describe('install guards', () => {
     });
 
     test('a filesystem above the watermark is refused (60) with the numbers, before anything is written', async () => {
-      const images = await dockerImageIds();
+      const images = await factoryImagesInDocker(factory);
       const install = await device.cli(['install', '--src-dir', factory.dirs.medium]);
       assert.equal(install.code, 60, install.stderr);
       assert.match(install.stderr, /not enough free space on the filesystem of .*small.*: the update needs [\d.]+ \w+.*80% storage watermark/);
-      assert.deepEqual(await dockerImageIds(), images, 'no image was loaded');
+      assert.deepEqual(await factoryImagesInDocker(factory), images, 'no image was loaded');
       assert.deepEqual(await device.state(), { failedTargets: [] });
       assert.equal(await exists(join(mountPoint, 'compose-apps')), false);
     });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps, webPage } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { createTestDevice, dockerImageIds, projectContainers, removeComposeProjects, removeTree, waitForLog, type TestDevice } from '../helpers/device.js';
+import { createTestDevice, factoryImagesInDocker, projectContainers, removeComposeProjects, removeTree, waitForLog, type TestDevice } from '../helpers/device.js';
 
 // App names of their own: other test files run compose projects on the same dockerd at the same time.
 const STORE = 'store';
@@ -167,12 +167,12 @@ describe('install and run on a real dockerd', () => {
     }));
     const fresh = await createTestDevice(corrupt);
     try {
-      const imagesBefore = await dockerImageIds();
+      const imagesBefore = await factoryImagesInDocker(corrupt);
       const containersBefore = [...(await projectContainers(STORE)).values()].map((container) => container.id).sort();
       const install = await fresh.cli(['install', '--src-dir', corrupt.dirs.medium]);
       assert.equal(install.code, 70, install.stderr);
       assert.match(install.stderr, /app probe/);
-      assert.deepEqual(await dockerImageIds(), imagesBefore);
+      assert.deepEqual(await factoryImagesInDocker(corrupt), imagesBefore);
       assert.deepEqual([...(await projectContainers(STORE)).values()].map((container) => container.id).sort(), containersBefore);
       assert.deepEqual(await fresh.state(), { failedTargets: [] });
     } finally {

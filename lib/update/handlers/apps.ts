@@ -24,9 +24,7 @@ export const appStepNames = { fetch: 'load', stage: 'stage', stageAfterCommit: f
  * change, swaps the project directories (two renames per app, each redoable) and starts the target's apps.
  */
 export const appsHandler: PayloadHandler<AppsPart> = {
-  kind: 'apps',
-  needs: 'run',
-  stepNames: appStepNames,
+  kind: 'apps', needs: 'run', stepNames: appStepNames,
   install: (part, context) => new AppsInstall(part, context),
   run: (part, context) => new AppsRun(part, context),
 };

@@ -10,9 +10,7 @@ export const rootfsStepNames = { fetch: 'pull-rootfs', stage: 'deploy-rootfs', s
  * as the next boot. Run finds out whether the device booted it, still waits for the reboot, or fell back.
  */
 export const rootfsHandler: PayloadHandler<RootfsPart> = {
-  kind: 'rootfs',
-  needs: 'reboot',
-  stepNames: rootfsStepNames,
+  kind: 'rootfs', needs: 'reboot', stepNames: rootfsStepNames,
   install: (part, context) => new RootfsInstall(part, context),
   run: (part, context) => new RootfsRun(part, context),
 };
