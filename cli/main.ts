@@ -1,40 +1,6 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { defaultConfigPaths } from '../lib/config/device-config.js';
-import { ExitCode } from '../lib/exit-codes.js';
-import { bundleCommand, bundleCreateCommand } from './commands/bundle.js';
-import { checkCommand } from './commands/check.js';
-import { installCommand } from './commands/install.js';
-import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
+import { cliParser } from './parser.js';
 
-const parser = yargs(hideBin(process.argv))
-  .scriptName('fioup-offline')
-  .usage('$0 <command> [options]\n\nOffline updates of Compose Apps and OSTree rootfs from a USB medium.')
-  .option('config', {
-    type: 'string',
-    array: true,
-    description: `Config file or directory of *.toml snippets, repeatable (default: ${defaultConfigPaths.join(', ')})`,
-  })
-  .option('json', { type: 'boolean', default: false, description: 'Machine-readable output on stdout' })
-  .option('verbose', { type: 'boolean', default: false, description: 'More detail, and stack traces on errors' })
-  .option('color', { type: 'boolean', default: true, description: 'Colored output (--no-color to disable)' })
-  .command(bundleCreateCommand)
-  .command(bundleCommand)
-  .command(checkCommand)
-  .command(installCommand)
-  .command(runCommand)
-  .command(statusCommand)
-  .demandCommand(1, 'Name a command.')
-  .strict()
-  .help()
-  .version()
-  .wrap(Math.min(110, process.stdout.columns || 110))
-  .fail((message, error) => {
-    if (error) throw error;
-    process.stderr.write(`Usage: fioup-offline <command> [options]   (fioup-offline <command> --help for details)\nerror: ${message}\n`);
-    process.exit(ExitCode.usage);
-  });
-
-await parser.parseAsync();
+// No top-level await: the self-contained binaries run this file bundled as CommonJS.
+void cliParser(hideBin(process.argv)).parseAsync();

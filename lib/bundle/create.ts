@@ -1,8 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { buildInfo } from '../build-info.js';
 import { ContentVerificationError, UsageError } from '../errors.js';
 import { DirectoryMedium } from '../medium/directory-medium.js';
 import { appBlobName } from '../medium/layout.js';
@@ -92,7 +90,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
     manifest = {
       format: MANIFEST_FORMAT,
       formatVersion: MANIFEST_FORMAT_VERSION,
-      tool: { name: 'fioup-offline', version: await toolVersion() },
+      tool: { name: 'fioup-offline', ...buildInfo() },
       createdAt: createdAt.toISOString(),
       metadataExpires: source.metadataExpires.toISOString(),
       targets: source.targets,
@@ -149,19 +147,4 @@ export function defaultCreationTime(environment: NodeJS.ProcessEnv = process.env
   if (epoch === undefined || epoch === '') return new Date();
   if (!/^\d+$/.test(epoch)) throw new UsageError(`SOURCE_DATE_EPOCH must be a number of seconds, not '${epoch}'`);
   return new Date(Number(epoch) * 1000);
-}
-
-/** The version in this package's package.json, found from this module's location (source or dist). */
-async function toolVersion(): Promise<string> {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const text = await readFile(join(directory, 'package.json'), 'utf8').catch(() => undefined);
-    if (text) {
-      const parsed = JSON.parse(text) as { name?: string; version?: string };
-      if (parsed.name === 'fioup-offline' && parsed.version) return parsed.version;
-    }
-    const parent = dirname(directory);
-    if (parent === directory) return 'unknown';
-    directory = parent;
-  }
 }

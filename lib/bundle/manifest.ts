@@ -35,7 +35,8 @@ export interface BundleTarget {
 export interface BundleManifest {
   readonly format: typeof MANIFEST_FORMAT;
   readonly formatVersion: typeof MANIFEST_FORMAT_VERSION;
-  readonly tool: { readonly name: string; readonly version: string };
+  /** The fioup-offline that wrote the bundle; `commit` since 0.1.0 binaries (absent in older bundles). */
+  readonly tool: { readonly name: string; readonly version: string; readonly commit?: string };
   readonly createdAt: string;
   /** The earliest `expires` of the TUF metadata in the bundle: after it, devices refuse the bundle. */
   readonly metadataExpires: string;

@@ -1,5 +1,6 @@
 import { runCallback, type CallbackStep } from '../device/callbacks.js';
 import type { DeviceEnvironment } from '../device/environment.js';
+import { recordAttempt, targetRef } from '../device/history.js';
 import { acquireDeviceLock } from '../device/lock.js';
 import type { DeviceState, TargetRecord } from '../device/state.js';
 import type { Outcome } from '../exit-codes.js';
@@ -35,12 +36,16 @@ export interface InstallResult {
 export async function installFromMedium(env: DeviceEnvironment, medium: Medium, options: InstallOptions): Promise<InstallResult> {
   const lock = await acquireDeviceLock(env.files.state.lockPath);
   try {
-    const state = await env.files.state.load();
-    requireNoOtherPending(state, options);
-    const { plan, inspection, upToDate } = await planFromMedium(env, medium, state, options);
-    if (upToDate) return { outcome: 'up-to-date', target: plan.target, plan, loadedImages: [] };
-    env.onProgress({ type: 'info', message: `installing ${plan.target.name} (version ${plan.target.version}): ${describePlan(plan)}` });
-    return await new Installation(env, medium, state, plan, inspection).run();
+    return await recordAttempt(env.files.state, 'install', env.onProgress, async (attempt) => {
+      const state = await env.files.state.load();
+      attempt.previous = targetRef(state.current);
+      requireNoOtherPending(state, options);
+      const { plan, inspection, upToDate } = await planFromMedium(env, medium, state, options);
+      attempt.target = targetRef(plan.target);
+      if (upToDate) return { outcome: 'up-to-date', target: plan.target, plan, loadedImages: [] };
+      env.onProgress({ type: 'info', message: `installing ${plan.target.name} (version ${plan.target.version}): ${describePlan(plan)}` });
+      return new Installation(env, medium, state, plan, inspection).run();
+    });
   } finally {
     await lock.release();
   }

@@ -1,5 +1,6 @@
 import { runCallback } from '../device/callbacks.js';
 import type { DeviceEnvironment } from '../device/environment.js';
+import { recordAttempt, targetRef } from '../device/history.js';
 import { acquireDeviceLock } from '../device/lock.js';
 import type { DeviceState } from '../device/state.js';
 import { FioupError, NothingPendingError, RollbackFailedError } from '../errors.js';
@@ -24,8 +25,10 @@ export async function runPending(env: DeviceEnvironment): Promise<RunResult> {
   const lock = await acquireDeviceLock(env.files.state.lockPath);
   try {
     const state = await env.files.state.load();
-    if (!state.pending) throw new NothingPendingError('no installation is pending: nothing to run (install one with `fioup-offline install`)');
-    return await new Switch(env, state, state.pending).run();
+    const pending = state.pending;
+    if (!pending) throw new NothingPendingError('no installation is pending: nothing to run (install one with `fioup-offline install`)');
+    const attempt = { target: targetRef(pending.target), previous: targetRef(state.current) };
+    return await recordAttempt(env.files.state, 'run', env.onProgress, () => new Switch(env, state, pending).run(), attempt);
   } finally {
     await lock.release();
   }
