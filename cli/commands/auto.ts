@@ -1,8 +1,34 @@
 import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from '../command.js';
+import { autoUpdate } from '../../lib/auto/auto-update.js';
+import { runRebootCommand } from '../../lib/auto/reboot-schedule.js';
+import { UsageError } from '../../lib/errors.js';
+import { renderReportText } from '../../lib/report/render-text.js';
+import { deviceEnvironment, runCommand, type GlobalArgs } from '../command.js';
 
-export const autoCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export interface AutoArgs extends GlobalArgs {
+  'src-dir'?: string;
+  'after-reboot': boolean;
+  'reboot-command': string;
+}
+
+export const autoCommand: CommandModule<GlobalArgs, AutoArgs> = {
   command: 'auto',
-  describe: 'stub',
-  handler: () => {},
+  describe: 'The whole update from a medium, for the USB unit: install, then run (apps) or reboot and run after it (rootfs); '
+    + 'a report goes onto the medium',
+  builder: (yargs) =>
+    yargs
+      .option('src-dir', { type: 'string', description: 'The medium: its mount point, a bundle directory, .tar or .zip; reports go into it (or beside the archive)' })
+      .option('after-reboot', { type: 'boolean', default: false, description: 'Finish an update that auto started before the reboot it asked for (no medium needed)' })
+      .option('reboot-command', { type: 'string', default: 'systemctl --no-block reboot', description: 'How to reboot when a rootfs update needs it' })
+      .check((args) => {
+        if ((args['src-dir'] === undefined) === !args['after-reboot']) throw new UsageError('name the medium with --src-dir, or give --after-reboot');
+        return true;
+      }),
+  handler: (args) =>
+    runCommand(args, async (output) => {
+      const env = await deviceEnvironment(args, output);
+      const result = await autoUpdate(env, { mediumPath: args['src-dir'], requestReboot: () => runRebootCommand(args['reboot-command']) });
+      if (result.report) output.result(result.report, () => renderReportText(result.report!).trimEnd());
+      return result.exitCode;
+    }),
 };

@@ -120,5 +120,11 @@ function describeSummary(summary: BundleSummary): string {
       lines.push(`  ${target.name}  version ${target.version}  tags ${target.tags.join(',') || '-'}  apps ${target.apps.map((app) => app.name).join(', ') || '-'}`);
     }
   }
+  lines.push(summary.reports.length ? `reports from devices (${summary.reports.length}):` : 'no reports from devices on this drive');
+  for (const report of summary.reports) {
+    lines.push(report.problem
+      ? `  ${report.file}: ${report.problem}`
+      : `  ${report.finishedAt}  ${report.device}  ${report.result} (exit ${report.exitCode})  ${report.previousTarget ?? '-'} -> ${report.newTarget ?? '-'}  ${report.file}`);
+  }
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import type { HistoryEntry } from '../../lib/device/history.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { deviceStatus, type DeviceStatus } from '../../lib/update/status.js';
 import { deviceEnvironment, runCommand, type GlobalArgs } from '../command.js';
@@ -19,9 +20,16 @@ function describe(status: DeviceStatus): string {
     `current target: ${status.current ? `${status.current.name} (version ${status.current.version})` : '(none)'}`,
     `pending target: ${status.pending ? `${status.pending.target.name} (version ${status.pending.target.version}, ${status.pending.phase}): run 'fioup-offline run'` : '(none)'}`,
   ];
-  if (status.failedTargets.length) lines.push(`failed targets: ${status.failedTargets.join(', ')}`);
+  if (status.failedTargets.length) lines.push('failed targets:', ...status.failedTargets.map((name) => `  ${name}: ${status.failureReasons[name] ?? '(reason no longer in the history)'}`));
   for (const app of status.apps) {
     lines.push(`  ${app.name.padEnd(20)} ${app.state.padEnd(10)} images ${app.imagesPresent ? 'present' : 'MISSING'}  ${app.uri}`);
   }
+  if (status.history.length) lines.push('last updates (newest first):', ...status.history.map(describeHistoryEntry));
   return lines.join('\n');
+}
+
+function describeHistoryEntry(entry: HistoryEntry): string {
+  const target = entry.target ? `${entry.target.name} (version ${entry.target.version})` : '(no target)';
+  const line = `  ${entry.startedAt}  ${entry.command.padEnd(7)} ${target}: ${entry.result} (exit ${entry.exitCode})${entry.reason ? `: ${entry.reason}` : ''}`;
+  return entry.logTail ? `${line}\n${entry.logTail.split('\n').map((text) => `      | ${text}`).join('\n')}` : line;
 }

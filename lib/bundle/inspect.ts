@@ -1,4 +1,5 @@
 import { openMedium } from '../medium/open-medium.js';
+import { findReportsBeside, type ReportListing } from '../report/list.js';
 import { readManifest, type BundleApp } from './manifest.js';
 
 export interface InspectedTarget {
@@ -18,6 +19,8 @@ export interface BundleSummary {
   readonly totalBytes: number;
   /** Targets per hardware id, newest version first. */
   readonly targetsByHardwareId: Readonly<Record<string, readonly InspectedTarget[]>>;
+  /** The reports devices wrote onto the drive (`fioup-offline auto`), oldest first. */
+  readonly reports: readonly ReportListing[];
 }
 
 export async function inspectBundle(path: string): Promise<BundleSummary> {
@@ -33,12 +36,13 @@ export async function inspectBundle(path: string): Promise<BundleSummary> {
     for (const targets of Object.values(byHardwareId)) targets.sort((a, b) => Number(b.version) - Number(a.version));
     return {
       medium: medium.description,
-      tool: `${manifest.tool.name} ${manifest.tool.version}`,
+      tool: `${manifest.tool.name} ${manifest.tool.version}${manifest.tool.commit ? ` (commit ${manifest.tool.commit})` : ''}`,
       createdAt: manifest.createdAt,
       metadataExpires: manifest.metadataExpires,
       fileCount: manifest.files.length,
       totalBytes: manifest.files.reduce((sum, file) => sum + file.size, 0),
       targetsByHardwareId: byHardwareId,
+      reports: await findReportsBeside(path),
     };
   } finally {
     await medium.close();

@@ -39,6 +39,8 @@ export interface DeviceConfig {
   readonly callbackProgram: string | undefined;
   readonly rootsDir: string;
   readonly deviceType: DeviceType;
+  /** `[import] tls_clientcert_path` resolved against `base_path`: the device certificate, whose subject names the device. */
+  readonly clientCertificatePath: string | undefined;
   readonly rootfs: RootfsConfig;
   /** `[offline] start_timeout`: seconds `run` waits for the apps to be running and healthy. */
   readonly startTimeoutSeconds: number;
@@ -108,7 +110,8 @@ async function interpret(sections: Sections, files: string[]): Promise<DeviceCon
     throw new ConfigError(`[offline] device_type must be 'ci' or 'prod', not '${declaredType}'`);
   }
   const basePath = text('import', 'base_path') ?? storagePath;
-  const certificate = text('import', 'tls_clientcert_path');
+  const certificateSetting = text('import', 'tls_clientcert_path');
+  const certificate = certificateSetting ? resolveFrom(basePath, certificateSetting) : undefined;
   return {
     hardwareId,
     tags: splitCommaList(text('pacman', 'tags')),
@@ -118,7 +121,8 @@ async function interpret(sections: Sections, files: string[]): Promise<DeviceCon
     storageWatermark: watermark,
     callbackProgram: text('pacman', 'callback_program') || undefined,
     rootsDir: text('offline', 'roots_dir') ?? '/usr/lib/sota/tuf',
-    deviceType: declaredType ?? (certificate ? await deviceTypeFromCertificate(resolveFrom(basePath, certificate)) : 'ci'),
+    deviceType: declaredType ?? (certificate ? await deviceTypeFromCertificate(certificate) : 'ci'),
+    clientCertificatePath: certificate,
     rootfs: {
       sysroot: text('pacman', 'sysroot') ?? '/sysroot',
       os: text('pacman', 'os') ?? 'lmp',

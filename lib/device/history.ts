@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exitCodeForError, exitCodeForOutcome, type Outcome } from '../exit-codes.js';
+import { exitCodeForError, exitCodeForOutcome, type ExitCodeValue, type Outcome } from '../exit-codes.js';
 import { writeJsonAtomic } from '../fs/atomic.js';
 import type { ProgressListener } from '../progress.js';
 import type { DeviceStateStore, TargetRecord } from './state.js';
@@ -24,7 +24,7 @@ export interface HistoryEntry {
   readonly previous: TargetRef | undefined;
   /** The outcome, or 'failed' when the command ended with an error. */
   readonly result: Outcome | 'failed';
-  readonly exitCode: number;
+  readonly exitCode: ExitCodeValue;
   /** The error class of a failure (`DowngradeRefusedError`...). */
   readonly error?: string;
   /** Why the command failed or the update was rolled back: the first line of the message. */

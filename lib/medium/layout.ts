@@ -100,3 +100,8 @@ export function mediumCommitObjectPath(commit: string): string {
 export function isContentAddressed(path: string): boolean {
   return appBlobName(path) !== undefined || isInside(path, `${OSTREE_REPO_DIRECTORY}/objects`);
 }
+
+// --- beside the bundle ---------------------------------------------------------------------------------
+
+/** Where `auto` writes its reports: in the directory it read the bundle from, beside the bundle and never inside it. */
+export const REPORTS_DIRECTORY = 'fioup-offline-reports';
