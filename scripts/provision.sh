@@ -2,12 +2,17 @@
 # Installs what the tests and the demo need on a fresh Debian 12 machine, from Debian's archive only:
 #   docker20: Debian 12's docker.io 20.10 + docker-compose v1 (system packages)
 #   docker26: Debian 13's docker.io 26 + compose v2 plugin, unpacked under $FIOUP_ENGINE_CACHE, not installed
-# plus busybox-static (test images), skopeo, ostree, openssl, e2fsprogs (loop filesystems).
+# plus busybox-static (test images), skopeo, ostree, openssl, e2fsprogs (loop filesystems), and for the
+# self-contained binaries and the .deb: qemu-user-static with the arm64/armhf C and C++ libraries (running the
+# other architectures), lintian, systemd (systemd-analyze), man-db, and a throw-away Debian root made once with
+# debootstrap (cached as a tarball) that the package tests install the .deb into.
 # Idempotent: a second run installs nothing. Fails loudly when something cannot be had.
 set -euo pipefail
 
 cache=${FIOUP_ENGINE_CACHE:-/var/cache/fioup-offline-test}
-system_packages=(docker.io docker-compose busybox-static skopeo ostree openssl e2fsprogs util-linux iptables xz-utils)
+system_packages=(docker.io docker-compose busybox-static skopeo ostree openssl e2fsprogs util-linux iptables xz-utils
+                 qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libc6-armhf-cross libstdc++6-armhf-cross
+                 libatomic1-armhf-cross lintian debootstrap systemd man-db)
 trixie_packages=(docker.io docker-cli docker-compose containerd)
 
 log() { printf '[provision] %s\n' "$*" >&2; }
@@ -38,5 +43,16 @@ if [ ! -x "$engine26/usr/sbin/dockerd" ] || [ ! -x "$engine26/usr/libexec/docker
   for deb in "$apt_dir"/archives/*.deb; do dpkg -x "$deb" "$engine26.partial"; done
   mv "$engine26.partial" "$engine26"
   rm -rf "$apt_dir"
+fi
+debian_root="$cache/debian-root/bookworm-minbase-systemd.tar.gz"
+if [ ! -s "$debian_root" ]; then
+  log "making a throw-away Debian 12 root with debootstrap into $debian_root"
+  partial=$(mktemp -d /var/tmp/fioup-debian-root.XXXXXX)
+  debootstrap --variant=minbase --include=systemd bookworm "$partial/root" http://deb.debian.org/debian >"$partial/log" 2>&1 ||
+    { tail -20 "$partial/log" >&2; rm -rf "$partial"; log "debootstrap failed"; exit 1; }
+  mkdir -p "$(dirname "$debian_root")"
+  tar -C "$partial/root" -czf "$debian_root.partial" .
+  mv "$debian_root.partial" "$debian_root"
+  rm -rf "$partial"
 fi
 log "ready: $("$engine26/usr/sbin/dockerd" --version), $(dockerd --version)"

@@ -9,10 +9,26 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI, as compiled by scripts/test.sh, in a child process, the way a technician would. */
+/**
+ * The CLI under test: the compiled `dist/cli/main.js` (scripts/test.sh builds it) on this node, or, when
+ * FIOUP_TEST_CLI names one, a self-contained executable (scripts/test.sh runs the device tests again through the
+ * x64 binary that way).
+ */
+export function cliCommand(): { program: string; args: string[] } {
+  const executable = process.env.FIOUP_TEST_CLI;
+  return executable ? { program: executable, args: [] } : { program: process.execPath, args: [`${repoRoot}dist/cli/main.js`] };
+}
+
+/** Runs the real CLI in a child process, the way a technician would. */
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+  const { program, args: before } = cliCommand();
+  return runProgram(program, [...before, ...args], options);
+}
+
+/** Runs any program to completion, collecting its output. */
+export function runProgram(program: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${repoRoot}dist/cli/main.js`, ...args], {
+    const child = spawn(program, args, {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,31 @@
+import { build } from 'esbuild';
+import type { BuildInfo } from '../../lib/build-info.js';
+
+/**
+ * The CLI as one CommonJS script, what a Single Executable Application runs: no top-level await, no import.meta,
+ * no require of anything but Node's own modules. What stays outside cannot load in the binary and is optional by
+ * design: drivelist (the host falls back to lsblk), and the native halves of ssh2 (cpu-features, its sshcrypto
+ * binding), which it replaces with JavaScript when they are missing.
+ */
+export async function bundleCli(entry: string, outfile: string, info: BuildInfo): Promise<void> {
+  const result = await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+    external: ['drivelist', 'cpu-features', '*.node'],
+    define: {
+      FIOUP_OFFLINE_BUILD: JSON.stringify(info),
+      // yargs finds its locale files from import.meta.url; in the binary there are none, and it speaks English.
+      'import.meta.url': 'FIOUP_OFFLINE_SCRIPT_URL',
+    },
+    banner: { js: "const FIOUP_OFFLINE_SCRIPT_URL = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  const warnings = result.warnings.filter((warning) => !warning.location?.file.includes('node_modules/'));
+  if (warnings.length) throw new Error(`bundling ${entry}: ${warnings.map((warning) => warning.text).join('; ')}`);
+}
