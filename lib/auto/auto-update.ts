@@ -1,8 +1,9 @@
+import { stat } from 'node:fs/promises';
 import { buildInfo } from '../build-info.js';
 import type { DeviceEnvironment } from '../device/environment.js';
 import { targetRef, UpdateHistory, type HistoryCommand, type HistoryEntry } from '../device/history.js';
 import { ExitCode, exitCodeForError, type ExitCodeValue, type Outcome } from '../exit-codes.js';
-import { openMedium } from '../medium/open-medium.js';
+import { findMediaOnRemovableDrives, openMedium } from '../medium/open-medium.js';
 import { deviceIdentity } from '../report/device-identity.js';
 import { reportsRootOf } from '../report/list.js';
 import { buildReport, type ReportApp, type UpdateReport } from '../report/report.js';
@@ -51,7 +52,7 @@ export async function autoUpdate(env: DeviceEnvironment, options: AutoUpdateOpti
 
   const run = () => steps.run('run', async () => (await runPending(env)).outcome);
   const install = (mediumPath: string) => steps.run('install', async () => {
-    const medium = await openMedium(mediumPath);
+    const medium = await openMedium(await bundleOn(mediumPath));
     try {
       return (await installFromMedium(env, medium, { force: false })).outcome;
     } finally {
@@ -128,6 +129,11 @@ class StepLog {
       reason: ((error as Error)?.message ?? String(error)).split('\n')[0]!,
     };
   }
+}
+
+/** The one bundle on a drive's mount point (a bundle directory, or a tar or zip file at its root), or what the path names. */
+async function bundleOn(mediumPath: string): Promise<string> {
+  return (await stat(mediumPath)).isDirectory() ? findMediaOnRemovableDrives({ mountRoots: [mediumPath] }) : mediumPath;
 }
 
 /** Each app of the current target and its state; 'unknown' when Docker cannot say. */

@@ -1,6 +1,6 @@
 import { runCallback, type CallbackStep } from '../device/callbacks.js';
 import type { DeviceEnvironment } from '../device/environment.js';
-import { recordAttempt, targetRef } from '../device/history.js';
+import { recordAttempt, targetRef, type Attempt } from '../device/history.js';
 import { acquireDeviceLock } from '../device/lock.js';
 import type { DeviceState, TargetRecord } from '../device/state.js';
 import type { Outcome } from '../exit-codes.js';
@@ -40,8 +40,7 @@ export async function installFromMedium(env: DeviceEnvironment, medium: Medium, 
       const state = await env.files.state.load();
       attempt.previous = targetRef(state.current);
       requireNoOtherPending(state, options);
-      const { plan, inspection, upToDate } = await planFromMedium(env, medium, state, options);
-      attempt.target = targetRef(plan.target);
+      const { plan, inspection, upToDate } = await planFromMedium(env, medium, state, options, attempt);
       if (upToDate) return { outcome: 'up-to-date', target: plan.target, plan, loadedImages: [] };
       env.onProgress({ type: 'info', message: `installing ${plan.target.name} (version ${plan.target.version}): ${describePlan(plan)}` });
       return new Installation(env, medium, state, plan, inspection).run();
@@ -51,7 +50,7 @@ export async function installFromMedium(env: DeviceEnvironment, medium: Medium, 
   }
 }
 
-async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: DeviceState, options: InstallOptions) {
+async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: DeviceState, options: InstallOptions, attempt: Attempt) {
   const bootedCommit = await env.rootfs.bootedCommitIfOstree();
   const inspection = await inspectMedium(env.config, medium, {
     current: state.current,
@@ -60,6 +59,8 @@ async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: Dev
     ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
   });
   for (const warning of inspection.verified.warnings) env.onProgress({ type: 'warning', message: warning });
+  const selected = inspection.selection.selected;
+  if (selected?.version !== undefined) attempt.target = { name: selected.name, version: selected.version };
   const stoppedApps = new Set<string>();
   if (needsStoppedApps(inspection.selection, state)) {
     for (const app of state.current!.apps) if (!(await appsRunning(env.engine, [app]))) stoppedApps.add(app.name);

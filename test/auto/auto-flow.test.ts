@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { access, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -104,6 +104,7 @@ describe('USB auto-install: the command the unit runs, on a loop-mounted ext4 dr
     validateReport(refusal);
     assert.equal(refusal.result, 'refused');
     assert.equal(refusal.errors[0].kind, 'DowngradeRefusedError');
+    assert.deepEqual(refusal.newTarget, { name: target(3), version: 3 }, 'the target refused');
     assert.match(refusal.errors[0].fix, /--force/);
     assert.equal(refusal.earlierUpdates[0].result, 'rolled-back', 'earlier updates, newest first');
 
@@ -127,18 +128,24 @@ describe('USB auto-install: the command the unit runs, on a loop-mounted ext4 dr
     assert.deepEqual(await reports(), before);
   });
 
-  test('a full stick: the update goes on (0, up to date) and nothing half-written is left', async () => {
-    const before = await reports();
-    execFileSync('sh', ['-c', `dd if=/dev/zero of=${join(stick.mountPoint, 'filler')} bs=1M status=none || true`]);
+  test('a full drive holding a tar bundle: the update goes on (0, up to date) and nothing half-written is left', async () => {
+    const bundle = join(workdir, 'bundle.tar');
+    const created = await runCli(['bundle-create', factory.dirs.medium, bundle, '--format', 'tar', '--target', target(2)]);
+    assert.equal(created.code, 0, created.stderr);
+    const full = join(workdir, 'full');
+    await mkdir(full);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${(await stat(bundle)).size + (64 << 10)}`, 'tmpfs', full]);
     try {
-      const result = await auto();
+      execFileSync('cp', [bundle, full]);
+      execFileSync('sh', ['-c', `dd if=/dev/zero of=${join(full, 'filler')} bs=4k status=none 2>/dev/null || true`]);
+      const result = await device.cli(['auto', '--src-dir', full]);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /the report could not be written onto the medium \(.*no space left on device.*\)/i);
-      assert.deepEqual(await reports(), before);
-      const leftovers = (await readdir(join(stick.mountPoint, 'fioup-offline-reports', deviceDirectory))).filter((name) => name.endsWith('.tmp'));
-      assert.deepEqual(leftovers, []);
+      assert.deepEqual(await reportFiles(full, deviceDirectory), []);
+      const written = await readdir(join(full, 'fioup-offline-reports', deviceDirectory)).catch((): string[] => []);
+      assert.deepEqual(written, [], 'no temporary file is left');
     } finally {
-      execFileSync('rm', ['-f', join(stick.mountPoint, 'filler')]);
+      execFileSync('umount', [full]);
     }
   });
 
@@ -150,7 +157,7 @@ describe('USB auto-install: the command the unit runs, on a loop-mounted ext4 dr
       ['updated 0', 'rolled-back 99', 'refused 102']);
     assert.ok(summary.reports.every((report: { device: string }) => report.device === deviceDirectory));
     const human = await runCli(['bundle', 'inspect', stick.mountPoint]);
-    assert.match(human.stdout, /reports from devices \(3\):\n.* rolled-back \(exit 99\) +amd64-linux-lmp-1 -> amd64-linux-lmp-3/);
+    assert.match(human.stdout, /reports from devices \(3\):\n.*\n.* rolled-back \(exit 99\) +amd64-linux-lmp-1 -> amd64-linux-lmp-3/);
   });
 });
 
