@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --size 256M] [--runs N] [--from-source] [--only NAME]...`: every benchmark, one after the
  * other, each in its own process (so that one's memory stays its own). `--size`, `--runs` and `--from-source` go
- * to the install and bundle-create benchmarks, whose default sizes are 1 GiB and 2 GiB; tuf-verify runs with its
- * own defaults.
+ * to the install and bundle-create benchmarks, whose default sizes are 1 GiB and 2 GiB; tuf-verify and startup
+ * (the self-contained executable against node dist/cli/main.js) run with their own defaults.
  * A failing benchmark does not stop the others; the exit status says whether all of them ran.
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +21,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'install', file: 'bench/install.ts', takesOptions: true },
   { name: 'bundle-create', file: 'bench/bundle-create.ts', takesOptions: true },
   { name: 'tuf-verify', file: 'bench/tuf-verify.ts', takesOptions: false },
+  { name: 'startup', file: 'bench/startup.ts', takesOptions: false },
 ];
 
 function runBenchmark(file: string, args: string[]): Promise<number> {

@@ -61,19 +61,14 @@ export interface UpdateReport {
   readonly earlierUpdates: readonly HistoryEntry[];
 }
 
-export interface ReportFacts {
+/** What the report is made from: the steps as the history recorded them, and the device before and after. */
+export type ReportFacts = Pick<UpdateReport, 'device' | 'apps' | 'earlierUpdates'> & {
   readonly tool: BuildInfo;
-  readonly device: DeviceIdentity;
   readonly medium: string | undefined;
-  readonly startedAt: Date;
-  readonly finishedAt: Date;
-  readonly previousTarget: TargetRef | undefined;
-  readonly currentTarget: TargetRef | undefined;
-  readonly pendingTarget: TargetRef | undefined;
+  readonly period: { readonly startedAt: Date; readonly finishedAt: Date };
+  readonly targets: { readonly previous?: TargetRef; readonly current?: TargetRef; readonly pending?: TargetRef };
   readonly steps: readonly HistoryEntry[];
-  readonly apps: readonly ReportApp[];
-  readonly earlierUpdates: readonly HistoryEntry[];
-}
+};
 
 export function buildReport(facts: ReportFacts): UpdateReport {
   const last = facts.steps.at(-1);
@@ -84,16 +79,16 @@ export function buildReport(facts: ReportFacts): UpdateReport {
     tool: { name: 'fioup-offline', ...facts.tool },
     device: facts.device,
     medium: facts.medium ?? null,
-    startedAt: facts.startedAt.toISOString(),
-    finishedAt: facts.finishedAt.toISOString(),
-    durationMs: facts.finishedAt.getTime() - facts.startedAt.getTime(),
+    startedAt: facts.period.startedAt.toISOString(),
+    finishedAt: facts.period.finishedAt.toISOString(),
+    durationMs: facts.period.finishedAt.getTime() - facts.period.startedAt.getTime(),
     result: resultOf(facts.steps),
     exitCode,
     exitMeaning: exitMeaning(exitCode).meaning,
-    previousTarget: facts.previousTarget ?? null,
+    previousTarget: facts.targets.previous ?? null,
     newTarget: facts.steps.findLast((step) => step.target)?.target ?? null,
-    currentTarget: facts.currentTarget ?? null,
-    pendingTarget: facts.pendingTarget ?? null,
+    currentTarget: facts.targets.current ?? null,
+    pendingTarget: facts.targets.pending ?? null,
     steps: facts.steps.map((step) => ({ ...step, meaning: exitMeaning(step.exitCode).meaning })),
     apps: facts.apps,
     errors: facts.steps.flatMap(errorOf),

@@ -1,0 +1,78 @@
+/**
+ * Start-up: `--help`, and `check` on a small medium, through the self-contained x64 executable
+ * (dist/package/fioup-offline-linux-x64, built here if missing) and through `node dist/cli/main.js`, with `node -e 0`
+ * as the floor any Node program pays. `--runs N` (default 10): the table shows the median wall time and the
+ * largest peak RSS. Aim: the executable's `--help` within 0.3 s.
+ */
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sampleApps } from '../fixtures/apps/index.js';
+import { buildFactory, scenarios } from '../fixtures/factory.js';
+import { executableName } from '../scripts/package/node-runtimes.js';
+import { aimLine, formatBytes, formatRatio, formatSeconds, measureOk, prepareCli, printTable, repoRoot, runQuiet, summarize, withScratch, type Summary } from './lib.js';
+
+const HELP_AIM_MS = 300;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
+  const runs = Number(values.runs);
+  if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError('--runs must be a positive integer');
+  await withScratch('fioup-bench-startup-', async (scratch) => {
+    console.log('building the x64 executable (cached when the bundled script did not change)...');
+    await runQuiet([process.execPath, join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, 'scripts/package.ts'), '--arch', 'x64', '--no-deb']);
+    const binary = join(repoRoot, 'dist/package', executableName('x64'));
+    const dist = await prepareCli(join(scratch, 'dist'), false);
+    const config = await smallDevice(scratch);
+
+    const tools: { name: string; argv: (...args: string[]) => string[] }[] = [
+      { name: 'executable', argv: (...args) => [binary, ...args] },
+      { name: 'node dist/cli/main.js', argv: dist },
+    ];
+    const cases = [
+      { name: '--help', args: ['--help'], ok: [0] },
+      { name: 'check (small medium)', args: ['check', '--config', config.file, '--src-dir', config.medium], ok: [16] },
+    ];
+    const floor = summarize(await repeat(runs, () => measureOk([process.execPath, '-e', '0'])));
+    const rows: string[][] = [['node -e 0 (floor)', '', formatSeconds(floor.wallMs), '', formatBytes(floor.peakRssBytes)]];
+    const results = new Map<string, Summary>();
+    for (const { name, args, ok } of cases) {
+      for (const tool of tools) {
+        const summary = summarize(await repeat(runs, () => measureOk(tool.argv(...args), ok)));
+        results.set(`${tool.name} ${name}`, summary);
+        const baseline = results.get(`executable ${name}`)!;
+        rows.push([tool.name, name, formatSeconds(summary.wallMs), formatRatio(summary.wallMs / baseline.wallMs), formatBytes(summary.peakRssBytes)]);
+      }
+    }
+    printTable(`start-up, median of ${runs} runs`, ['tool', 'command', 'wall', 'vs executable', 'peak RSS'], rows);
+    const help = results.get('executable --help')!.wallMs;
+    console.log(aimLine(`executable --help <= ${HELP_AIM_MS / 1000} s`, help <= HELP_AIM_MS, `${formatSeconds(help)}; node -e 0 takes ${formatSeconds(floor.wallMs)} here`));
+  });
+}
+
+async function repeat<T>(count: number, work: () => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let index = 0; index < count; index++) results.push(await work());
+  return results;
+}
+
+/** A one-app factory's medium and a device configured for it. */
+async function smallDevice(scratch: string): Promise<{ file: string; medium: string }> {
+  const factory = await buildFactory(join(scratch, 'factory'), scenarios.basic({
+    seed: 'startup',
+    targets: [{ hardwareIds: ['amd64-linux'], version: 1, apps: [sampleApps.tiny('startup', 1)] }],
+  }));
+  const device = join(scratch, 'device');
+  await mkdir(device, { recursive: true });
+  await cp(factory.dirs.deviceRoots, join(device, 'roots', factory.device.type), { recursive: true });
+  const file = join(device, 'sota.toml');
+  await writeFile(file, [
+    '[provision]', `primary_ecu_hardware_id = "${factory.device.hardwareId}"`,
+    '[pacman]', `tags = "${factory.device.tag}"`, `compose_apps_root = "${join(device, 'compose-apps')}"`,
+    '[storage]', `path = "${join(device, 'var-sota')}"`,
+    '[offline]', `roots_dir = "${join(device, 'roots')}"`, `device_type = "${factory.device.type}"`, 'ostree = false', '',
+  ].join('\n'));
+  return { file, medium: factory.dirs.medium };
+}
+
+await main();
