@@ -16,6 +16,8 @@ export async function bundleCli(entry: string, outfile: string, info: BuildInfo)
     format: 'cjs',
     target: 'node20',
     minify: true,
+    // Error classes name themselves (`this.name = new.target.name`): --json output and reports show those names.
+    keepNames: true,
     legalComments: 'none',
     logLevel: 'silent',
     external: ['drivelist', 'cpu-features', '*.node'],
