@@ -148,10 +148,12 @@ export interface BenchOptions {
 export function benchOptions(defaultSize: string): BenchOptions {
   const { values } = parseArgs({
     options: { size: { type: 'string', default: defaultSize }, runs: { type: 'string', default: '1' }, 'from-source': { type: 'boolean', default: false } },
+    // A benchmark may take options of its own (bench/install.ts: --parallel, --cores).
+    strict: false,
   });
   const runs = Number(values.runs);
   if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError('--runs must be a positive integer');
-  return { size: parseSize(values.size), runs, fromSource: values['from-source'] };
+  return { size: parseSize(String(values.size)), runs, fromSource: values['from-source'] === true };
 }
 
 const APPS = 4;

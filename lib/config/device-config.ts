@@ -46,11 +46,16 @@ export interface DeviceConfig {
   readonly startTimeoutSeconds: number;
   /** `[offline] prune`: after a successful update, remove the images only the replaced apps used. */
   readonly pruneImages: boolean;
+  /** `[offline] parallel_loads`: how many images load into Docker at once. */
+  readonly parallelLoads: number;
   /** Files read, in the order they were merged. */
   readonly files: string[];
 }
 
 type Sections = Record<string, Record<string, unknown>>;
+
+/** Two loads keep two cores busy, one inflating layers while the other streams (bench/install.ts measures 1 to 4). */
+const DEFAULT_PARALLEL_LOADS = 2;
 
 /**
  * Reads aktualizr-lite's TOML snippets: each path is a file or a directory of `*.toml` files taken in name order;
@@ -132,6 +137,7 @@ async function interpret(sections: Sections, files: string[]): Promise<DeviceCon
     },
     startTimeoutSeconds: positiveInteger(text('offline', 'start_timeout') ?? '120', '[offline] start_timeout'),
     pruneImages: booleanKey(sections.offline?.prune, '[offline] prune', true),
+    parallelLoads: positiveInteger(text('offline', 'parallel_loads') ?? String(DEFAULT_PARALLEL_LOADS), '[offline] parallel_loads'),
     files,
   };
 }

@@ -34,6 +34,7 @@ const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
  */
 export class DockerEngine {
   private client: Promise<Docker> | undefined;
+  private rootDirAnswer: Promise<string | undefined> | undefined;
 
   private docker(): Promise<Docker> {
     this.client ??= import('dockerode').then(({ default: Dockerode }) => new Dockerode());
@@ -57,10 +58,13 @@ export class DockerEngine {
     return { version: info.Version, apiVersion: info.ApiVersion };
   }
 
-  /** Where dockerd keeps images and containers, for free-space checks; undefined when it does not say. */
-  async rootDir(): Promise<string | undefined> {
-    const info = (await (await this.docker()).info()) as { DockerRootDir?: string };
-    return info.DockerRootDir || undefined;
+  /**
+   * Where dockerd keeps images and containers, for free-space checks; undefined when it does not say. Asked once
+   * (`GET /info` takes dockerd a few hundred milliseconds): an install asks early and uses the answer later.
+   */
+  rootDir(): Promise<string | undefined> {
+    this.rootDirAnswer ??= this.docker().then(async (docker) => ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir || undefined);
+    return this.rootDirAnswer;
   }
 
   /** Whether Docker holds the image with this id (`sha256:<config hex>`). */

@@ -6,7 +6,7 @@ import type {
   SignedMetadata, SnapshotFields, TargetFileEntry, TargetsFields, TimestampFields,
 } from './model.js';
 import { roleNames } from './model.js';
-import { parseStrictJson } from './strict-json.js';
+import { DeferredJson, parseCanonicalSigned, parseStrictJson } from './strict-json.js';
 
 /**
  * Reads metadata in either dialect into the one internal model (model.ts). Only the shape is checked here;
@@ -50,20 +50,28 @@ export function parseSnapshot(bytes: Buffer, fileName: string): SignedMetadata<S
   });
 }
 
+/** A target's custom fields stay unparsed until read: selection needs a few of them, of a few targets. */
+const isTargetCustom = (path: readonly string[]) => path.length === 4 && path[0] === 'signed' && path[1] === 'targets' && path[3] === 'custom';
+
 export function parseTargets(bytes: Buffer, fileName: string): SignedMetadata<TargetsFields> {
   return parseSigned(bytes, fileName, 'targets', (signed, shape) => {
     const targets = new Map<string, TargetFileEntry>();
     for (const [name, entry] of Object.entries(shape.object(signed.targets, 'targets'))) {
       const where = `targets[${JSON.stringify(name)}]`;
       const target = shape.object(entry, where);
-      targets.set(name, {
-        length: shape.length(target.length, `${where}.length`),
-        hashes: shape.hashes(target.hashes, `${where}.hashes`),
-        custom: target.custom,
-      });
+      targets.set(name, new TargetEntry(shape.length(target.length, `${where}.length`), shape.hashes(target.hashes, `${where}.hashes`), target.custom));
     }
     return { ...commonFields(signed, shape), targets };
-  });
+  }, isTargetCustom);
+}
+
+/** A target of targets.json, its custom fields parsed each time they are read (see TargetFileEntry). */
+class TargetEntry implements TargetFileEntry {
+  constructor(readonly length: number, readonly hashes: Readonly<Record<string, string>>, private readonly customFields: unknown) {}
+
+  get custom(): unknown {
+    return this.customFields instanceof DeferredJson ? this.customFields.value() : this.customFields;
+  }
 }
 
 export function parseBundleTargets(bytes: Buffer, fileName: string): SignedMetadata<BundleTargetsFields> {
@@ -88,9 +96,13 @@ function parseSigned<Fields extends CommonFields>(
   fileName: string,
   role: RoleName,
   parseFields: (signed: JsonObject, shape: ShapeChecker) => Fields,
+  isDeferred: (path: readonly string[]) => boolean = () => false,
 ): SignedMetadata<Fields> {
   const shape: ShapeChecker = new ShapeChecker(fileName);
-  const document = shape.object(parseStrictJson(bytes, fileName), 'the document');
+  // Metadata that fioctl wrote is canonical: its `signed` bytes are what was signed, and they are read once. Other
+  // spellings are parsed in full and encoded again.
+  const canonical = parseCanonicalSigned(bytes, fileName, isDeferred);
+  const document = shape.object(canonical ? canonical.document : parseStrictJson(bytes, fileName), 'the document');
   const signed = shape.object(document.signed, 'signed');
   const type = typeof signed._type === 'string' ? typeNames[signed._type] : undefined;
   if (!type) shape.fail(`signed._type ${JSON.stringify(signed._type)} is not a TUF role`);
@@ -101,7 +113,7 @@ function parseSigned<Fields extends CommonFields>(
     dialect: type.dialect,
     fields: parseFields(signed, shape),
     signatures,
-    signedForms: canonicalEncodings(signed, type.dialect, fileName),
+    signedForms: canonical ? [canonical.signedBytes] : canonicalEncodings(signed, type.dialect, fileName),
     rawBytes: bytes,
   };
 }

@@ -55,7 +55,10 @@ export interface SnapshotFields extends CommonFields {
 export interface TargetFileEntry {
   readonly length: number;
   readonly hashes: Readonly<Record<string, string>>;
-  /** Untrusted in shape (signed, but written by whoever builds targets); lib/targets validates it. */
+  /**
+   * Untrusted in shape (signed, but written by whoever builds targets); lib/targets validates it. Parsed from the
+   * signed bytes each time it is read, so that a large targets.json never holds every target's fields at once.
+   */
   readonly custom: unknown;
 }
 

@@ -105,7 +105,8 @@ describe('target selection on a factory bundle', () => {
     const copy = await workspace.dir('missing-app');
     await cp(basic.build.dirs.medium, copy, { recursive: true });
     const medium = new DirectoryMedium(copy);
-    const [newWeb, sharedHealth] = (await evaluateMedium(medium, basic.verified, amd64)).selectedTarget!.apps;
+    const apps = (await evaluateMedium(medium, basic.verified, amd64)).selectedTarget!.apps;
+    const [newWeb, sharedHealth] = ['web', 'health'].map((name) => apps.find((app) => app.name === name));
     await rm(join(copy, 'apps/apps', newWeb!.name, newWeb!.manifestHex), { recursive: true });
 
     const fallback = await evaluateMedium(medium, basic.verified, amd64);
@@ -117,7 +118,7 @@ describe('target selection on a factory bundle', () => {
     await rm(join(copy, 'apps/apps', sharedHealth!.name, sharedHealth!.manifestHex), { recursive: true });
     const selection = await evaluateMedium(medium, basic.verified, amd64);
     assert.equal(selection.selected?.name, 'amd64-linux-lmp-2');
-    assert.deepEqual(selection.selected?.missingApps, [newWeb!.name, sharedHealth!.name]);
+    assert.deepEqual(selection.selected?.missingApps, [newWeb!.name, sharedHealth!.name].sort(), 'in the order of the target, whose keys canonical JSON sorts');
     assert.equal(checkExitCode(selection), ExitCode.contentMissing);
     assert.throws(() => checkVerdict(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(sharedHealth!.name));
 

@@ -5,7 +5,7 @@ import { AppStore } from '../../apps/app-store.js';
 import type { AppTree } from '../../apps/app-tree.js';
 import type { AppRecord } from '../../device/state.js';
 import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../../docker/compose-override.js';
-import { loadImage } from '../../docker/image-load.js';
+import { loadImagesConcurrently } from '../../docker/load-images.js';
 import { localImageTag } from '../../docker/image-ref.js';
 import { renameDurable } from '../../fs/atomic.js';
 import { parseAppUri } from '../../targets/app-uri.js';
@@ -41,6 +41,8 @@ class AppsInstall implements PartInstall {
   /** The hash chain of every app to install, down to the image manifests; configs and layers are hashed while they load. */
   async verify(): Promise<void> {
     const { env, plan } = this.context;
+    // Asked now, answered while the trees are read: the space check needs it next.
+    env.engine.rootDir().catch(() => undefined);
     this.trees = [];
     for (const app of appsToInstall(this.part.changes)) {
       this.trees.push(await this.appStore.readTree(parseAppUri(app.uri, `target ${plan.target.name}`), env.platform));
@@ -50,14 +52,14 @@ class AppsInstall implements PartInstall {
   async spaceNeeded(): Promise<SpaceNeed[]> {
     const { engine } = this.context.env;
     let dockerBytes = 0;
-    for (const tree of this.trees) {
-      for (const image of tree.images) {
-        if (await engine.hasImage(image.config.digest)) continue;
-        for (const layer of image.layers) {
-          // Docker keeps the tar it receives while it extracts it: the compressed size, plus the extracted size
-          // from layers-meta (or an estimate of three times the compressed size where the app has none).
-          dockerBytes += layer.size + (tree.layersMeta?.layers.get(layer.digest)?.usage ?? 3 * layer.size);
-        }
+    const images = this.trees.flatMap((tree) => tree.images.map((image) => ({ tree, image })));
+    const present = await Promise.all(images.map(({ image }) => engine.hasImage(image.config.digest)));
+    for (const [index, { tree, image }] of images.entries()) {
+      if (present[index]) continue;
+      for (const layer of image.layers) {
+        // Docker keeps the tar it receives while it extracts it: the compressed size, plus the extracted size
+        // from layers-meta (or an estimate of three times the compressed size where the app has none).
+        dockerBytes += layer.size + (tree.layersMeta?.layers.get(layer.digest)?.usage ?? 3 * layer.size);
       }
     }
     const needs: SpaceNeed[] = [{ path: this.context.env.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.archive.blob.size, 0), what: 'compose projects' }];
@@ -66,20 +68,16 @@ class AppsInstall implements PartInstall {
     return needs;
   }
 
-  /** Images stream from the medium into Docker, hashed on the way. */
+  /** Images stream from the medium into Docker, hashed on the way, several at once. */
   async fetch(): Promise<{ loadedImages: readonly string[] }> {
     const { env } = this.context;
-    for (const tree of this.trees) {
-      for (const image of tree.images) {
-        const result = await loadImage(
-          env.engine,
-          { tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers },
-          this.appStore.blobs,
-          { onProgress: env.onProgress },
-        );
-        if (result.loaded) this.loadedImages.push(result.imageId);
-      }
-    }
+    const images = this.trees.flatMap((tree) => tree.images.map((image) => ({ tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers })));
+    await loadImagesConcurrently(env.engine, images, this.appStore.blobs, {
+      concurrency: env.config.parallelLoads,
+      onProgress: env.onProgress,
+      label: `${images.length} image(s)`,
+      onLoaded: (result) => result.loaded && this.loadedImages.push(result.imageId),
+    });
     return { loadedImages: [...this.loadedImages] };
   }
 

@@ -1,0 +1,92 @@
+import type { ProgressListener } from '../progress.js';
+import type { DockerEngine } from './engine.js';
+import { loadImage, type ImageBlobs, type ImageLoadResult, type ImageToLoad } from './image-load.js';
+
+export interface LoadImagesOptions {
+  /** How many load requests at once: dockerd inflates and registers each request's layers on one core. */
+  readonly concurrency: number;
+  /** `bytes` events for all the images together, labelled `label`. */
+  readonly onProgress?: ProgressListener;
+  readonly label?: string;
+  /** Hears of every image loaded (or only tagged), as soon as it is, so that a failure elsewhere can undo it. */
+  readonly onLoaded?: (result: ImageLoadResult) => void;
+}
+
+/**
+ * Loads the images, several at once. An image that shares a layer with an earlier one waits until the first image
+ * with that layer is in: Docker then registers the shared layer once, and the later loads find it registered instead
+ * of inflating it again (images sharing only a base layer load side by side once the base is in).
+ * The first failure breaks off the loads under way (Docker keeps nothing of a broken-off load) and starts no more;
+ * it is thrown once they have all stopped.
+ */
+export async function loadImagesConcurrently(
+  engine: DockerEngine, images: readonly ImageToLoad[], blobs: ImageBlobs, options: LoadImagesOptions,
+): Promise<ImageLoadResult[]> {
+  const waitsFor = images.map((_image, index) => registrarsOf(images, index));
+  const done = images.map(() => false);
+  const started = images.map(() => false);
+  const results: ImageLoadResult[] = [];
+  const abort = new AbortController();
+  const sent = images.map(() => 0);
+  const total = images.reduce((sum, image) => sum + bytesOf(image), 0);
+  let failure: unknown;
+
+  const report = (index: number, bytes: number) => {
+    sent[index] = bytes;
+    options.onProgress?.({ type: 'bytes', label: options.label ?? 'images', done: sent.reduce((sum, value) => sum + value, 0), total });
+  };
+  const ready = (index: number) => !started[index] && waitsFor[index]!.every((earlier) => done[earlier]);
+
+  await new Promise<void>((resolve) => {
+    let running = 0;
+    const launch = () => {
+      for (let index = 0; index < images.length && running < options.concurrency && failure === undefined; index++) {
+        if (!ready(index)) continue;
+        started[index] = true;
+        running++;
+        const image = images[index]!;
+        loadImage(engine, image, blobs, { signal: abort.signal, onProgress: (event) => event.type === 'bytes' && report(index, event.done) })
+          .then((result) => {
+            results.push(result);
+            options.onLoaded?.(result);
+            report(index, bytesOf(image));
+          }, (error: unknown) => {
+            if (failure === undefined) {
+              failure = error;
+              abort.abort(error);
+            }
+          })
+          .finally(() => {
+            done[index] = true;
+            running--;
+            launch();
+            if (running === 0 && (failure !== undefined || done.every(Boolean))) resolve();
+          });
+      }
+    };
+    launch();
+    if (images.length === 0) resolve();
+  });
+  if (failure !== undefined) throw failure;
+  return images.map((image) => results.find((result) => result.image === image)!);
+}
+
+/**
+ * The earlier images that register a layer of image `index`: for each of its layers (and for the image itself, when
+ * it is listed twice), the first image before it that has it.
+ */
+function registrarsOf(images: readonly ImageToLoad[], index: number): number[] {
+  const image = images[index]!;
+  const first = (has: (earlier: ImageToLoad) => boolean) => images.slice(0, index).findIndex(has);
+  const registrars = [
+    first((earlier) => earlier.config.digest === image.config.digest),
+    ...image.layers.map((layer) => first((earlier) => earlier.layers.some((other) => other.digest === layer.digest))),
+  ];
+  return [...new Set(registrars.filter((registrar) => registrar >= 0))];
+}
+
+/** The bytes a load of the image sends: each of its blobs once. */
+function bytesOf(image: ImageToLoad): number {
+  const sizes = new Map([image.manifest, image.config, ...image.layers].map((blob) => [blob.digest, blob.size]));
+  return [...sizes.values()].reduce((sum, size) => sum + size, 0);
+}
