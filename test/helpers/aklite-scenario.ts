@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AppSpec } from '../../fixtures/apps/index.js';
 import type { FactoryBuild, FactoryTargetSpec } from '../../fixtures/factory.js';
 import { runTool } from '../../fixtures/oci/tools.js';
@@ -7,7 +8,7 @@ import type { FetchedAppsField } from '../../fixtures/tuf/targets.js';
 import { removeDevice } from '../rootfs/helpers.js';
 import type { CliResult } from './cli.js';
 import { projectContainers, removeComposeProjects } from './device.js';
-import { ostreeTestDevice, type OstreeTestDevice } from './lmp-device.js';
+import { copyMedium, ostreeTestDevice, removeAppFromMedium, type OstreeTestDevice } from './lmp-device.js';
 
 /**
  * The scenarios of aktualizr-lite's tests/aklite_offline_test.cc, on this project's parts: each scenario's targets
@@ -78,6 +79,30 @@ export class Scenario {
 
   run(): Promise<CliResult> {
     return this.cli(['run']);
+  }
+
+  /** From here on the scenario installs from a copy of the factory's medium, in `workdir`, to damage: its path. */
+  async useMediumCopy(workdir: string): Promise<string> {
+    this.medium = await copyMedium(this.factory.dirs.medium, join(await mkdtemp(join(workdir, `medium-${this.hardwareId}-`)), 'medium'));
+    return this.medium;
+  }
+
+  /** The same, without these apps. */
+  async useMediumWithout(workdir: string, apps: readonly string[]): Promise<void> {
+    await this.useMediumCopy(workdir);
+    for (const app of apps) await removeAppFromMedium(this.medium, app);
+  }
+
+  /** aklite_offline_test.cc's usual sequence: check 16, install 100, reboot into the target's rootfs, run 0; then it is current. */
+  async updateWithReboot(version: number): Promise<void> {
+    const check = await this.check();
+    assert.equal(check.code, 16, check.stderr);
+    const install = await this.install();
+    assert.equal(install.code, 100, install.stderr);
+    await this.reboot(version);
+    const run = await this.run();
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await this.current()).name, this.target(version));
   }
 
   /** What `current --json` says. */

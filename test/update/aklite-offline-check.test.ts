@@ -7,7 +7,7 @@ import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild, type FactorySpec } from '../../fixtures/factory.js';
 import { writeOstreeCommit } from '../../fixtures/ostree/index.js';
 import { Scenario, scenarioTargets } from '../helpers/aklite-scenario.js';
-import { copyMedium, removeAppFromMedium, removeCommitFromMedium } from '../helpers/lmp-device.js';
+import { removeCommitFromMedium } from '../helpers/lmp-device.js';
 import { removeDevice } from '../rootfs/helpers.js';
 
 // The check-in scenarios of aktualizr-lite's tests/aklite_offline_test.cc: what `check` and `install` answer for the
@@ -53,20 +53,12 @@ describe('aklite_offline_test.cc: check-in against the medium', () => {
     return scenario;
   }
 
-  /** A copy of the medium whose tuf/ is that of another factory of the same keys. */
-  async function mediumWithTufOf(label: string, other: FactoryBuild): Promise<string> {
-    const copy = await copyMedium(factory.dirs.medium, join(workdir, `medium-${label}`));
-    await rm(join(copy, 'tuf'), { recursive: true });
-    await cp(other.dirs.tuf, join(copy, 'tuf'), { recursive: true });
-    return copy;
-  }
-
   test('OfflineClientInvalidBundleMeta: bundle-targets.json changed after signing: check and install answer 15, check-for-update-post says FAILED', async () => {
     const log = join(workdir, 'bundle-callbacks.log');
     const program = join(workdir, 'callback.sh');
     await writeFile(program, `#!/bin/sh\necho "$MESSAGE\${RESULT+ $RESULT}" >> ${log}\n`, { mode: 0o755 });
     const scenario = await start('ak-bundle', `[pacman]\ncallback_program = ${program}\n`);
-    scenario.medium = await copyMedium(factory.dirs.medium, join(workdir, 'medium-bundle'));
+    await scenario.useMediumCopy(workdir);
     const path = join(scenario.medium, 'tuf/bundle-targets.json');
     const bundle = JSON.parse(await readFile(path, 'utf8'));
     bundle.signed.foo = 'bar';
@@ -95,7 +87,10 @@ describe('aklite_offline_test.cc: check-in against the medium', () => {
     const install = await scenario.install(['--target', scenario.target(2)]);
     assert.equal(install.code, 100, install.stderr);
 
-    scenario.medium = await mediumWithTufOf('outdated', outdated);
+    // The medium's content, with the older metadata.
+    const medium = await scenario.useMediumCopy(workdir);
+    await rm(join(medium, 'tuf'), { recursive: true });
+    await cp(outdated.dirs.tuf, join(medium, 'tuf'), { recursive: true });
     const check = await scenario.check();
     assert.equal(check.code, 16, check.stderr);
     assert.match(check.stderr, /version 5 is older than the version 6 this device already trusts.*using the device's stored metadata/);
@@ -114,7 +109,7 @@ describe('aklite_offline_test.cc: check-in against the medium', () => {
     await mkdir(join(empty, 'apps'), { recursive: true });
     assert.equal((await scenario.cli(['check', '--src-dir', empty])).code, 14);
     assert.equal((await scenario.cli(['check', '--src-dir', join(workdir, 'nowhere')])).code, 14);
-    scenario.medium = await copyMedium(factory.dirs.medium, join(workdir, 'medium-no-timestamp'));
+    await scenario.useMediumCopy(workdir);
     await rm(join(scenario.medium, 'tuf/timestamp.json'));
     const check = await scenario.check();
     assert.equal(check.code, 14, check.stderr);
@@ -145,8 +140,7 @@ describe('aklite_offline_test.cc: check-in against the medium', () => {
 
   test('OfflineClientCheckinCheckinNoTargetContent: no target\'s apps are on the medium: 8', async () => {
     const scenario = await start('ak-no-content');
-    scenario.medium = await copyMedium(factory.dirs.medium, join(workdir, 'medium-no-content'));
-    await removeAppFromMedium(scenario.medium, 'aknc-01');
+    await scenario.useMediumWithout(workdir, ['aknc-01']);
     assert.equal((await scenario.check()).code, 8);
     const install = await scenario.install();
     assert.equal(install.code, 8, install.stderr);
@@ -155,7 +149,7 @@ describe('aklite_offline_test.cc: check-in against the medium', () => {
 
   test('InvalidTargetInstallOstree: a target whose commit the medium lacks is not offered, and --target naming it answers 20', async () => {
     const scenario = await start('ak-invalid-ostree');
-    scenario.medium = await copyMedium(factory.dirs.medium, join(workdir, 'medium-invalid-ostree'));
+    await scenario.useMediumCopy(workdir);
     await removeCommitFromMedium(scenario.medium, scenario.commit(2));
     const check = await scenario.check(['--json']);
     assert.equal(check.code, 16, check.stderr);
@@ -169,8 +163,7 @@ describe('aklite_offline_test.cc: check-in against the medium', () => {
 
   test('InvalidTargetInstallApps: a target whose apps the medium lacks is not offered, and --target naming it answers 20', async () => {
     const scenario = await start('ak-invalid-apps');
-    scenario.medium = await copyMedium(factory.dirs.medium, join(workdir, 'medium-invalid-apps'));
-    await removeAppFromMedium(scenario.medium, 'akia-01');
+    await scenario.useMediumWithout(workdir, ['akia-01']);
     const check = await scenario.check(['--json']);
     assert.equal(check.code, 16);
     const rows = JSON.parse(check.stdout.trim().split('\n').at(-1)!).targets.filter((row: { forDevice: boolean }) => row.forDevice);

@@ -7,7 +7,7 @@ import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { writeOstreeCommit } from '../../fixtures/ostree/index.js';
 import { Scenario, scenarioTargets } from '../helpers/aklite-scenario.js';
-import { copyMedium, removeAppFromMedium } from '../helpers/lmp-device.js';
+import { removeAppFromMedium } from '../helpers/lmp-device.js';
 import { removeDevice } from '../rootfs/helpers.js';
 
 // One hardware id per scenario of aktualizr-lite's tests/aklite_offline_test.cc; app names of their own, since other
@@ -72,13 +72,6 @@ describe('aklite_offline_test.cc: installs from the medium', () => {
     return scenario;
   }
 
-  /** A copy of the medium without the given apps of the scenario (all their versions). */
-  async function mediumWithout(label: string, apps: string[]): Promise<string> {
-    const copy = await copyMedium(factory.dirs.medium, join(workdir, `medium-${label}`));
-    for (const app of apps) await removeAppFromMedium(copy, app);
-    return copy;
-  }
-
   test('OfflineClient: check 16, install 100 with the callbacks in aktualizr-lite\'s order, reboot, run 0 on the newest target', async () => {
     const log = join(workdir, 'client-callbacks.log');
     const program = join(workdir, 'callback.sh');
@@ -107,8 +100,7 @@ describe('aklite_offline_test.cc: installs from the medium', () => {
   test('OfflineClientInstallNotLatest: the newest target\'s app is not on the medium, so the older complete one is installed', async () => {
     const scenario = await start('ak-not-latest');
     const newest = factory.targets.find((target) => target.name === scenario.target(3))!.apps[0]!;
-    scenario.medium = await copyMedium(factory.dirs.medium, join(workdir, 'medium-not-latest'));
-    await removeAppFromMedium(scenario.medium, newest.name, newest.uri.split(':').at(-1));
+    await removeAppFromMedium(await scenario.useMediumCopy(workdir), newest.name, newest.uri.split(':').at(-1));
     const check = await scenario.check(['--json']);
     assert.equal(check.code, 16, check.stderr);
     const rows = forDevice(check.stdout) as { name: string; installable: boolean; missingApps: string[] }[];
@@ -122,82 +114,52 @@ describe('aklite_offline_test.cc: installs from the medium', () => {
 
   test('OfflineClientMultipleTargets: every target is offered, the newest installed', async () => {
     const scenario = await start('ak-multiple');
-    const check = await scenario.check(['--json']);
-    assert.equal(check.code, 16, check.stderr);
-    const rows = forDevice(check.stdout);
+    const rows = forDevice((await scenario.check(['--json'])).stdout);
     assert.deepEqual(rows.map((row) => [row.name, row.installable]), [4, 3, 2].map((version) => [scenario.target(version), true]));
-    assert.equal((await scenario.install()).code, 100);
-    await scenario.reboot(4);
-    assert.equal((await scenario.run()).code, 0);
-    assert.equal((await scenario.current()).name, scenario.target(4));
+    await scenario.updateWithReboot(4);
     await scenario.assertAppsRun(4, ['akmt-02', 'akmt-03']);
   });
 
   test('OfflineClientShortlistedApps: [pacman] compose_apps names the apps; one the medium lacks but the device does not run is not needed', async () => {
     const scenario = await start('ak-shortlist', '[pacman]\ncompose_apps = "aksl-01, aksl-02"\n');
-    scenario.medium = await mediumWithout('shortlist', ['aksl-zz00-03']);
-    assert.equal((await scenario.check()).code, 16);
-    assert.equal((await scenario.install()).code, 100);
-    await scenario.reboot(2);
-    assert.equal((await scenario.run()).code, 0);
-    const current = await scenario.current();
-    assert.equal(current.name, scenario.target(2));
-    assert.deepEqual(current.apps, [{ name: 'aksl-01', uri: appUri(scenario, 2, 'aksl-01'), on: true }, { name: 'aksl-02', uri: appUri(scenario, 2, 'aksl-02'), on: true }, { name: 'aksl-zz00-03', uri: appUri(scenario, 2, 'aksl-zz00-03'), on: false }]);
+    await scenario.useMediumWithout(workdir, ['aksl-zz00-03']);
+    await scenario.updateWithReboot(2);
+    assert.deepEqual((await scenario.current()).apps, [{ name: 'aksl-01', uri: appUri(scenario, 2, 'aksl-01'), on: true }, { name: 'aksl-02', uri: appUri(scenario, 2, 'aksl-02'), on: true }, { name: 'aksl-zz00-03', uri: appUri(scenario, 2, 'aksl-zz00-03'), on: false }]);
     await scenario.assertAppsRun(2, ['aksl-01', 'aksl-02']);
   });
 
   test('OfflineClientShortlistedAppsInCIEmptyShortlist: an empty fetched-apps shortlist means all apps, narrowed by compose_apps', async () => {
     const scenario = await start('ak-ci-empty', '[pacman]\ncompose_apps = "akce-01, akce-02"\n');
-    scenario.medium = await mediumWithout('ci-empty', ['akce-zz00-03']);
-    assert.equal((await scenario.check()).code, 16);
-    assert.equal((await scenario.install()).code, 100);
-    await scenario.reboot(2);
-    assert.equal((await scenario.run()).code, 0);
-    assert.equal((await scenario.current()).name, scenario.target(2));
+    await scenario.useMediumWithout(workdir, ['akce-zz00-03']);
+    await scenario.updateWithReboot(2);
     await scenario.assertAppsRun(2, ['akce-01', 'akce-02']);
   });
 
   test('OfflineClientShortlistedAppsInCI: the fetched-apps shortlist names the apps the medium carries and the device runs', async () => {
     const scenario = await start('ak-ci');
-    scenario.medium = await mediumWithout('ci', ['akci-zz00-03']);
-    assert.equal((await scenario.check()).code, 16);
-    assert.equal((await scenario.install()).code, 100);
-    await scenario.reboot(2);
-    assert.equal((await scenario.run()).code, 0);
-    assert.equal((await scenario.current()).name, scenario.target(2));
+    await scenario.useMediumWithout(workdir, ['akci-zz00-03']);
+    await scenario.updateWithReboot(2);
     await scenario.assertAppsRun(2, ['akci-01', 'akci-02']);
   });
 
   test('OfflineClientShortlistedAppsInCIEmptyIntersection: no shortlisted app is the target\'s: the rootfs is installed with no app', async () => {
     const scenario = await start('ak-ci-none', '[pacman]\ncompose_apps = "akcn-01, akcn-02"\n');
-    scenario.medium = await mediumWithout('ci-none', ['akcn-01', 'akcn-02', 'akcn-zz00-03']);
-    assert.equal((await scenario.check()).code, 16);
-    assert.equal((await scenario.install()).code, 100);
-    await scenario.reboot(2);
-    assert.equal((await scenario.run()).code, 0);
-    assert.equal((await scenario.current()).name, scenario.target(2));
+    await scenario.useMediumWithout(workdir, ['akcn-01', 'akcn-02', 'akcn-zz00-03']);
+    await scenario.updateWithReboot(2);
     await scenario.assertAppsRun(2, []);
   });
 
   test('OfflineClientShortlistedAppsInCIFetchedAppsAreOff: fetched-apps with an empty uri: apps were not fetched, none is installed', async () => {
     const scenario = await start('ak-ci-off');
-    scenario.medium = await mediumWithout('ci-off', ['akco-01', 'akco-02']);
-    assert.equal((await scenario.check()).code, 16);
-    assert.equal((await scenario.install()).code, 100);
-    await scenario.reboot(2);
-    assert.equal((await scenario.run()).code, 0);
-    assert.equal((await scenario.current()).name, scenario.target(2));
+    await scenario.useMediumWithout(workdir, ['akco-01', 'akco-02']);
+    await scenario.updateWithReboot(2);
     await scenario.assertAppsRun(2, []);
   });
 
   test('OfflineClientOstreeOnly: [pacman] type = "ostree" needs only the commit, and leaves the apps alone', async () => {
     const scenario = await start('ak-ostree-only', '[pacman]\ntype = "ostree"\n');
-    scenario.medium = await mediumWithout('ostree-only', ['akoo-01']);
-    assert.equal((await scenario.check()).code, 16);
-    assert.equal((await scenario.install()).code, 100);
-    await scenario.reboot(2);
-    assert.equal((await scenario.run()).code, 0);
-    assert.equal((await scenario.current()).name, scenario.target(2));
+    await scenario.useMediumWithout(workdir, ['akoo-01']);
+    await scenario.updateWithReboot(2);
     await scenario.assertAppsRun(2, []);
   });
 

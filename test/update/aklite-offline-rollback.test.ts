@@ -6,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { Scenario, scenarioTargets } from '../helpers/aklite-scenario.js';
-import { copyMedium, removeAppFromMedium } from '../helpers/lmp-device.js';
 import { removeDevice } from '../rootfs/helpers.js';
 
 // Each scenario's device boots version 1's rootfs with version 1's apps preloaded (installed, then, for the unknown
@@ -60,22 +59,12 @@ describe('aklite_offline_test.cc: preloaded apps and rollbacks', () => {
     return scenario;
   }
 
-  async function mediumWithout(label: string, apps: string[]): Promise<string> {
-    const copy = await copyMedium(factory.dirs.medium, join(workdir, `medium-${label}`));
-    for (const app of apps) await removeAppFromMedium(copy, app);
-    return copy;
-  }
-
   test('UpdateAfterPreloadingWithShortlisting: one of two apps preloaded (compose_apps); the update needs only that one on the medium', async () => {
     const scenario = await start('ak-preloaded', '[pacman]\ncompose_apps = "akup-01"\n');
     await scenario.preload(1, { forget: false });
     await scenario.assertAppsRun(1, ['akup-01']);
-    scenario.medium = await mediumWithout('preloaded', ['akup-02']);
-    const install = await scenario.install();
-    assert.equal(install.code, 100, install.stderr);
-    await scenario.reboot(2);
-    assert.equal((await scenario.run()).code, 0);
-    assert.equal((await scenario.current()).name, scenario.target(2));
+    await scenario.useMediumWithout(workdir, ['akup-02']);
+    await scenario.updateWithReboot(2);
     await scenario.assertAppsRun(2, ['akup-01']);
   });
 
@@ -93,7 +82,7 @@ describe('aklite_offline_test.cc: preloaded apps and rollbacks', () => {
   test('RollbackWithAppShortlisting: the same with one of the apps preloaded and a new app in the update', async () => {
     const scenario = await start('ak-rollback-shortlist', '[pacman]\ncompose_apps = "akrs-01"\n');
     await scenario.preload(1, { forget: false });
-    scenario.medium = await mediumWithout('rollback-shortlist', ['akrs-02']);
+    await scenario.useMediumWithout(workdir, ['akrs-02']);
     assert.equal((await scenario.install()).code, 100);
     await scenario.bootloaderFallsBackTo(scenario.commit(1));
     assert.equal((await scenario.run()).code, 99);
@@ -105,7 +94,7 @@ describe('aklite_offline_test.cc: preloaded apps and rollbacks', () => {
     const scenario = await start('ak-rollback-start', '[pacman]\ncompose_apps = "akrf-01"\n');
     await scenario.preload(1, { forget: false });
     await scenario.device.configure('80-apps.toml', '[pacman]\ncompose_apps = "akrf-01,akrf-03"\n');
-    scenario.medium = await mediumWithout('rollback-start', ['akrf-02']);
+    await scenario.useMediumWithout(workdir, ['akrf-02']);
     assert.equal((await scenario.install()).code, 100);
     await scenario.reboot(2);
     const run = await scenario.run();
