@@ -97,10 +97,10 @@ class Keys {
     return new ConfigError(`[${section}] ${key} must be ${expected}, not '${entry.value}' (${entry.file}, line ${entry.line})`);
   }
 
-  /** A key of fioup-offline's own: `true` or `false`. */
-  boolean<T>(section: string, key: string, fallback: T): boolean | T {
+  /** A key of fioup-offline's own: `true` or `false`; undefined when unset. */
+  boolean(section: string, key: string): boolean | undefined {
     const value = this.text(section, key);
-    if (value === undefined) return fallback;
+    if (value === undefined) return undefined;
     if (value === 'true' || value === 'false') return value === 'true';
     throw this.invalid(section, key, 'true or false');
   }
@@ -115,13 +115,12 @@ class Keys {
 
 async function interpret(keys: Keys, files: readonly string[]): Promise<DeviceConfig> {
   const warnings: string[] = [];
-  const storagePath = keys.text('storage', 'path') || '/var/sota';
   return {
     hardwareId: keys.text('provision', 'primary_ecu_hardware_id') || hostname(),
     tags: splitList(keys.text('pacman', 'tags')),
     packageManager: await packageManager(keys),
     enabledApps: enabledApps(keys.text('pacman', 'compose_apps')),
-    storagePath,
+    storagePath: keys.text('storage', 'path') || '/var/sota',
     composeAppsRoot: keys.text('pacman', 'compose_apps_root') || '/var/sota/compose-apps',
     storageWatermark: storageWatermark(keys),
     callbackProgram: await callbackProgram(keys, warnings),
@@ -130,7 +129,7 @@ async function interpret(keys: Keys, files: readonly string[]): Promise<DeviceCo
     rootfs: {
       sysroot: keys.text('pacman', 'sysroot') || '/sysroot',
       os: keys.text('pacman', 'os') || 'lmp',
-      ostree: keys.text('offline', 'ostree') === 'auto' ? 'auto' : keys.boolean('offline', 'ostree', 'auto'),
+      ostree: keys.text('offline', 'ostree') === 'auto' ? 'auto' : keys.boolean('offline', 'ostree') ?? 'auto',
       kernelCmdline: keys.text('offline', 'kernel_cmdline') || '/proc/cmdline',
       runtimeDir: keys.text('offline', 'runtime_dir') || '/run/fioup-offline',
     },
