@@ -9,6 +9,7 @@ export interface GlobalArgs {
   json: boolean;
   verbose: boolean;
   color: boolean;
+  'log-level': number;
 }
 
 /**
@@ -16,7 +17,7 @@ export interface GlobalArgs {
  * so that pending output is flushed). Errors print as one line; the stack only with --verbose.
  */
 export async function runCommand(args: GlobalArgs, body: (output: Output) => Promise<ExitCodeValue>): Promise<void> {
-  const output = new Output({ json: args.json, color: args.color, verbose: args.verbose });
+  const output = new Output({ json: args.json, color: args.color, verbose: args.verbose, logLevel: args['log-level'] });
   try {
     process.exitCode = await body(output);
   } catch (error) {
@@ -30,5 +31,6 @@ export async function runCommand(args: GlobalArgs, body: (output: Output) => Pro
 
 /** The device the command works on: its configuration (from --config or aktualizr-lite's paths), engine, rootfs and files. */
 export function deviceEnvironment(args: GlobalArgs, output: Output): Promise<DeviceEnvironment> {
-  return loadDeviceEnvironment(args.config?.length ? args.config : defaultConfigPaths, { onProgress: output.progress });
+  const explicit = (args.config?.length ?? 0) > 0;
+  return loadDeviceEnvironment(explicit ? args.config! : defaultConfigPaths, { explicit, onProgress: output.progress });
 }

@@ -4,6 +4,7 @@ import type { Output } from './output.js';
 
 /** The `--src-dir` option of the commands that read a medium. */
 export const mediumOption = {
+  alias: 's',
   type: 'string',
   description: 'The medium: a bundle directory, .tar or .zip (default: look on mounted removable drives)',
 } as const;

@@ -6,6 +6,11 @@ export interface OutputOptions {
   json: boolean;
   color: boolean;
   verbose: boolean;
+  /**
+   * aklite-offline's `--log-level`: 0 trace and 1 debug (as --verbose: every step, stack traces), 2 info (default),
+   * 3 warning (no progress), 4 error and 5 fatal (no warnings either). Results and errors always show.
+   */
+  logLevel: number;
 }
 
 /**
@@ -23,6 +28,10 @@ export class Output {
     this.paint = new Chalk({ level: options.color && !options.json && stdout.isTTY ? 1 : 0 });
   }
 
+  private get verbose(): boolean {
+    return this.options.verbose || this.options.logLevel <= 1;
+  }
+
   get json(): boolean {
     return this.options.json;
   }
@@ -35,6 +44,7 @@ export class Output {
   }
 
   warn(message: string): void {
+    if (this.options.logLevel >= 4) return;
     this.endProgressLine();
     if (this.json) this.stdout.write(`${JSON.stringify({ event: 'warning', message })}\n`);
     else this.stderr.write(`${this.paint.yellow('warning:')} ${message}\n`);
@@ -43,25 +53,27 @@ export class Output {
   error(message: string, detail?: string): void {
     this.endProgressLine();
     this.stderr.write(`${this.paint.red('error:')} ${message}\n`);
-    if (detail && this.options.verbose) this.stderr.write(`${detail}\n`);
+    if (detail && this.verbose) this.stderr.write(`${detail}\n`);
   }
 
   progress = (event: ProgressEvent): void => {
+    if (event.type === 'warning') {
+      this.warn(event.message);
+      return;
+    }
+    if (this.options.logLevel >= 3) return;
     if (this.json) {
       if (event.type === 'bytes' && !this.progressDue(event.done >= event.total)) return;
       this.stdout.write(`${JSON.stringify({ event: event.type, ...event, type: undefined })}\n`);
       return;
     }
     switch (event.type) {
-      case 'warning':
-        this.warn(event.message);
-        return;
       case 'info':
         this.endProgressLine();
         this.stderr.write(`${event.message}\n`);
         return;
       case 'step':
-        if (event.state === 'start' && !this.options.verbose) return;
+        if (event.state === 'start' && !this.verbose) return;
         this.endProgressLine();
         this.stderr.write(`${this.paint.dim(`[${event.step}]`)} ${event.state}${event.detail ? `: ${event.detail}` : ''}\n`);
         return;

@@ -5,6 +5,7 @@ import { ExitCode } from '../lib/exit-codes.js';
 import { autoCommand } from './commands/auto.js';
 import { bundleCommand, bundleCreateCommand } from './commands/bundle.js';
 import { checkCommand } from './commands/check.js';
+import { currentCommand } from './commands/current.js';
 import { installCommand } from './commands/install.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
@@ -21,6 +22,7 @@ export function cliParser(args: readonly string[], width = Math.min(110, process
     .scriptName(PROGRAM)
     .usage(`$0 <command> [options]\n\n${SUMMARY}`)
     .option('config', {
+      alias: 'c',
       type: 'string',
       array: true,
       description: `Config file or directory of *.toml snippets, repeatable (default: ${defaultConfigPaths.join(', ')})`,
@@ -28,17 +30,21 @@ export function cliParser(args: readonly string[], width = Math.min(110, process
     .option('json', { type: 'boolean', default: false, description: 'Machine-readable output on stdout' })
     .option('verbose', { type: 'boolean', default: false, description: 'More detail, and stack traces on errors' })
     .option('color', { type: 'boolean', default: true, description: 'Colored output (--no-color to disable)' })
+    .option('log-level', { type: 'number', choices: [0, 1, 2, 3, 4, 5], default: 2, description: 'As aklite-offline: 0 trace, 1 debug, 2 info, 3 warning, 4 error, 5 fatal' })
     .command(bundleCreateCommand)
     .command(bundleCommand)
     .command(checkCommand)
     .command(installCommand)
     .command(runCommand)
+    .command(currentCommand)
     .command(autoCommand)
     .command(statusCommand)
     .completion('completion', false)
     .demandCommand(1, 'Name a command.')
     .strict()
     .help()
+    .alias('help', 'h')
+    .epilog(`'${PROGRAM} help <command>' shows a command's options.`)
     // The version is looked up only when asked for (from a checkout that costs a call to git).
     .version(false)
     .option('version', { type: 'boolean', description: 'Show the version and the commit it was built from' })

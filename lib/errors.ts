@@ -16,13 +16,16 @@ export class UsageError extends FioupError {}
 /** The configuration cannot be read or is inconsistent. */
 export class ConfigError extends FioupError {}
 
-/** Another fioup-offline process holds the device lock. */
+/** Another fioup-offline, aktualizr-lite or aklite-offline holds a lock this command needs. */
 export class LockedError extends FioupError {}
 
 // --- medium and metadata -------------------------------------------------------------------------------
 
 /** The medium (directory, archive, drive) cannot be found or holds no update. */
 export class MediumNotFoundError extends FioupError {}
+
+/** No `--src-dir`, and the mounted removable drives hold no bundle, or several: aklite-offline's missing `--src-dir`. */
+export class MediumNotGivenError extends UsageError {}
 
 /** A file on the medium is larger than what its reader accepts for it; refused before reading it. */
 export class FileTooLargeError extends FioupError {
@@ -46,7 +49,10 @@ export class UnsignedMetadataError extends SecurityError {}
 export class BadVersionError extends SecurityError {}
 export class RollbackError extends BadVersionError {}
 export class MetadataMismatchError extends SecurityError {}
-export class BundleTypeMismatchError extends SecurityError {}
+/** bundle-targets.json is malformed, not signed by a threshold of the targets keys, or carries an invalid signature. */
+export class BundleMetadataError extends SecurityError {}
+/** The bundle is for another device type (ci/prod) or tag. */
+export class BundleTypeMismatchError extends BundleMetadataError {}
 
 /** Metadata whose expiry lies before the device's clock. The message carries both times. */
 export class ExpiredMetadataError extends FioupError {}
@@ -56,7 +62,7 @@ export class ExpiredMetadataError extends FioupError {}
 /** No target in the bundle is for this device (hardware id, tag, bundle list). */
 export class NoMatchingTargetError extends FioupError {}
 
-/** The target named with `--target` does not exist in the trusted metadata. */
+/** The target named with `--target` is not in the trusted metadata, or cannot be installed from this medium. */
 export class TargetNotFoundError extends FioupError {}
 
 /** A target was found for this device but the medium lacks some of its content (apps, rootfs commit). */

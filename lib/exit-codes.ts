@@ -1,18 +1,25 @@
 import * as errors from './errors.js';
 
 /**
- * aklite-offline's exit codes (docs/formats.md section 7), in one place. Errors map by class; successful outcomes
- * that still need the caller to act map by name.
+ * aklite-offline's exit codes (docs/formats.md section 7; aktualizr-lite's include/aktualizr-lite/cli/cli.h and
+ * apps/aklite-offline/cmds.cpp), in one place. Errors map by class; successful outcomes that still need the caller to
+ * act map by name.
  */
 export const ExitCode = {
   ok: 0,
   other: 1,
-  usage: 2,
+  /** aklite-offline's main.cpp exits EXIT_FAILURE on a bad command line, a missing `--src-dir` included. */
+  usage: 1,
+  /** check: nothing to install, and the medium's metadata is older than the device's (CheckinOkCached). */
+  upToDateCached: 3,
   noMatchingTarget: 6,
   contentMissing: 8,
+  /** install: apps staged, `run` starts them (InstallAppsNeedFinalization), with `[offline] apps_installed_exit_code = 10`. */
+  appsNeedFinalization: 10,
   security: 11,
   expired: 12,
   metadataNotFound: 14,
+  /** Also aklite-offline's CheckinInvalidBundleMetadata: any fault of bundle-targets.json but its expiry. */
   invalidMetadata: 15,
   updateAvailable: 16,
   appsNeedSync: 17,
@@ -24,7 +31,8 @@ export const ExitCode = {
   imageLoad: 80,
   rolledBack: 99,
   rebootRequired: 100,
-  restartDocker: 101,
+  /** install: apps staged, `run` starts them; aklite-offline's older contract, kept by default (no dockerd restart is needed). */
+  appsInstalled: 101,
   downgradeRefused: 102,
   rollbackFailed: 120,
 } as const;
@@ -42,6 +50,7 @@ export const errorExitCodes: ReadonlyMap<ErrorClass, ExitCodeValue> = new Map<Er
   [errors.ConfigError, ExitCode.other],
   [errors.LockedError, ExitCode.other],
   [errors.MediumNotFoundError, ExitCode.metadataNotFound],
+  [errors.MediumNotGivenError, ExitCode.usage],
   // A file over its reader's limit is malformed for that reader; readers of app content say so as content errors.
   [errors.FileTooLargeError, ExitCode.invalidMetadata],
   [errors.UnsafePathError, ExitCode.security],
@@ -52,7 +61,8 @@ export const errorExitCodes: ReadonlyMap<ErrorClass, ExitCodeValue> = new Map<Er
   [errors.BadVersionError, ExitCode.security],
   [errors.RollbackError, ExitCode.security],
   [errors.MetadataMismatchError, ExitCode.security],
-  [errors.BundleTypeMismatchError, ExitCode.security],
+  [errors.BundleMetadataError, ExitCode.invalidMetadata],
+  [errors.BundleTypeMismatchError, ExitCode.invalidMetadata],
   [errors.ExpiredMetadataError, ExitCode.expired],
   [errors.NoMatchingTargetError, ExitCode.noMatchingTarget],
   [errors.TargetNotFoundError, ExitCode.targetNotFound],
@@ -82,22 +92,30 @@ export function exitCodeForError(error: unknown): ExitCodeValue {
 export type Outcome =
   | 'done'
   | 'up-to-date'
+  | 'up-to-date-cached'
   | 'update-available'
   | 'apps-need-sync'
-  | 'restart-docker'
+  | 'apps-installed'
   | 'reboot-required'
   | 'rolled-back';
 
 const outcomeTable: Record<Outcome, ExitCodeValue> = {
   'done': ExitCode.ok,
   'up-to-date': ExitCode.ok,
+  'up-to-date-cached': ExitCode.upToDateCached,
   'update-available': ExitCode.updateAvailable,
   'apps-need-sync': ExitCode.appsNeedSync,
-  'restart-docker': ExitCode.restartDocker,
+  'apps-installed': ExitCode.appsInstalled,
   'reboot-required': ExitCode.rebootRequired,
   'rolled-back': ExitCode.rolledBack,
 };
 
-export function exitCodeForOutcome(outcome: Outcome): ExitCodeValue {
+export interface OutcomeCodeOptions {
+  /** `[offline] apps_installed_exit_code`: 101 (default) or aklite-offline's current 10. */
+  readonly appsInstalled?: typeof ExitCode.appsInstalled | typeof ExitCode.appsNeedFinalization;
+}
+
+export function exitCodeForOutcome(outcome: Outcome, options: OutcomeCodeOptions = {}): ExitCodeValue {
+  if (outcome === 'apps-installed' && options.appsInstalled !== undefined) return options.appsInstalled;
   return outcomeTable[outcome];
 }

@@ -45,8 +45,8 @@ try {
   await writeFile(config, [
     '[provision]', `primary_ecu_hardware_id = "${factory.device.hardwareId}"`,
     '[pacman]', `tags = "${factory.device.tag}"`, `compose_apps_root = "${join(device, 'compose-apps')}"`,
-    '[storage]', `path = "${join(device, 'var-sota')}"`,
-    '[offline]', `roots_dir = "${join(device, 'roots')}"`, `device_type = "${factory.device.type}"`, 'ostree = false', '',
+    '[storage]', `path = "${join(device, 'var-sota')}"`, `uptane_metadata_path = "${join(device, 'roots')}"`,
+    '[offline]', `device_type = "${factory.device.type}"`, 'ostree = false', `aklite_lock = "${join(device, 'aklite.lock')}"`, '',
   ].join('\n'));
 
   const bundle = join(workdir, 'usb-stick', 'bundle-v1.tar');
@@ -55,6 +55,7 @@ try {
   await fioupOffline(['check', '--config', config, '--src-dir', bundle], 16);
   await fioupOffline(['install', '--config', config, '--src-dir', bundle], 101);
   await fioupOffline(['run', '--config', config], 0);
+  await fioupOffline(['current', '--config', config], 0);
   await fioupOffline(['status', '--config', config], 0);
 
   process.stdout.write('\nAn update: the full download, read in place as a directory.\n');

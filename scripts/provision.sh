@@ -2,10 +2,11 @@
 # Installs what the tests and the demo need on a fresh Debian 12 machine, from Debian's archive only:
 #   docker20: Debian 12's docker.io 20.10 + docker-compose v1 (system packages)
 #   docker26: Debian 13's docker.io 26 + compose v2 plugin, unpacked under $FIOUP_ENGINE_CACHE, not installed
-# plus busybox-static (test images), skopeo, ostree, openssl, e2fsprogs (loop filesystems), and for the
-# self-contained binaries and the .deb: qemu-user-static with the arm64/armhf C and C++ libraries (running the
-# other architectures), lintian, systemd (systemd-analyze), man-db, and a throw-away Debian root made once with
-# debootstrap (cached as a tarball) that the package tests install the .deb into.
+# plus busybox-static (test images), skopeo, ostree, openssl, e2fsprogs (loop filesystems), util-linux (flock, the
+# locks shared with aktualizr-lite; losetup), and for the self-contained binaries and the .deb: qemu-user-static
+# with the arm64/armhf C and C++ libraries (running the other architectures), lintian, systemd (systemd-analyze),
+# man-db, and a throw-away Debian root made once with debootstrap (cached as a tarball) that the package tests
+# install the .deb into.
 # Idempotent: a second run installs nothing. Fails loudly when something cannot be had.
 set -euo pipefail
 

@@ -12,11 +12,11 @@ export interface CheckArgs extends GlobalArgs {
 
 export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
   command: 'check',
-  describe: 'Verify the medium against the device trust and list the targets it offers this device (changes nothing)',
+  describe: 'Verify the medium against the device trust, list the targets it offers this device (exit 16: an update; 0 or 3: none)',
   builder: (yargs) =>
     yargs
       .option('src-dir', mediumOption)
-      .option('target', { type: 'string', description: 'Report on this target instead of the newest' }),
+      .option('target', { alias: 't', type: 'string', description: 'Report on this target instead of the newest' }),
   handler: (args) =>
     runCommand(args, async (output) => {
       const env = await deviceEnvironment(args, output);
@@ -33,8 +33,8 @@ function renderReport(report: CheckReport, output: Output): string {
   const { device, metadata } = report;
   const lines = [
     `${paint.bold('Medium')}   ${report.medium}`,
-    `${paint.bold('Device')}   hardware id ${device.hardwareId}, tags ${device.tags.join(', ') || '(none)'}, ${device.deviceType} device, ` +
-      `current target ${device.currentTarget ? `${device.currentTarget.name} (version ${device.currentTarget.version})` : '(none)'}`,
+    `${paint.bold('Device')}   hardware id ${device.hardwareId}, tags ${device.tags.join(', ') || '(none)'}, ${device.deviceType ?? 'unregistered (ci or prod)'} device, ` +
+      `current target ${device.currentTarget ? `${device.currentTarget.name} (version ${device.currentTarget.version})` : '(none recorded)'}`,
     `${paint.bold('Metadata')} verified: root version ${metadata.rootVersion}, targets version ${metadata.targetsVersion}` +
       `${metadata.usedStoredMetadata ? ' (the device\'s stored metadata: the medium\'s is older)' : ''}, checked at ${metadata.checkedAt}`,
     `         expires: ${Object.entries(metadata.expires).map(([role, date]) => `${role} ${date}`).join(', ')}`,
@@ -56,6 +56,7 @@ function renderReport(report: CheckReport, output: Output): string {
 function verdictLine(outcome: string, selected: string | undefined): string {
   if (outcome === 'update-available') return `Newer target available: ${selected}. Install it with 'fioup-offline install'.`;
   if (outcome === 'apps-need-sync') return `${selected} is current but some of its apps do not run: 'fioup-offline install' restores them.`;
+  if (outcome === 'up-to-date-cached') return "Nothing newer for this device: the medium's metadata is older than the device's, whose stored metadata is valid.";
   return 'Nothing newer for this device on the medium.';
 }
 

@@ -12,19 +12,19 @@ export interface InstallArgs extends GlobalArgs {
 
 export const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
   command: 'install',
-  describe: 'Verify and stage the target from the medium; exit 101: restart dockerd then `run`, 100: reboot then `run`',
+  describe: 'Verify and stage the target from the medium; exit 101 (or 10): `run` next, 100: reboot then `run`',
   builder: (yargs) =>
     yargs
       .option('src-dir', mediumOption)
-      .option('target', { type: 'string', description: 'Install this target instead of the newest' })
-      .option('force', { type: 'boolean', default: false, description: 'Allow a downgrade, or a target that failed before' }),
+      .option('target', { alias: 't', type: 'string', description: 'Install this target instead of the newest' })
+      .option('force', { alias: 'f', type: 'boolean', default: false, description: 'Allow a downgrade, or a target that failed before' }),
   handler: (args) =>
     runCommand(args, async (output) => {
       const env = await deviceEnvironment(args, output);
       const result = await withMedium(args['src-dir'], output, (medium) =>
         installFromMedium(env, medium, { force: args.force, ...(args.target === undefined ? {} : { requestedTarget: args.target }) }));
       output.result(result, () => describe(result));
-      return exitCodeForOutcome(result.outcome);
+      return exitCodeForOutcome(result.outcome, { appsInstalled: env.config.appsInstalledExitCode });
     }),
 };
 
@@ -36,7 +36,7 @@ function describe(result: InstallResult): string {
     case 'reboot-required':
       return `${name} is installed. Reboot the device, then run 'fioup-offline run'. The drive may be removed.`;
     default:
-      return `${name} is installed (${result.loadedImages.length} image(s) loaded). Restart dockerd (systemctl restart docker), ` +
-        "then run 'fioup-offline run'. The drive may be removed.";
+      return `${name} is installed (${result.loadedImages.length} image(s) loaded). Run 'fioup-offline run' to start it ` +
+        '(no dockerd restart is needed). The drive may be removed.';
   }
 }

@@ -5,7 +5,7 @@ import { deviceEnvironment, runCommand as run, type GlobalArgs } from '../comman
 
 export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'run',
-  describe: 'Start the installed target (after the restart or reboot `install` asked for); roll back on failure',
+  describe: 'Start the installed target (after the reboot `install` asked for, if any); roll back on failure',
   handler: (args) =>
     run(args, async (output) => {
       const result = await runPending(await deviceEnvironment(args, output));

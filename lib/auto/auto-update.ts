@@ -62,7 +62,7 @@ export async function autoUpdate(env: DeviceEnvironment, options: AutoUpdateOpti
   if (options.mediumPath === undefined) {
     await run();
   } else if (!before.pending || (await run()) === 'done') {
-    if ((await install(options.mediumPath)) === 'restart-docker') await run();
+    if ((await install(options.mediumPath)) === 'apps-installed') await run();
   }
 
   const after = await env.files.state.load();

@@ -1,14 +1,21 @@
 import { X509Certificate } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { defaultConfigPaths, readConfigFiles, type MergedConfig } from './config-files.js';
+import type { IniValue } from './ini.js';
 
-export const defaultConfigPaths = ['/usr/lib/sota/conf.d', '/var/sota/sota.toml', '/etc/sota/conf.d/'];
+export { defaultConfigPaths } from './config-files.js';
 
 export type DeviceType = 'ci' | 'prod';
-/** `[pacman] compose_apps`: unset = every app of the target, a single space = none, else the listed ones. */
-export type EnabledApps = { readonly kind: 'all' } | { readonly kind: 'none' } | { readonly kind: 'listed'; readonly names: readonly string[] };
+/** A subset of a target's apps: all of them, none, or those named. */
+export type AppFilter = { readonly kind: 'all' } | { readonly kind: 'none' } | { readonly kind: 'listed'; readonly names: readonly string[] };
+/** `[pacman] compose_apps`: unset = every app of the target, an empty list (`""`, `" "`) = none, else the listed ones. */
+export type EnabledApps = AppFilter;
+/** `[pacman] type`: `ostree` updates the rootfs only and leaves apps alone; `ostree+compose_apps` updates both. */
+export type PackageManager = 'ostree' | 'ostree+compose_apps';
 
 /**
  * Where the OSTree rootfs lives and how the booted commit is found:
@@ -28,158 +35,220 @@ export interface RootfsConfig {
   readonly runtimeDir: string;
 }
 
+/** The exit code of an install that staged apps only: 101 (this project's contract) or 10 (aklite-offline since 2024). */
+export type AppsInstalledExitCode = 10 | 101;
+
 export interface DeviceConfig {
   readonly hardwareId: string;
   readonly tags: string[];
+  readonly packageManager: PackageManager;
   readonly enabledApps: EnabledApps;
   readonly storagePath: string;
   readonly composeAppsRoot: string;
   /** Largest share of a filesystem, in percent, that may be in use once the update is written. */
   readonly storageWatermark: number;
   readonly callbackProgram: string | undefined;
+  /** `[storage] uptane_metadata_path`: the initial roots of the device image, in `ci/` and `prod/`. */
   readonly rootsDir: string;
-  readonly deviceType: DeviceType;
+  /** Undefined when nothing tells (no certificate): such a device takes ci and prod bundles and only roots 1 and 2. */
+  readonly deviceType: DeviceType | undefined;
   /** `[import] tls_clientcert_path` resolved against `base_path`: the device certificate, whose subject names the device. */
   readonly clientCertificatePath: string | undefined;
   readonly rootfs: RootfsConfig;
   /** `[offline] start_timeout`: seconds `run` waits for the apps to be running and healthy. */
   readonly startTimeoutSeconds: number;
-  /** `[offline] prune`: after a successful update, remove the images only the replaced apps used. */
+  /** `[pacman] docker_prune`: after a successful update, remove the images only the replaced apps used. */
   readonly pruneImages: boolean;
   /** `[offline] parallel_loads`: how many images load into Docker at once. */
   readonly parallelLoads: number;
+  /** `[offline] aklite_lock`: the lock aktualizr-lite and aklite-offline hold while they run. */
+  readonly akliteLockPath: string;
+  readonly appsInstalledExitCode: AppsInstalledExitCode;
   /** Files read, in the order they were merged. */
-  readonly files: string[];
+  readonly files: readonly string[];
+  /** What aktualizr-lite would log and go on with (a callback program that does not exist...). */
+  readonly warnings: readonly string[];
 }
-
-type Sections = Record<string, Record<string, unknown>>;
 
 /** Two loads keep two cores busy, one inflating layers while the other streams (bench/install.ts measures 1 to 4). */
 const DEFAULT_PARALLEL_LOADS = 2;
 
+export interface LoadConfigOptions {
+  /** The paths were named on the command line: each must exist. */
+  readonly explicit?: boolean;
+}
+
 /**
- * Reads aktualizr-lite's TOML snippets: each path is a file or a directory of `*.toml` files taken in name order;
- * later files override earlier ones key by key. Paths that do not exist are skipped, as aktualizr-lite does.
+ * Reads aktualizr-lite's configuration (`config-files.ts` says how files are found, merged and parsed) and gives the
+ * keys fioup-offline uses their aktualizr-lite meaning and defaults (docs/device-guide.md lists them).
  */
-export async function loadDeviceConfig(paths: readonly string[] = defaultConfigPaths): Promise<DeviceConfig> {
-  const files = await configFiles(paths);
-  const sections: Sections = {};
-  for (const file of files) {
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = parseToml(await readFile(file, 'utf8')) as Record<string, unknown>;
-    } catch (error) {
-      throw new ConfigError(`cannot parse ${file}: ${(error as Error).message.split('\n')[0]}`);
-    }
-    for (const [name, section] of Object.entries(parsed)) {
-      if (!isTable(section)) continue;
-      sections[name] = { ...sections[name], ...section };
-    }
-  }
-  return interpret(sections, files);
+export async function loadDeviceConfig(paths: readonly string[] = defaultConfigPaths, options: LoadConfigOptions = {}): Promise<DeviceConfig> {
+  const { merged, files } = await readConfigFiles(paths, { mustExist: options.explicit ?? false });
+  return interpret(new Keys(merged), files);
 }
 
-async function configFiles(paths: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
-  for (const path of paths) {
-    const info = await stat(path).catch(() => undefined);
-    if (!info) continue;
-    if (info.isDirectory()) {
-      const names = (await readdir(path)).filter((name) => name.endsWith('.toml')).sort();
-      files.push(...names.map((name) => join(path, name)));
-    } else {
-      files.push(path);
-    }
-  }
-  return files;
-}
+/** The merged keys, read with the file and line of each value for messages. */
+class Keys {
+  constructor(private readonly merged: MergedConfig) {}
 
-async function interpret(sections: Sections, files: string[]): Promise<DeviceConfig> {
-  const where = files.length ? files.join(', ') : 'no configuration file found';
-  const text = (section: string, key: string): string | undefined => {
-    const value = sections[section]?.[key];
+  entry(section: string, key: string): IniValue | undefined {
+    return this.merged.get(section)?.get(key);
+  }
+
+  text(section: string, key: string): string | undefined {
+    return this.entry(section, key)?.value;
+  }
+
+  invalid(section: string, key: string, expected: string): ConfigError {
+    const entry = this.entry(section, key)!;
+    return new ConfigError(`[${section}] ${key} must be ${expected}, not '${entry.value}' (${entry.file}, line ${entry.line})`);
+  }
+
+  /** A key of fioup-offline's own: `true` or `false`; undefined when unset. */
+  boolean(section: string, key: string): boolean | undefined {
+    const value = this.text(section, key);
     if (value === undefined) return undefined;
-    if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`[${section}] ${key} must be a string (${where})`);
-    return String(value);
-  };
-  const hardwareId = text('provision', 'primary_ecu_hardware_id');
-  if (!hardwareId) throw new ConfigError(`[provision] primary_ecu_hardware_id is not set (${where})`);
+    if (value === 'true' || value === 'false') return value === 'true';
+    throw this.invalid(section, key, 'true or false');
+  }
 
-  const storagePath = text('storage', 'path') ?? '/var/sota';
-  const watermark = Number(text('pacman', 'storage_watermark') ?? 95);
-  if (!Number.isInteger(watermark) || watermark < 20 || watermark > 99) {
-    throw new ConfigError(`[pacman] storage_watermark must be an integer from 20 to 99, not ${text('pacman', 'storage_watermark')}`);
+  positiveInteger(section: string, key: string, fallback: number): number {
+    const value = this.text(section, key);
+    if (value === undefined) return fallback;
+    if (!/^[1-9][0-9]*$/.test(value)) throw this.invalid(section, key, 'a positive whole number');
+    return Number(value);
   }
-  const declaredType = text('offline', 'device_type');
-  if (declaredType !== undefined && declaredType !== 'ci' && declaredType !== 'prod') {
-    throw new ConfigError(`[offline] device_type must be 'ci' or 'prod', not '${declaredType}'`);
-  }
-  const basePath = text('import', 'base_path') ?? storagePath;
-  const certificateSetting = text('import', 'tls_clientcert_path');
-  const certificate = certificateSetting ? resolveFrom(basePath, certificateSetting) : undefined;
+}
+
+async function interpret(keys: Keys, files: readonly string[]): Promise<DeviceConfig> {
+  const warnings: string[] = [];
   return {
-    hardwareId,
-    tags: splitCommaList(text('pacman', 'tags')),
-    enabledApps: enabledApps(sections.pacman?.compose_apps),
-    storagePath,
-    composeAppsRoot: text('pacman', 'compose_apps_root') ?? '/var/sota/compose-apps',
-    storageWatermark: watermark,
-    callbackProgram: text('pacman', 'callback_program') || undefined,
-    rootsDir: text('offline', 'roots_dir') ?? '/usr/lib/sota/tuf',
-    deviceType: declaredType ?? (certificate ? await deviceTypeFromCertificate(certificate) : 'ci'),
-    clientCertificatePath: certificate,
+    hardwareId: keys.text('provision', 'primary_ecu_hardware_id') || hostname(),
+    tags: splitList(keys.text('pacman', 'tags')),
+    packageManager: await packageManager(keys),
+    enabledApps: enabledApps(keys.text('pacman', 'compose_apps')),
+    storagePath: keys.text('storage', 'path') || '/var/sota',
+    composeAppsRoot: keys.text('pacman', 'compose_apps_root') || '/var/sota/compose-apps',
+    storageWatermark: storageWatermark(keys),
+    callbackProgram: await callbackProgram(keys, warnings),
+    rootsDir: rootsDir(keys),
+    deviceType: await deviceType(keys),
+    clientCertificatePath: clientCertificatePath(keys),
     rootfs: {
-      sysroot: text('pacman', 'sysroot') ?? '/sysroot',
-      os: text('pacman', 'os') ?? 'lmp',
-      ostree: ostreeMode(sections.offline?.ostree),
-      kernelCmdline: text('offline', 'kernel_cmdline') ?? '/proc/cmdline',
-      runtimeDir: text('offline', 'runtime_dir') ?? '/run/fioup-offline',
+      sysroot: keys.text('pacman', 'sysroot') || '/sysroot',
+      os: keys.text('pacman', 'os') || 'lmp',
+      ostree: keys.text('offline', 'ostree') === 'auto' ? 'auto' : keys.boolean('offline', 'ostree') ?? 'auto',
+      kernelCmdline: keys.text('offline', 'kernel_cmdline') || '/proc/cmdline',
+      runtimeDir: keys.text('offline', 'runtime_dir') || '/run/fioup-offline',
     },
-    startTimeoutSeconds: positiveInteger(text('offline', 'start_timeout') ?? '120', '[offline] start_timeout'),
-    pruneImages: booleanKey(sections.offline?.prune, '[offline] prune', true),
-    parallelLoads: positiveInteger(text('offline', 'parallel_loads') ?? String(DEFAULT_PARALLEL_LOADS), '[offline] parallel_loads'),
+    startTimeoutSeconds: keys.positiveInteger('offline', 'start_timeout', 120),
+    pruneImages: dockerPrune(keys.text('pacman', 'docker_prune')),
+    parallelLoads: keys.positiveInteger('offline', 'parallel_loads', DEFAULT_PARALLEL_LOADS),
+    akliteLockPath: keys.text('offline', 'aklite_lock') || '/var/lock/aklite.lock',
+    appsInstalledExitCode: appsInstalledExitCode(keys),
     files,
+    warnings,
   };
 }
 
-function positiveInteger(value: string, key: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new ConfigError(`${key} must be a positive whole number, not '${value}'`);
+/**
+ * aktualizr-lite's lists (`tags`, `compose_apps`, `fetched-apps.shortlist`): split on any of `,` and space, empty
+ * items dropped (boost::split with is_any_of(", ")), so `"devel main"` and `"devel, main"` are both two items.
+ */
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(/[, ]/).filter(Boolean);
+}
+
+function enabledApps(value: string | undefined): EnabledApps {
+  if (value === undefined) return { kind: 'all' };
+  const names = splitList(value);
+  return names.length === 0 ? { kind: 'none' } : { kind: 'listed', names };
+}
+
+/** Unset: apps are updated when the device has Docker (liteclient.cc looks for /usr/bin/dockerd; we look on PATH). */
+async function packageManager(keys: Keys): Promise<PackageManager> {
+  const value = keys.text('pacman', 'type');
+  if (value === 'ostree' || value === 'ostree+compose_apps') return value;
+  if (value !== undefined && value !== '') throw keys.invalid('pacman', 'type', "'ostree' or 'ostree+compose_apps'");
+  return (await hasDockerd()) ? 'ostree+compose_apps' : 'ostree';
+}
+
+async function hasDockerd(): Promise<boolean> {
+  const directories = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  for (const directory of directories) {
+    if (await access(join(directory, 'dockerd'), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+/** composeappmanager.cc: an integer as `std::stoi` reads one (leading digits), from 20 to 95; 80 when unset. */
+function storageWatermark(keys: Keys): number {
+  const value = keys.text('pacman', 'storage_watermark');
+  if (value === undefined) return 80;
+  const digits = /^[ \t\n\v\f\r]*([+-]?[0-9]+)/.exec(value)?.[1];
+  const number = digits === undefined ? NaN : Number(digits);
+  if (!(number >= 20 && number <= 95)) throw keys.invalid('pacman', 'storage_watermark', 'an integer from 20 to 95');
   return number;
 }
 
-function booleanKey(value: unknown, key: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === 'false') return value === 'true';
-  throw new ConfigError(`${key} must be true or false, not '${String(value)}'`);
+/** liteclient.cc: a callback program that does not exist is logged and not run. */
+async function callbackProgram(keys: Keys, warnings: string[]): Promise<string | undefined> {
+  const program = keys.text('pacman', 'callback_program');
+  if (!program) return undefined;
+  if (await access(program).then(() => true, () => false)) return program;
+  warnings.push(`[pacman] callback_program ${program} does not exist: no callback will run`);
+  return undefined;
 }
 
-function enabledApps(value: unknown): EnabledApps {
-  if (value === undefined) return { kind: 'all' };
-  if (typeof value !== 'string') throw new ConfigError('[pacman] compose_apps must be a string');
-  if (value.trim() === '') return { kind: 'none' };
-  return { kind: 'listed', names: splitCommaList(value) };
+/**
+ * `[storage] uptane_metadata_path`, resolved against `/`; libaktualizr's default (`metadata`, hence `/metadata`) means
+ * aktualizr-lite's `/usr/lib/sota/tuf` (liteclient.cc). `[offline] roots_dir`, this project's earlier name, is an
+ * alias: when both are set they must agree.
+ */
+function rootsDir(keys: Keys): string {
+  const resolve = (value: string) => {
+    const path = isAbsolute(value) ? value : join('/', value);
+    return path === '/metadata' ? '/usr/lib/sota/tuf' : path;
+  };
+  const storage = keys.text('storage', 'uptane_metadata_path');
+  const alias = keys.text('offline', 'roots_dir');
+  if (storage && alias && resolve(storage) !== resolve(alias)) {
+    throw new ConfigError(`[storage] uptane_metadata_path (${storage}) and its alias [offline] roots_dir (${alias}) disagree: set one of them`);
+  }
+  return resolve(storage || alias || 'metadata');
 }
 
-/** `[offline] ostree`: a TOML boolean or the strings `auto`, `true`, `false`. */
-function ostreeMode(value: unknown): 'auto' | boolean {
-  return value === undefined || value === 'auto' ? 'auto' : booleanKey(value, "[offline] ostree ('auto' or)", false);
+/** composeappmanager.cc: pruning is on unless the value is `0` or `false` (any case). */
+function dockerPrune(value: string | undefined): boolean {
+  return value === undefined || !['0', 'false'].includes(value.toLowerCase());
 }
 
-/** aktualizr-lite's comma lists (`tags`, `compose_apps`, `fetched-apps.shortlist`): items trimmed, empty ones dropped. */
-export function splitCommaList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+function appsInstalledExitCode(keys: Keys): AppsInstalledExitCode {
+  const value = keys.text('offline', 'apps_installed_exit_code');
+  if (value === undefined || value === '101') return 101;
+  if (value === '10') return 10;
+  throw keys.invalid('offline', 'apps_installed_exit_code', '101 or 10');
 }
 
-function resolveFrom(base: string, path: string): string {
-  return isAbsolute(path) ? path : join(base, path);
+/**
+ * `[offline] device_type`, else the client certificate (`[import] tls_clientcert_path`, relative to `[import]
+ * base_path`, default `/var/sota/import`): `businessCategory=production` makes a `prod` device, any other a `ci`
+ * one. Without a certificate the type is unknown, as for aktualizr-lite on an unregistered device.
+ */
+function clientCertificatePath(keys: Keys): string | undefined {
+  const certificate = keys.text('import', 'tls_clientcert_path');
+  if (!certificate) return undefined;
+  return isAbsolute(certificate) ? certificate : join(keys.text('import', 'base_path') || '/var/sota/import', certificate);
 }
 
-/** Factory devices carry `businessCategory=production` in their certificate's subject when they are production devices. */
-async function deviceTypeFromCertificate(path: string): Promise<DeviceType> {
+async function deviceType(keys: Keys): Promise<DeviceType | undefined> {
+  const declared = keys.text('offline', 'device_type');
+  if (declared === 'ci' || declared === 'prod') return declared;
+  if (declared !== undefined) throw keys.invalid('offline', 'device_type', "'ci' or 'prod'");
+  const path = clientCertificatePath(keys);
+  if (!path) return undefined;
   const pem = await readFile(path).catch(() => undefined);
-  if (!pem) return 'ci';
+  if (!pem) return undefined;
   let subject: string;
   try {
     subject = new X509Certificate(pem).subject;
@@ -187,8 +256,4 @@ async function deviceTypeFromCertificate(path: string): Promise<DeviceType> {
     throw new ConfigError(`cannot read the device certificate ${path}: ${(error as Error).message}`);
   }
   return /(^|\n)businessCategory=production($|\n)/.test(subject) ? 'prod' : 'ci';
-}
-
-function isTable(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

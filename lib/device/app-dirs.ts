@@ -1,4 +1,6 @@
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { UnsafePathError } from '../errors.js';
 import { safePathComponent } from '../medium/safe-path.js';
 
 /**
@@ -24,5 +26,27 @@ export class AppDirectories {
 
   previous(app: string): string {
     return join(this.previousRoot, safePathComponent(app, 'app name'));
+  }
+
+  /**
+   * The apps whose project directory is in `compose_apps_root`, whoever put it there (this tool, aktualizr-lite, the
+   * factory image), as composeappmanager.cc finds them: every directory. Names no app could have are left alone.
+   */
+  async installed(): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    return entries.filter((entry) => entry.isDirectory() && isSafeName(entry.name)).map((entry) => entry.name).sort();
+  }
+}
+
+function isSafeName(name: string): boolean {
+  try {
+    safePathComponent(name, 'app name');
+    return true;
+  } catch (error) {
+    if (error instanceof UnsafePathError) return false;
+    throw error;
   }
 }

@@ -10,29 +10,37 @@ export type CallbackStep =
   | 'install-post'
   | 'install-final-pre';
 
-export interface CallbackContext {
-  currentTargetPath: string;
-  currentTargetName: string | undefined;
-  installTargetName: string | undefined;
+/** The targets a callback names: the one the device runs now, and the one being installed; each when there is one. */
+export interface CallbackTargets {
+  readonly current?: string | undefined;
+  readonly installing?: string | undefined;
 }
 
 /**
- * Runs the callback program with aktualizr-lite's environment contract. Its exit status is reported to the
- * caller for logging and never changes the update's course, as in aktualizr-lite.
+ * `[pacman] callback_program`, run as liteclient.cc runs it: through the shell, with `MESSAGE` (the step),
+ * `CURRENT_TARGET` (the path of `<storage>/current-target`), and `CURRENT_TARGET_NAME`, `INSTALL_TARGET_NAME` and
+ * `RESULT` only when they have a value. Its output goes to stderr (stdout may carry JSON); its exit status is
+ * reported as a warning and never changes the update's course.
  */
-export async function runCallback(program: string | undefined, step: CallbackStep, context: CallbackContext, result?: string): Promise<number | undefined> {
-  if (!program) return undefined;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MESSAGE: step,
-    CURRENT_TARGET: context.currentTargetPath,
-    CURRENT_TARGET_NAME: context.currentTargetName ?? '',
-    INSTALL_TARGET_NAME: context.installTargetName ?? '',
-  };
-  if (result !== undefined) env.RESULT = result;
-  return new Promise((resolve) => {
-    const child = spawn(program, [], { env, stdio: 'ignore' });
-    child.on('error', () => resolve(-1));
-    child.on('close', (code) => resolve(code ?? -1));
-  });
+export class CallbackProgram {
+  constructor(
+    private readonly program: string | undefined,
+    private readonly currentTargetPath: string,
+    private readonly onWarning: (message: string) => void,
+  ) {}
+
+  async notify(step: CallbackStep, targets: CallbackTargets, result?: string): Promise<void> {
+    if (!this.program) return;
+    const env: NodeJS.ProcessEnv = { ...process.env, MESSAGE: step, CURRENT_TARGET: this.currentTargetPath };
+    for (const name of ['CURRENT_TARGET_NAME', 'INSTALL_TARGET_NAME', 'RESULT']) delete env[name];
+    if (targets.current) env.CURRENT_TARGET_NAME = targets.current;
+    if (targets.installing) env.INSTALL_TARGET_NAME = targets.installing;
+    if (result) env.RESULT = result;
+    const status = await new Promise<number | string>((resolve) => {
+      const child = spawn(this.program!, [], { env, shell: true, stdio: ['ignore', process.stderr, process.stderr] });
+      child.on('error', (error) => resolve(error.message));
+      child.on('close', (code, signal) => resolve(code ?? signal ?? -1));
+    });
+    if (status !== 0) this.onWarning(`callback ${this.program} (${step}) ended with ${typeof status === 'number' ? `status ${status}` : status}`);
+  }
 }

@@ -12,10 +12,33 @@ export interface AppRecord {
 
 export interface TargetRecord {
   readonly name: string;
+  /** -1 for the initial target, which has none. */
   readonly version: number;
   readonly sha256: string;
-  /** The apps of the target that this device runs (enabled in config). */
+  /** The apps of the target that this device runs (fetched for it and enabled in config). */
   readonly apps: AppRecord[];
+  /** The apps of the target that the config does not enable: `current` lists them as off. */
+  readonly disabledApps?: AppRecord[];
+  /** What aktualizr-lite writes into `current-target` (liteclient.cc writeCurrentTarget). */
+  readonly tags?: readonly string[];
+  readonly lmpManifestSha?: string;
+  readonly metaSubscriberOverridesSha?: string;
+  readonly containersSha?: string;
+}
+
+/** aktualizr-lite's name for the target a device booted from its factory image, before any update (target.cc). */
+export const INITIAL_TARGET_NAME = 'Initial Target';
+
+/**
+ * The target of a device no update was recorded on: the booted rootfs (on OSTree devices) and the apps found in
+ * `compose_apps_root` (preloaded into the image), whose URIs are not known. Rolling back to it puts those back.
+ */
+export function initialTarget(bootedCommit: string | undefined, presentApps: readonly string[]): TargetRecord {
+  return { name: INITIAL_TARGET_NAME, version: -1, sha256: bootedCommit ?? '', apps: presentApps.map((name) => ({ name, uri: '' })) };
+}
+
+export function isInitialTarget(target: TargetRecord): boolean {
+  return target.name === INITIAL_TARGET_NAME;
 }
 
 export interface DeviceState {
@@ -82,14 +105,18 @@ export class DeviceStateStore {
     await this.writeCurrentTarget(state.current);
   }
 
+  /** aktualizr-lite's fields, in its order (liteclient.cc writeCurrentTarget); the `_SHA` ones only when the target has them. */
   private async writeCurrentTarget(current: TargetRecord | undefined): Promise<void> {
     if (!current) return;
-    const lines = [
-      `TARGET_NAME="${shellSafe(current.name)}"`,
-      `CUSTOM_VERSION="${current.version}"`,
-      `SHA256="${current.sha256}"`,
-      `APPS="${current.apps.map((app) => shellSafe(app.name)).join(',')}"`,
+    const fields: [string, string | undefined][] = [
+      ['TARGET_NAME', current.name],
+      ['CUSTOM_VERSION', isInitialTarget(current) ? '' : String(current.version)],
+      ['LMP_MANIFEST_SHA', current.lmpManifestSha],
+      ['META_SUBSCRIBER_OVERRIDES_SHA', current.metaSubscriberOverridesSha],
+      ['CONTAINERS_SHA', current.containersSha],
+      ['TAG', (current.tags ?? []).join(',')],
     ];
+    const lines = fields.flatMap(([name, value]) => (value === undefined ? [] : [`${name}="${shellQuoted(value)}"`]));
     await writeFileAtomic(this.currentTargetPath, `${lines.join('\n')}\n`);
   }
 }
@@ -115,6 +142,7 @@ function migratePendingV1({ changes, rootfs, ...rest }: PendingInstallationV1): 
   return { ...rest, parts };
 }
 
-function shellSafe(value: string): string {
-  return value.replace(/[^A-Za-z0-9._+-]/g, '_');
+/** For a shell that sources the file: inside double quotes only these four characters are special. */
+function shellQuoted(value: string): string {
+  return value.replace(/[\\"$`]/g, (character) => `\\${character}`);
 }

@@ -1,6 +1,6 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MediumNotFoundError } from '../errors.js';
+import { MediumNotFoundError, MediumNotGivenError } from '../errors.js';
 import { listBlockDevices, type BlockDevice } from '../fs/block-devices.js';
 import { readMounts } from '../fs/mounts.js';
 import { DirectoryMedium } from './directory-medium.js';
@@ -101,15 +101,16 @@ export interface RemovableMediaOptions {
 
 /**
  * Where the bundle is when `--src-dir` is omitted: the one bundle found on a mounted removable drive.
- * Returns a path for `openMedium`; refuses when there is none or more than one (the message lists them).
+ * Returns a path for `openMedium`; refuses when there is none or more than one (the message lists them) as
+ * aklite-offline refuses a missing `--src-dir`.
  */
 export async function findMediaOnRemovableDrives(options: RemovableMediaOptions = {}): Promise<string> {
   const roots = options.mountRoots ?? (await removableMountRoots());
-  if (roots.length === 0) throw new MediumNotFoundError('no removable drive is mounted: plug in the update drive and mount it, or name the bundle with --src-dir');
+  if (roots.length === 0) throw new MediumNotGivenError('no removable drive is mounted: plug in the update drive and mount it, or name the bundle with --src-dir');
   const bundles = (await Promise.all(roots.map(bundlesUnder))).flat();
   if (bundles.length === 1) return bundles[0]!;
-  if (bundles.length === 0) throw new MediumNotFoundError(`no update bundle found on the removable drives (${roots.join(', ')}): name it with --src-dir`);
-  throw new MediumNotFoundError(`several update bundles found (${bundles.join(', ')}): name one with --src-dir`);
+  if (bundles.length === 0) throw new MediumNotGivenError(`no update bundle found on the removable drives (${roots.join(', ')}): name it with --src-dir`);
+  throw new MediumNotGivenError(`several update bundles found (${bundles.join(', ')}): name one with --src-dir`);
 }
 
 /** Mount points of removable or USB block devices (or of their partitions) that this process sees mounted. */

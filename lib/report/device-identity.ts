@@ -18,7 +18,7 @@ export async function deviceIdentity(config: DeviceConfig): Promise<DeviceIdenti
     hardwareId: config.hardwareId,
     deviceId: config.clientCertificatePath ? await certificateCommonName(config.clientCertificatePath) : undefined,
     hostname: hostname(),
-    deviceType: config.deviceType,
+    deviceType: config.deviceType ?? 'unknown',
     tags: config.tags,
   };
 }

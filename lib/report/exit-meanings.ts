@@ -12,8 +12,13 @@ export interface ExitMeaning {
  */
 export const exitMeanings: Readonly<Record<ExitCodeValue, ExitMeaning>> = {
   [ExitCode.ok]: { meaning: 'success: the update is complete, or there was nothing newer to install' },
-  [ExitCode.other]: { meaning: 'other error', fix: 'read the error message; run the command again with --verbose for the details' },
-  [ExitCode.usage]: { meaning: 'usage error', fix: "check the command line against 'fioup-offline --help'" },
+  // aklite-offline's usage errors are 1 as well.
+  [ExitCode.other]: {
+    meaning: 'other error, or a usage error',
+    fix: "read the error message; check the command line against 'fioup-offline --help'; run again with --verbose for the details",
+  },
+  [ExitCode.upToDateCached]: { meaning: "nothing to install: the medium's metadata is older than the device's, whose stored metadata is valid" },
+  [ExitCode.appsNeedFinalization]: { meaning: "apps installed: 'fioup-offline run' starts them (aklite-offline's code for it)" },
   [ExitCode.noMatchingTarget]: {
     meaning: 'no target on the medium for this device (hardware id, tag, bundle list)',
     fix: "bring a bundle made for this device's hardware id and tag ('fioup-offline check' lists what the medium offers)",
@@ -60,7 +65,7 @@ export const exitMeanings: Readonly<Record<ExitCodeValue, ExitMeaning>> = {
     fix: "the failing service's last log lines say why; publish a fixed target (this one is not installed again without --force)",
   },
   [ExitCode.rebootRequired]: { meaning: "reboot required: reboot the device, then 'fioup-offline run'" },
-  [ExitCode.restartDocker]: { meaning: "apps installed: 'fioup-offline run' starts them" },
+  [ExitCode.appsInstalled]: { meaning: "apps installed: 'fioup-offline run' starts them (no dockerd restart is needed)" },
   [ExitCode.downgradeRefused]: {
     meaning: 'refused: the target is older than the current one, or it failed before',
     fix: 'install it with --force if that is really wanted',

@@ -1,5 +1,4 @@
-import type { EnabledApps } from '../config/device-config.js';
-import { TargetNotFoundError } from '../errors.js';
+import type { AppFilter, EnabledApps } from '../config/device-config.js';
 import type { AppUri } from './app-uri.js';
 import { appPresenceKey, type MediumPresence } from './medium-presence.js';
 import type { Target, TargetCatalog } from './target.js';
@@ -57,7 +56,9 @@ export interface TargetRow {
 export interface Selection {
   /** Targets for this device's hardware id, then bundle-listed targets that are not, newest first. */
   readonly rows: readonly TargetRow[];
-  /** The requested target, or the newest one for this device. */
+  /** The name given with `--target`, if any. */
+  readonly requested: string | undefined;
+  /** The requested target (undefined when the trusted metadata has none of that name), or the newest one for this device. */
   readonly selected: TargetRow | undefined;
   readonly selectedTarget: Target | undefined;
 }
@@ -67,12 +68,16 @@ export function targetsForDevice(trusted: TrustedTargets, device: SelectionDevic
   return [...trusted.catalog.valid.values()].filter((target) => deviceReasons(target, device, trusted.bundleList).length === 0);
 }
 
-/** The apps of `target` this device needs (docs/formats.md section 11). */
+/**
+ * The apps of `target` this device needs and runs (docs/formats.md section 11): those the factory fetched for it
+ * (`fetched-apps`) that `[pacman] compose_apps` enables.
+ */
 export function requiredApps(target: Target, composeApps: EnabledApps = { kind: 'all' }): AppUri[] {
-  if (composeApps.kind === 'none') return [];
-  return target.apps.filter(
-    (app) => (composeApps.kind === 'all' || composeApps.names.includes(app.name)) && (!target.shortlist || target.shortlist.includes(app.name)),
-  );
+  return target.apps.filter((app) => admits(target.fetchedApps, app.name) && admits(composeApps, app.name));
+}
+
+function admits(filter: AppFilter, name: string): boolean {
+  return filter.kind === 'all' || (filter.kind === 'listed' && filter.names.includes(name));
 }
 
 /** The rootfs commit the device would have to install for `target`, if any. */
@@ -83,13 +88,11 @@ export function rootfsCommitToInstall(target: Target, device: SelectionDevice): 
 
 /**
  * One row per target for this device's hardware id (and per bundle-listed target that is not), and the
- * selected target: the requested one (TargetNotFoundError when unknown), else the newest for the device.
+ * selected target: the requested one, else the newest for the device. Whether it can be installed is the
+ * verdict's to say (verdict.ts).
  */
 export function selectTargets(trusted: TrustedTargets, device: SelectionDevice, presence: MediumPresence, requestedName?: string): Selection {
   const { valid, invalid } = trusted.catalog;
-  if (requestedName !== undefined && !valid.has(requestedName) && !invalid.has(requestedName)) {
-    throw new TargetNotFoundError(`target '${requestedName}' is not in the trusted targets metadata`);
-  }
   const bundleNames = new Set(trusted.bundleList ?? []);
   const rows: TargetRow[] = [];
   for (const target of valid.values()) {
@@ -110,7 +113,7 @@ export function selectTargets(trusted: TrustedTargets, device: SelectionDevice, 
   const selected = requestedName !== undefined
     ? rows.find((row) => row.name === requestedName)
     : rows.find((row) => row.forDevice && row.contentPresent) ?? rows.find((row) => row.forDevice);
-  return { rows, selected, selectedTarget: selected ? valid.get(selected.name) : undefined };
+  return { rows, requested: requestedName, selected, selectedTarget: selected ? valid.get(selected.name) : undefined };
 }
 
 function deviceReasons(target: Target, device: SelectionDevice, bundleList: readonly string[] | undefined): RowReason[] {

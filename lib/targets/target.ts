@@ -1,4 +1,4 @@
-import { splitCommaList } from '../config/device-config.js';
+import { splitList, type AppFilter } from '../config/device-config.js';
 import { InvalidMetadataError, UnsafePathError } from '../errors.js';
 import { safePathComponent } from '../medium/safe-path.js';
 import type { TargetFileEntry } from '../tuf/model.js';
@@ -14,8 +14,12 @@ export interface Target {
   /** `hashes.sha256`: the OSTree commit on OSTree devices. */
   readonly sha256: string | undefined;
   readonly apps: readonly AppUri[];
-  /** `fetched-apps.shortlist`: the apps the bundle had to carry; undefined when absent. */
-  readonly shortlist: readonly string[] | undefined;
+  /** Which apps the factory's CI fetched for offline updates (`custom.fetched-apps`, see `fetchedApps`). */
+  readonly fetchedApps: AppFilter;
+  /** Build facts aktualizr-lite writes into `<storage>/current-target`. */
+  readonly lmpManifestSha: string | undefined;
+  readonly metaSubscriberOverridesSha: string | undefined;
+  readonly containersSha: string | undefined;
 }
 
 /** A target whose custom fields cannot be used, with the reason. */
@@ -69,11 +73,8 @@ export function parseTarget(name: string, entry: TargetFileEntry, fileName: stri
     apps.push(uri);
   }
 
-  const fetchedApps = fields['fetched-apps'] as { shortlist?: unknown } | undefined;
-  const shortlistText = fetchedApps?.shortlist;
-  if (shortlistText !== undefined && typeof shortlistText !== 'string') fail('custom.fetched-apps.shortlist is not a string');
-
   const sha256 = entry.hashes.sha256?.toLowerCase();
+  const text = (field: string) => (typeof fields[field] === 'string' && fields[field] !== '' ? fields[field] as string : undefined);
   return {
     name,
     version,
@@ -81,8 +82,26 @@ export function parseTarget(name: string, entry: TargetFileEntry, fileName: stri
     tags: fields.tags === undefined ? [] : stringList(fields.tags, 'custom.tags', fail),
     sha256,
     apps,
-    shortlist: shortlistText === undefined ? undefined : splitCommaList(shortlistText as string),
+    fetchedApps: fetchedApps(fields['fetched-apps'], apps),
+    lmpManifestSha: text('lmp-manifest-sha'),
+    metaSubscriberOverridesSha: text('meta-subscriber-overrides-sha'),
+    containersSha: text('containers-sha'),
   };
+}
+
+/**
+ * `custom.fetched-apps`, read as aktualizr-lite's api.cc reads it (leniently: a malformed field means all apps):
+ * absent or not an object: all of the target's apps; `uri` null, absent or empty: apps were not fetched, so none;
+ * `shortlist` absent, null or empty: all; else the listed apps of the target, or none when no listed app is one.
+ */
+function fetchedApps(value: unknown, apps: readonly AppUri[]): AppFilter {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'all' };
+  const { uri, shortlist } = value as { uri?: unknown; shortlist?: unknown };
+  if (typeof uri !== 'string' || uri === '') return { kind: 'none' };
+  if (typeof shortlist !== 'string' || shortlist === '') return { kind: 'all' };
+  const listed = new Set(splitList(shortlist));
+  const names = apps.map((app) => app.name).filter((name) => listed.has(name));
+  return names.length === 0 ? { kind: 'none' } : { kind: 'listed', names };
 }
 
 function stringList(value: unknown, field: string, fail: (problem: string) => never): string[] {

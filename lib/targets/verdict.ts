@@ -1,27 +1,35 @@
-import { ContentMissingError, NoMatchingTargetError } from '../errors.js';
+import { ContentMissingError, NoMatchingTargetError, TargetNotFoundError } from '../errors.js';
 import type { Selection, TargetRow } from './selection.js';
 import type { Target } from './target.js';
 
 /**
- * The verdict of `check` on a selection: 'up-to-date' (0) when nothing newer is available, 'update-available'
- * (16) when the selected target is newer and complete on the medium. Throws NoMatchingTargetError (6) when no
- * target fits the device and ContentMissingError (8) when the medium lacks the selected target's content.
+ * The target to install, found as aklite-offline finds it (api.cc CheckInLocal, then the target choice): no target for
+ * this device's hardware id, tags and bundle list is NoMatchingTargetError (6); none of those whose content is all
+ * on the medium is ContentMissingError (8); a `--target` must then name one of the complete targets for the device,
+ * else TargetNotFoundError (20). Without `--target`, the newest complete target for the device.
  */
-export function checkVerdict(selection: Selection): 'up-to-date' | 'update-available' {
-  const { row: selected } = requireTargetForDevice(selection);
-  if (selected.relation === 'same' || selected.relation === 'older') return 'up-to-date';
-  if (!selected.contentPresent) throw new ContentMissingError(describeMissingContent(selected));
-  return 'update-available';
-}
-
-/** The selected target, when it is for this device; NoMatchingTargetError (6) saying why not otherwise. */
-export function requireTargetForDevice(selection: Selection): { row: TargetRow; target: Target } {
-  const { selected, selectedTarget } = selection;
-  if (!selected?.forDevice || !selectedTarget) {
-    const detail = selected ? `target '${selected.name}': ${selected.reasons.join(', ')}` : describeRows(selection.rows);
-    throw new NoMatchingTargetError(`no target on the medium is for this device (${detail})`);
+export function requireInstallableTarget(selection: Selection): { row: TargetRow; target: Target } {
+  const { rows, requested, selected, selectedTarget } = selection;
+  const forDevice = rows.filter((row) => row.forDevice);
+  if (forDevice.length === 0) {
+    throw new NoMatchingTargetError(`no target on the medium is for this device (${describeRows(rows)})`);
+  }
+  if (!forDevice.some((row) => row.contentPresent)) {
+    throw new ContentMissingError(describeMissingContent(selected?.forDevice ? selected : forDevice[0]!));
+  }
+  if (!selected || !selectedTarget) {
+    throw new TargetNotFoundError(`target '${requested}' is not in the trusted targets metadata`);
+  }
+  if (!selected.forDevice || !selected.contentPresent) {
+    const why = selected.forDevice ? describeMissingContent(selected) : `target '${selected.name}': ${selected.reasons.join(', ')}`;
+    throw new TargetNotFoundError(`target '${selected.name}' cannot be installed from this medium (${why})`);
   }
   return { row: selected, target: selectedTarget };
+}
+
+/** Whether the target to install is an update: newer than the current target, and not one that failed before. */
+export function offersUpdate(row: TargetRow, failedTargets: readonly string[]): boolean {
+  return row.relation !== 'same' && row.relation !== 'older' && !failedTargets.includes(row.name);
 }
 
 export function describeMissingContent(row: TargetRow): string {

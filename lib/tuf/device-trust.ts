@@ -11,12 +11,17 @@ import type { DeviceTrust, VerifiedMedium } from './verify-medium.js';
 export interface DeviceTrustStoreOptions {
   /** Where the device image ships its initial roots: `<rootsDir>/<deviceType>/<N>.root.json`. */
   readonly rootsDir: string;
-  /** `ci` or `prod`. */
-  readonly deviceType: string;
+  /**
+   * `ci` or `prod`; undefined when the device cannot tell (no certificate): then, as aktualizr-lite does, only roots 1
+   * and 2 of `ci/` are taken from the image, the versions ci and prod devices share.
+   */
+  readonly deviceType: string | undefined;
   /** The device state dir (`[storage] path`); trusted metadata lives in `<storageDir>/tuf/`, named as on the medium. */
   readonly storageDir: string;
 }
 
+/** Root versions ci and prod devices of a factory share (liteclient.cc imports only these for a device of unknown type). */
+const SHARED_ROOT_VERSIONS = 2;
 
 /**
  * The metadata this device trusts: the initial roots of its image plus what earlier updates accepted. Writes are
@@ -24,18 +29,21 @@ export interface DeviceTrustStoreOptions {
  */
 export class DeviceTrustStore {
   private readonly imageRootsDir: string;
+  private readonly newestImageRoot: number;
   private readonly trustedDir: string;
 
   constructor(options: DeviceTrustStoreOptions) {
-    this.imageRootsDir = join(options.rootsDir, safePathComponent(options.deviceType, 'device type'));
+    this.imageRootsDir = join(options.rootsDir, safePathComponent(options.deviceType ?? 'ci', 'device type'));
+    this.newestImageRoot = options.deviceType === undefined ? SHARED_ROOT_VERSIONS : Infinity;
     this.trustedDir = join(options.storageDir, TUF_DIRECTORY);
   }
 
   /** The root chain (image roots, then accepted ones, contiguous from the oldest) and the stored metadata. */
   async load(): Promise<DeviceTrust> {
     const byVersion = new Map<number, string>();
-    for (const directory of [this.trustedDir, this.imageRootsDir]) {
-      for (const [version, path] of await listRootFiles(directory)) byVersion.set(version, path);
+    for (const [version, path] of await listRootFiles(this.trustedDir)) byVersion.set(version, path);
+    for (const [version, path] of await listRootFiles(this.imageRootsDir)) {
+      if (version <= this.newestImageRoot) byVersion.set(version, path);
     }
     const versions = [...byVersion.keys()].sort((a, b) => a - b);
     if (versions.length === 0) throw new MetadataNotFoundError(`no root metadata in ${this.imageRootsDir} nor ${this.trustedDir}`);

@@ -1,4 +1,4 @@
-import { BundleTypeMismatchError, RollbackError } from '../errors.js';
+import { BundleMetadataError, BundleTypeMismatchError, InvalidMetadataError, RollbackError, SecurityError } from '../errors.js';
 import { TUF_FILES, tufPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { MediumMetadataSource } from './medium-source.js';
@@ -14,8 +14,8 @@ export interface DeviceTrust {
 
 /** What the bundle checks need to know about the device. */
 export interface BundleDevice {
-  /** `ci` or `prod`: the `x-fio-offline-bundle.type` the device accepts. */
-  readonly deviceType: string;
+  /** `ci` or `prod`: the `x-fio-offline-bundle.type` the device accepts; undefined (unknown type) accepts both. */
+  readonly deviceType: string | undefined;
   /** `[pacman] tags`; empty when the device follows no tag. */
   readonly tags: readonly string[];
 }
@@ -49,6 +49,16 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
 
   const newRoots = await walkRootChain(store, source);
 
+  // aklite-offline checks the bundle right after the root chain, before the other roles (api.cc CheckInLocal).
+  const bundleFile = await source.readBundleTargets();
+  let bundleTargets: BundleTargetsMetadata | undefined;
+  if (bundleFile) {
+    bundleTargets = verifyBundle(store, bundleFile);
+    requireBundleForDevice(bundleTargets, device);
+  } else {
+    warnings.push(`${medium.description}: ${tufPath(TUF_FILES.bundleTargets)} not found (an older bundle): every trusted target for this device qualifies`);
+  }
+
   let usedStoredMetadata = false;
   try {
     store.updateTimestamp(await source.readTimestamp());
@@ -62,15 +72,6 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
       `${error.message}. The medium's metadata is older than this device's: using the device's stored metadata, ` +
         'so only targets this device already trusts can be installed from it.',
     );
-  }
-
-  const bundleFile = await source.readBundleTargets();
-  let bundleTargets: BundleTargetsMetadata | undefined;
-  if (bundleFile) {
-    bundleTargets = store.verifyBundleTargets(bundleFile);
-    requireBundleForDevice(bundleTargets, device);
-  } else {
-    warnings.push(`${medium.description}: ${tufPath(TUF_FILES.bundleTargets)} not found (an older bundle): every trusted target for this device qualifies`);
   }
 
   return {
@@ -98,9 +99,19 @@ export async function walkRootChain(store: TrustedMetadataStore, source: MediumM
   return accepted;
 }
 
+/** Any fault of bundle-targets.json but its expiry (12) is a bundle metadata error (15), as aklite-offline has it. */
+function verifyBundle(store: TrustedMetadataStore, file: MetadataFile): BundleTargetsMetadata {
+  try {
+    return store.verifyBundleTargets(file);
+  } catch (error) {
+    if (error instanceof SecurityError || error instanceof InvalidMetadataError) throw new BundleMetadataError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 function requireBundleForDevice(bundle: BundleTargetsMetadata, device: BundleDevice): void {
   const { type, tag } = bundle.fields.bundle;
-  if (type !== device.deviceType) {
+  if (device.deviceType !== undefined && type !== device.deviceType) {
     throw new BundleTypeMismatchError(`${bundle.fileName}: is a '${type}' bundle, and this is a '${device.deviceType}' device`);
   }
   if (device.tags.length > 0 && (tag === undefined || !device.tags.includes(tag))) {

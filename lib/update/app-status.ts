@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { AppRecord } from '../device/state.js';
+import { COMPOSE_FILE_NAME } from '../apps/compose-file.js';
 import { COMPOSE_OVERRIDE_FILE } from '../docker/compose-override.js';
 import type { DockerEngine, ProjectContainer } from '../docker/engine.js';
 
@@ -36,10 +37,22 @@ function summarise(containers: readonly ProjectContainer[]): AppState {
   return containers.some((container) => container.health === 'healthy') ? 'healthy' : 'running';
 }
 
-/** The local image tags a compose project runs, from the override install wrote into it. */
+/**
+ * The images a compose project runs: the local tags of the override install wrote into it, or, for a project this
+ * tool did not install (left by aktualizr-lite), the images its compose file names. A file that cannot be read
+ * names none.
+ */
 export async function projectImages(projectDir: string): Promise<string[]> {
-  const text = await readFile(join(projectDir, COMPOSE_OVERRIDE_FILE), 'utf8').catch(() => undefined);
-  if (!text) return [];
-  const services = (parseYaml(text) as { services?: Record<string, { image?: string }> }).services ?? {};
-  return Object.values(services).flatMap((service) => (service.image ? [service.image] : []));
+  for (const file of [COMPOSE_OVERRIDE_FILE, COMPOSE_FILE_NAME]) {
+    const text = await readFile(join(projectDir, file), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    let services: Record<string, { image?: unknown } | null>;
+    try {
+      services = (parseYaml(text) as { services?: Record<string, { image?: unknown } | null> } | null)?.services ?? {};
+    } catch {
+      return [];
+    }
+    return Object.values(services).flatMap((service) => (typeof service?.image === 'string' ? [service.image] : []));
+  }
+  return [];
 }

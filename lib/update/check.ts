@@ -1,19 +1,19 @@
 import type { DeviceEnvironment } from '../device/environment.js';
-import type { TargetRecord } from '../device/state.js';
-import { FioupError } from '../errors.js';
+import { initialTarget, type TargetRecord } from '../device/state.js';
+import type { FioupError } from '../errors.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
 import type { TargetRow } from '../targets/selection.js';
-import { checkVerdict } from '../targets/verdict.js';
+import { offersUpdate } from '../targets/verdict.js';
 import { appsRunning } from './app-status.js';
-import { inspectMedium } from './inspect-medium.js';
+import { checkIn } from './check-in.js';
 
 export interface CheckReport {
   readonly medium: string;
   readonly device: {
     readonly hardwareId: string;
     readonly tags: readonly string[];
-    readonly deviceType: string;
+    readonly deviceType: string | undefined;
     readonly currentTarget: TargetRecord | undefined;
     readonly bootedCommit: string | undefined;
   };
@@ -34,29 +34,34 @@ export interface CheckReport {
 
 /**
  * `check`: what the medium offers this device, and whether it can be installed: 'update-available' (16), 'up-to-date'
- * (0), or 'apps-need-sync' (17) when the current target is the newest but some of its apps do not run. Changes nothing.
- * Failures of the metadata itself (11, 12, 14, 15) are thrown; target verdicts (6, 8) come in the report.
+ * (0), 'up-to-date-cached' (3) when there is nothing to install and the medium's metadata is older than the device's,
+ * or 'apps-need-sync' (17) when the current target is the newest but some of its apps do not run. Failures of the
+ * metadata itself (11, 12, 14, 15) are thrown; target verdicts (6, 8, 20) come in the report. It changes nothing on
+ * the device (aklite-offline's check also stores the metadata it verified; here only `install` does), so it takes no
+ * lock and may run beside anything.
  */
 export async function checkMedium(env: DeviceEnvironment, medium: Medium, options: { requestedTarget?: string; now?: Date } = {}): Promise<CheckReport> {
   const { config, engine } = env;
   const state = await env.files.state.load();
   const bootedCommit = await env.rootfs.bootedCommitIfOstree();
   const now = options.now ?? new Date();
-  const { verified, selection } = await inspectMedium(config, medium, {
-    current: state.current,
+  const { inspection, verdict: target } = await checkIn(env, medium, {
+    recorded: state.current,
+    current: state.current ?? initialTarget(bootedCommit, await env.files.apps.installed()),
     bootedCommit,
-    ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
     now,
+    ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
   });
+  const { verified, selection } = inspection;
   let verdict: CheckReport['verdict'];
-  try {
-    verdict = { outcome: checkVerdict(selection) };
-    if (selection.selected?.relation === 'same' && state.current && !(await appsRunning(engine, state.current.apps))) {
-      verdict = { outcome: 'apps-need-sync' };
-    }
-  } catch (error) {
-    if (!(error instanceof FioupError)) throw error;
-    verdict = { error };
+  if (target instanceof Error) {
+    verdict = { error: target };
+  } else if (target.row.relation === 'same' && state.current && !(await appsRunning(engine, state.current.apps))) {
+    verdict = { outcome: 'apps-need-sync' };
+  } else if (offersUpdate(target.row, state.failedTargets)) {
+    verdict = { outcome: 'update-available' };
+  } else {
+    verdict = { outcome: verified.usedStoredMetadata ? 'up-to-date-cached' : 'up-to-date' };
   }
   const expires: Record<string, string> = { root: verified.root.fields.expires.toISOString(), targets: verified.targets.fields.expires.toISOString() };
   if (verified.timestamp) expires.timestamp = verified.timestamp.fields.expires.toISOString();

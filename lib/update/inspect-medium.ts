@@ -31,7 +31,8 @@ export async function inspectMedium(config: DeviceConfig, medium: Medium, option
   const device: SelectionDevice = {
     hardwareId: config.hardwareId,
     tags: config.tags,
-    composeApps: config.enabledApps,
+    // `[pacman] type = "ostree"`: apps are not the device's business, none has to be on the medium.
+    composeApps: config.packageManager === 'ostree' ? { kind: 'none' } : config.enabledApps,
     ...(options.current ? { currentTarget: { name: options.current.name, version: options.current.version } } : {}),
     ...(options.bootedCommit ? { ostree: { bootedCommit: options.bootedCommit } } : {}),
   };

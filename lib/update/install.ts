@@ -1,17 +1,17 @@
-import { runCallback, type CallbackStep } from '../device/callbacks.js';
+import type { CallbackStep, CallbackTargets } from '../device/callbacks.js';
 import type { DeviceEnvironment } from '../device/environment.js';
 import { recordAttempt, targetRef, type Attempt } from '../device/history.js';
-import { acquireDeviceLock } from '../device/lock.js';
-import type { DeviceState, TargetRecord } from '../device/state.js';
+import { initialTarget, type DeviceState, type TargetRecord } from '../device/state.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
 import { appsRunning } from './app-status.js';
+import { checkIn } from './check-in.js';
 import { requireFreeSpace } from './free-space.js';
 import { handlerFor } from './handlers/index.js';
-import { inspectMedium, type MediumInspection } from './inspect-medium.js';
+import type { MediumInspection } from './inspect-medium.js';
 import type { PartInstall, PayloadHandler } from './payload.js';
 import { describePlan, needsStoppedApps, planUpdate, requireNoOtherPending, type UpdatePlan } from './plan.js';
-import { commonStepNames, installStepNames, runSteps } from './steps.js';
+import { commonStepNames, installPhases, runSteps, type Step } from './steps.js';
 
 export interface InstallOptions {
   readonly requestedTarget?: string;
@@ -30,30 +30,35 @@ export interface InstallResult {
 /**
  * `install`: verify the medium, choose the target, plan the update, then carry out each part's install steps
  * (verify, space, fetch, stage) without touching what runs, and record the pending installation. Ends with
- * 'restart-docker' (101) or 'reboot-required' (100), or 'up-to-date' (0) when the target is installed and its apps
- * run. Every check comes before the first change; a failure leaves the running apps and the device state as they were.
+ * 'apps-installed' (101, or 10) or 'reboot-required' (100), or 'up-to-date' (0) when the target is installed and its
+ * apps run. Every check comes before the first change; a failure leaves the running apps and the device state as
+ * they were. The locks are held throughout, and the callbacks fire in aktualizr-lite's order: check-for-update,
+ * download, install.
  */
 export async function installFromMedium(env: DeviceEnvironment, medium: Medium, options: InstallOptions): Promise<InstallResult> {
-  const lock = await acquireDeviceLock(env.files.state.lockPath);
+  const lock = await env.lock();
   try {
     return await recordAttempt(env.files.state, 'install', env.onProgress, async (attempt) => {
       const state = await env.files.state.load();
       attempt.previous = targetRef(state.current);
       requireNoOtherPending(state, options);
-      const { plan, inspection, upToDate } = await planFromMedium(env, medium, state, options, attempt);
+      const { plan, inspection, upToDate, current } = await planFromMedium(env, medium, state, options, attempt);
       if (upToDate) return { outcome: 'up-to-date', target: plan.target, plan, loadedImages: [] };
       env.onProgress({ type: 'info', message: `installing ${plan.target.name} (version ${plan.target.version}): ${describePlan(plan)}` });
-      return new Installation(env, medium, state, plan, inspection).run();
+      return new Installation(env, medium, state, plan, inspection, current).run();
     });
   } finally {
-    await lock.release();
+    lock.release();
   }
 }
 
 async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: DeviceState, options: InstallOptions, attempt: Attempt) {
   const bootedCommit = await env.rootfs.bootedCommitIfOstree();
-  const inspection = await inspectMedium(env.config, medium, {
-    current: state.current,
+  const presentApps = await env.files.apps.installed();
+  const current = state.current ?? initialTarget(bootedCommit, presentApps);
+  const { inspection, verdict } = await checkIn(env, medium, {
+    recorded: state.current,
+    current,
     bootedCommit,
     now: options.now ?? new Date(),
     ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
@@ -61,6 +66,7 @@ async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: Dev
   for (const warning of inspection.verified.warnings) env.onProgress({ type: 'warning', message: warning });
   const selected = inspection.selection.selected;
   if (selected?.version !== undefined) attempt.target = { name: selected.name, version: selected.version };
+  if (verdict instanceof Error) throw verdict;
   const stoppedApps = new Set<string>();
   if (needsStoppedApps(inspection.selection, state)) {
     for (const app of state.current!.apps) if (!(await appsRunning(env.engine, [app]))) stoppedApps.add(app.name);
@@ -68,12 +74,15 @@ async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: Dev
   const decision = planUpdate({
     selection: inspection.selection,
     state,
+    current,
+    appsManaged: env.config.packageManager === 'ostree+compose_apps',
     enabledApps: env.config.enabledApps,
+    presentApps,
     bootedCommit,
     stoppedApps,
     request: options,
   });
-  return { plan: decision.plan, inspection, upToDate: decision.kind === 'up-to-date' };
+  return { plan: decision.plan, inspection, upToDate: decision.kind === 'up-to-date', current };
 }
 
 interface PartInstallation {
@@ -92,6 +101,7 @@ class Installation {
     private readonly state: DeviceState,
     private readonly plan: UpdatePlan,
     private readonly inspection: MediumInspection,
+    private readonly current: TargetRecord,
   ) {
     this.parts = plan.parts.map((part) => {
       const handler = handlerFor(part);
@@ -99,33 +109,45 @@ class Installation {
     });
   }
 
+  /** The download phase (verify, space, fetch), then the install phase (stage, commit, deploy), each between its callbacks. */
   async run(): Promise<InstallResult> {
-    await this.callback('install-pre');
-    try {
-      await runSteps('install', this.steps(), this.env.onProgress);
-    } catch (error) {
-      if (!this.committed) for (const { install } of this.parts) await install.forget();
-      await this.callback('install-post', `FAILED: ${firstLine(error)}`);
-      throw error;
-    }
-    await this.callback('install-post', 'NEEDS_COMPLETION');
-    const outcome = this.parts.some(({ handler }) => handler.needs === 'reboot') ? 'reboot-required' : 'restart-docker';
+    const steps = this.steps();
+    await this.phase(steps.download, 'download-pre', 'download-post', 'OK');
+    await this.phase(steps.install, 'install-pre', 'install-post', 'NEEDS_COMPLETION');
+    const outcome = this.parts.some(({ handler }) => handler.needs === 'reboot') ? 'reboot-required' : 'apps-installed';
     return { outcome, target: this.plan.target, plan: this.plan, loadedImages: this.loadedImages };
   }
 
-  /** The steps in `installStepNames` order, each bound to its work. */
-  private steps() {
+  /** aktualizr-lite reports a failed download or install as plain `FAILED` (liteclient.cc). */
+  private async phase(steps: readonly Step[], pre: CallbackStep, post: CallbackStep, success: string): Promise<void> {
+    await this.callback(pre);
+    try {
+      await runSteps('install', steps, this.env.onProgress);
+    } catch (error) {
+      if (!this.committed) for (const { install } of this.parts) await install.forget();
+      await this.callback(post, 'FAILED');
+      throw error;
+    }
+    await this.callback(post, success);
+  }
+
+  /** The steps of each phase in `installPhases` order, each bound to its work. */
+  private steps(): { download: Step[]; install: Step[] } {
     const { verify, space, commit } = commonStepNames.install;
     const work = new Map<string, () => Promise<void>>([
       [verify, () => this.each((install) => install.verify())],
       [space, () => this.checkSpace()],
       [commit, () => this.commit()],
     ]);
-    this.parts.forEach(({ handler, install }, index) => {
-      work.set(handler.stepNames.fetch, () => this.fetch(install, index === 0, index === this.parts.length - 1));
+    for (const { handler, install } of this.parts) {
+      work.set(handler.stepNames.fetch, async () => {
+        this.loadedImages.push(...(await install.fetch()).loadedImages);
+      });
       work.set(handler.stepNames.stage, () => install.stage());
-    });
-    return installStepNames(this.parts.map(({ handler }) => handler)).map((name) => ({ name, run: work.get(name)! }));
+    }
+    const bind = (names: string[]) => names.map((name) => ({ name, run: work.get(name)! }));
+    const { download, install } = installPhases(this.parts.map(({ handler }) => handler));
+    return { download: bind(download), install: bind(install) };
   }
 
   private async each(work: (install: PartInstall) => Promise<void>): Promise<void> {
@@ -136,18 +158,6 @@ class Installation {
     const needs = [];
     for (const { install } of this.parts) needs.push(...(await install.spaceNeeded()));
     await requireFreeSpace(needs, this.env.config.storageWatermark);
-  }
-
-  /** Fetching the parts is the download of aktualizr-lite's callbacks: download-pre before the first, download-post after the last. */
-  private async fetch(install: PartInstall, first: boolean, last: boolean): Promise<void> {
-    if (first) await this.callback('download-pre');
-    try {
-      this.loadedImages.push(...(await install.fetch()).loadedImages);
-    } catch (error) {
-      await this.callback('download-post', `FAILED: ${firstLine(error)}`);
-      throw error;
-    }
-    if (last) await this.callback('download-post', 'OK');
   }
 
   /**
@@ -164,14 +174,7 @@ class Installation {
   }
 
   private async callback(step: CallbackStep, result?: string): Promise<void> {
-    await runCallback(this.env.config.callbackProgram, step, {
-      currentTargetPath: this.env.files.state.currentTargetPath,
-      currentTargetName: this.state.current?.name,
-      installTargetName: this.plan.target.name,
-    }, result);
+    const targets: CallbackTargets = { current: this.current.name, installing: this.plan.target.name };
+    await this.env.callbacks.notify(step, targets, result);
   }
-}
-
-function firstLine(error: unknown): string {
-  return (error as Error).message.split('\n')[0]!;
 }

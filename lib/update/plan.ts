@@ -1,8 +1,9 @@
 import type { AppRecord, DeviceState, TargetRecord } from '../device/state.js';
-import { ContentMissingError, DowngradeRefusedError, InstallationPendingError } from '../errors.js';
+import { DowngradeRefusedError, InstallationPendingError } from '../errors.js';
 import type { EnabledApps } from '../config/device-config.js';
 import { requiredApps, type Selection } from '../targets/selection.js';
-import { describeMissingContent, requireTargetForDevice } from '../targets/verdict.js';
+import type { Target } from '../targets/target.js';
+import { requireInstallableTarget } from '../targets/verdict.js';
 
 /**
  * The update as a plan of payload parts: which target, from which, and what each payload (the Compose Apps, the
@@ -11,13 +12,18 @@ import { describeMissingContent, requireTargetForDevice } from '../targets/verdi
  * the plan plus where it stands.
  */
 
-export type AppChangeKind = 'new' | 'updated' | 'unchanged' | 'removed' | 'disabled';
+/**
+ * `stray`: a project in `compose_apps_root` that no target of this tool put there (left by aktualizr-lite, or by hand)
+ * and the target does not run: stopped and removed, with its images, as composeappmanager.cc removes apps that are
+ * not in the current target.
+ */
+export type AppChangeKind = 'new' | 'updated' | 'unchanged' | 'removed' | 'disabled' | 'stray';
 
 /** What an update does to one app. */
 export interface AppChange {
   readonly name: string;
   readonly kind: AppChangeKind;
-  /** What runs now (updated, unchanged, removed, disabled). */
+  /** What runs now (updated, unchanged, removed, disabled, stray; the URI of a stray app is not known: ''). */
   readonly from: AppRecord | undefined;
   /** What the target runs (new, updated, unchanged). */
   readonly to: AppRecord | undefined;
@@ -63,10 +69,11 @@ export function partOf<K extends PartKind>(plan: UpdatePlan, kind: K): Extract<P
 
 /**
  * What each app goes through when moving from the apps running now to the target's: `targetApps` are every app of
- * the target, `enabled` those this device runs. An app whose URI changed is updated; an app the target drops is
- * removed; an app the config no longer enables is disabled.
+ * the target, `enabled` those this device runs, `present` the projects found in `compose_apps_root`. An app whose
+ * URI changed is updated; an app the target drops is removed; an app the config no longer enables is disabled; a
+ * project that is none of these is stray.
  */
-function planAppChanges(running: readonly AppRecord[], targetApps: readonly AppRecord[], enabled: readonly AppRecord[]): AppChange[] {
+function planAppChanges(running: readonly AppRecord[], targetApps: readonly AppRecord[], enabled: readonly AppRecord[], present: readonly string[] = []): AppChange[] {
   const before = new Map(running.map((app) => [app.name, app]));
   const inTarget = new Set(targetApps.map((app) => app.name));
   const changes: AppChange[] = [];
@@ -79,6 +86,10 @@ function planAppChanges(running: readonly AppRecord[], targetApps: readonly AppR
   for (const app of running) {
     if (enabledNames.has(app.name)) continue;
     changes.push({ name: app.name, kind: inTarget.has(app.name) ? 'disabled' : 'removed', from: app, to: undefined });
+  }
+  const known = new Set(changes.map((change) => change.name));
+  for (const name of present) {
+    if (!known.has(name)) changes.push({ name, kind: 'stray', from: { name, uri: '' }, to: undefined });
   }
   return changes.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -112,7 +123,13 @@ export function needsStoppedApps(selection: Selection, state: DeviceState): bool
 export interface PlanInput {
   readonly selection: Selection;
   readonly state: DeviceState;
+  /** What the device runs: the recorded current target, else the initial one (state.ts `initialTarget`). */
+  readonly current: TargetRecord | undefined;
+  /** `[pacman] type`: false for `ostree`, which leaves apps alone. */
+  readonly appsManaged: boolean;
   readonly enabledApps: EnabledApps;
+  /** The projects found in `compose_apps_root`. */
+  readonly presentApps: readonly string[];
   /** The booted commit on OSTree devices. */
   readonly bootedCommit: string | undefined;
   /** Apps of the current target that do not run, when `needsStoppedApps` said they matter. */
@@ -126,35 +143,36 @@ export type PlanDecision =
   | { readonly kind: 'install'; readonly plan: UpdatePlan };
 
 /**
- * The install rules, in the order aklite-offline applies them: a target for this device (6), no downgrade (102) nor
- * target that failed before (102) without --force, its content on the medium (8), no other installation pending (30).
- * A staged installation of the same target is resumed with its own app changes. Installing the current target
- * again reinstalls the apps of it that stopped ("apps need sync").
+ * The install rules, in the order aklite-offline applies them: an installable target (6, 8, 20: verdict.ts), no
+ * downgrade (102) nor target that failed before (102) without --force, no other installation pending (30). A staged
+ * installation of the same target is resumed with its own app changes. Installing the current target again
+ * reinstalls the apps of it that stopped ("apps need sync").
  */
 export function planUpdate(input: PlanInput): PlanDecision {
-  const { selection, state, request } = input;
-  const { row: selected, target } = requireTargetForDevice(selection);
+  const { selection, state, current, request } = input;
+  const { row: selected, target } = requireInstallableTarget(selection);
   if (selected.relation === 'older' && !request.force) {
-    throw new DowngradeRefusedError(`target ${selected.name} (version ${selected.version}) is older than the current ${state.current?.name} (version ${state.current?.version}): use --force to downgrade`);
+    throw new DowngradeRefusedError(`target ${selected.name} (version ${selected.version}) is older than the current ${current?.name} (version ${current?.version}): use --force to downgrade`);
   }
   if (state.failedTargets.includes(selected.name) && !request.force) {
     throw new DowngradeRefusedError(`target ${selected.name} failed to start before and was rolled back: use --force to try it again`);
   }
-  if (!selected.contentPresent) throw new ContentMissingError(describeMissingContent(selected));
   const pending = state.pending;
   if (pending && pending.target.name !== selected.name) throw pendingError(pending);
 
-  const enabled = requiredApps(target, input.enabledApps).map(appRecord);
-  const record: TargetRecord = { name: target.name, version: target.version, sha256: target.sha256 ?? '', apps: enabled };
-  let changes = pending ? partOf(pending, 'apps')?.changes ?? [] : planAppChanges(state.current?.apps ?? [], target.apps.map(appRecord), enabled);
+  const record = targetRecord(target, input);
+  const running = current?.apps ?? [];
+  let changes: readonly AppChange[] = [];
+  if (pending) changes = partOf(pending, 'apps')?.changes ?? [];
+  else if (input.appsManaged) changes = planAppChanges(running, target.apps.map(appRecord), record.apps, input.presentApps);
   if (selected.relation === 'same' && !pending) {
     changes = changes.map((change) => (change.kind === 'unchanged' && input.stoppedApps.has(change.name) ? { ...change, kind: 'updated' as const } : change));
   }
   const parts: PlanPart[] = [];
   if (selected.rootfsCommit && input.bootedCommit) parts.push({ kind: 'rootfs', commit: selected.rootfsCommit, previousCommit: input.bootedCommit });
   if (changes.length > 0) parts.push({ kind: 'apps', changes });
-  const plan: UpdatePlan = { target: record, previous: pending?.previous ?? state.current, parts };
-  const nothingToDo = record.name === state.current?.name && parts.every((part) => part.kind === 'apps' && part.changes.every((change) => change.kind === 'unchanged'));
+  const plan: UpdatePlan = { target: record, previous: pending?.previous ?? current, parts };
+  const nothingToDo = record.name === current?.name && parts.every((part) => part.kind === 'apps' && part.changes.every((change) => change.kind === 'unchanged'));
   return { kind: nothingToDo ? 'up-to-date' : 'install', plan };
 }
 
@@ -177,10 +195,29 @@ export function planRootfsRollback(failed: UpdatePlan): UpdatePlan | undefined {
   };
 }
 
+/** The target as the device records it: the apps it runs (none when apps are not managed), and its build facts. */
+function targetRecord(target: Target, input: PlanInput): TargetRecord {
+  const enabled = input.appsManaged ? requiredApps(target, input.enabledApps).map(appRecord) : [];
+  const enabledNames = new Set(enabled.map((app) => app.name));
+  const disabled = input.appsManaged ? requiredApps(target).filter((app) => !enabledNames.has(app.name)).map(appRecord) : [];
+  return {
+    name: target.name,
+    version: target.version,
+    sha256: target.sha256 ?? '',
+    apps: enabled,
+    ...(disabled.length > 0 ? { disabledApps: disabled } : {}),
+    tags: target.tags,
+    ...(target.lmpManifestSha ? { lmpManifestSha: target.lmpManifestSha } : {}),
+    ...(target.metaSubscriberOverridesSha ? { metaSubscriberOverridesSha: target.metaSubscriberOverridesSha } : {}),
+    ...(target.containersSha ? { containersSha: target.containersSha } : {}),
+  };
+}
+
 /** One line for the technician: "kiosk updated, sensor new", or "no app changes". */
 export function describePlan(plan: UpdatePlan): string {
   const changes = partOf(plan, 'apps')?.changes ?? [];
-  const parts = changes.filter((change) => change.kind !== 'unchanged').map((change) => `${change.name} ${change.kind}`);
+  const parts = changes.filter((change) => change.kind !== 'unchanged')
+    .map((change) => `${change.name} ${change.kind === 'stray' ? 'removed (not part of the target)' : change.kind}`);
   return parts.length ? parts.join(', ') : 'no app changes';
 }
 

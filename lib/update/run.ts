@@ -1,7 +1,6 @@
-import { runCallback } from '../device/callbacks.js';
+import type { CallbackStep } from '../device/callbacks.js';
 import type { DeviceEnvironment } from '../device/environment.js';
 import { recordAttempt, targetRef } from '../device/history.js';
-import { acquireDeviceLock } from '../device/lock.js';
 import type { DeviceState } from '../device/state.js';
 import { FioupError, NothingPendingError, RollbackFailedError } from '../errors.js';
 import type { Outcome } from '../exit-codes.js';
@@ -22,7 +21,7 @@ export interface RunResult {
  * come up. Every step can be run again: after a crash, `run` resumes from the persisted phase.
  */
 export async function runPending(env: DeviceEnvironment): Promise<RunResult> {
-  const lock = await acquireDeviceLock(env.files.state.lockPath);
+  const lock = await env.lock();
   try {
     const state = await env.files.state.load();
     const pending = state.pending;
@@ -30,7 +29,7 @@ export async function runPending(env: DeviceEnvironment): Promise<RunResult> {
     const attempt = { target: targetRef(pending.target), previous: targetRef(state.current) };
     return await recordAttempt(env.files.state, 'run', env.onProgress, () => new Switch(env, state, pending).run(), attempt);
   } finally {
-    await lock.release();
+    lock.release();
   }
 }
 
@@ -83,24 +82,31 @@ class Switch {
   /**
    * Every part puts its previous payload back, the last switched first. The phase is persisted first, so an
    * interrupted rollback is finished by the next `run`. When the previous rootfs has to boot again, the previous
-   * target is left pending for the `run` after that reboot.
+   * target is left pending for the `run` after that reboot. The callbacks report it as aktualizr-lite does: the
+   * failed target's `install-post` FAILED, then an install of the previous target (cli.cc CompleteInstall).
    */
   private async rollBack(reason: string): Promise<RunResult> {
     if (this.pending.rollbackOf) return this.giveUp(reason, 'it was itself the rollback of a failed update');
     this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}; rolling back` });
     await this.setPhase('rolling-back');
+    await this.callback('install-post', 'FAILED');
+    const previous = this.pending.previous?.name;
+    await this.callback('install-pre', undefined, previous);
     const rebootFollows = this.parts.some(({ handler }) => handler.needs === 'reboot');
     try {
       for (const { run } of [...this.parts].reverse()) await run.rollBack({ switched: true, rebootFollows });
     } catch (error) {
-      return this.giveUp(reason, `restoring ${this.pending.previous?.name ?? 'the previous apps'} failed too: ${(error as Error).message}`);
+      await this.callback('install-post', 'FAILED', previous);
+      return this.giveUp(reason, `restoring ${previous ?? 'the previous apps'} failed too: ${(error as Error).message}`, { notified: true });
     }
     if (rebootFollows) {
-      const previous = planRootfsRollback(this.pending);
-      await this.endPending(reason, previous && { ...previous, phase: 'staged', installedAt: new Date().toISOString(), rollbackOf: this.pending.target.name });
+      const rollbackPlan = planRootfsRollback(this.pending);
+      await this.endPending(rollbackPlan && { ...rollbackPlan, phase: 'staged', installedAt: new Date().toISOString(), rollbackOf: this.pending.target.name });
+      await this.callback('install-post', 'NEEDS_COMPLETION', previous);
       return { outcome: 'reboot-required', target: this.pending.target.name, failure: reason };
     }
-    await this.endPending(reason);
+    await this.endPending();
+    await this.callback('install-post', 'OK', previous);
     return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
   }
 
@@ -109,12 +115,13 @@ class Switch {
     const commit = partOf(this.pending, 'rootfs')?.commit;
     const reason = `the device did not boot rootfs ${commit}: the bootloader fell back to the previous one`;
     this.env.onProgress({ type: 'warning', message: `${this.pending.target.name} failed: ${reason}` });
+    await this.callback('install-post', 'FAILED');
     try {
       for (const { run } of [...this.parts].reverse()) await run.rollBack({ switched: false, rebootFollows: false });
     } catch (error) {
-      return this.giveUp(reason, `the previous apps do not start: ${(error as Error).message}`);
+      return this.giveUp(reason, `the previous apps do not start: ${(error as Error).message}`, { notified: true });
     }
-    await this.endPending(reason);
+    await this.endPending();
     return { outcome: 'rolled-back', target: this.pending.target.name, failure: reason };
   }
 
@@ -122,8 +129,9 @@ class Switch {
    * The rollback cannot complete (120). The installation is closed all the same, the target marked failed, so that
    * the device is not stuck: the next `install` of a working target (or the same one with --force) can proceed.
    */
-  private async giveUp(reason: string, why: string): Promise<never> {
-    await this.endPending(reason);
+  private async giveUp(reason: string, why: string, options: { notified: boolean } = { notified: false }): Promise<never> {
+    await this.endPending();
+    if (!options.notified) await this.callback('install-post', 'FAILED');
     throw new RollbackFailedError(`${this.pending.target.name} failed (${reason.split('\n')[0]}), and ${why}`);
   }
 
@@ -131,12 +139,11 @@ class Switch {
    * Closes the pending installation as failed (the target is not offered again without --force; a rollback that
    * failed is not the previous target's fault), leaving `next` pending when there is one.
    */
-  private async endPending(reason: string, next?: PendingInstallation): Promise<void> {
+  private async endPending(next?: PendingInstallation): Promise<void> {
     const failed = this.pending.rollbackOf ? [] : [this.pending.target.name];
     this.state = { ...this.state, pending: next, failedTargets: [...new Set([...this.state.failedTargets, ...failed])] };
     await this.env.files.state.save(this.state);
     for (const { run } of this.parts) await run.forget();
-    await this.callback('install-post', `FAILED: ${reason.split('\n')[0]}`);
   }
 
   private async setPhase(phase: PendingPhase): Promise<void> {
@@ -145,11 +152,9 @@ class Switch {
     await this.env.files.state.save(this.state);
   }
 
-  private async callback(step: 'install-final-pre' | 'install-post', result?: string): Promise<void> {
-    await runCallback(this.env.config.callbackProgram, step, {
-      currentTargetPath: this.env.files.state.currentTargetPath,
-      currentTargetName: this.state.current?.name,
-      installTargetName: this.pending.target.name,
-    }, result);
+  /** The device's current target is the recorded one, else the initial target the update started from. */
+  private async callback(step: CallbackStep, result?: string, installing = this.pending.target.name): Promise<void> {
+    const current = this.state.current?.name ?? this.pending.previous?.name;
+    await this.env.callbacks.notify(step, { current, installing }, result);
   }
 }

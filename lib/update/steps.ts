@@ -14,20 +14,28 @@ export const commonStepNames = {
 } as const;
 
 /**
- * The install steps of a plan whose parts these handlers carry out, in order: verify and the space check over all
- * parts, each part's fetch, the staging that changes nothing that boots, the commit of the installation, then the
- * staging that does (a rootfs deployment).
+ * The install steps of a plan whose parts these handlers carry out, in order, in aktualizr-lite's two phases (the
+ * download and the install of its callbacks). Download: verify and the space check over all parts, then each part's
+ * fetch. Install: the staging that changes nothing that boots, the commit of the installation, then the staging that
+ * does (a rootfs deployment).
  */
-export function installStepNames(handlers: readonly Pick<PayloadHandler, 'stepNames'>[]): string[] {
+export function installPhases(handlers: readonly Pick<PayloadHandler, 'stepNames'>[]): { download: string[]; install: string[] } {
   const { verify, space, commit } = commonStepNames.install;
   const names = handlers.map((handler) => handler.stepNames);
-  return [
-    verify, space,
-    ...names.map((step) => step.fetch),
-    ...names.filter((step) => !step.stageAfterCommit).map((step) => step.stage),
-    commit,
-    ...names.filter((step) => step.stageAfterCommit).map((step) => step.stage),
-  ];
+  return {
+    download: [verify, space, ...names.map((step) => step.fetch)],
+    install: [
+      ...names.filter((step) => !step.stageAfterCommit).map((step) => step.stage),
+      commit,
+      ...names.filter((step) => step.stageAfterCommit).map((step) => step.stage),
+    ],
+  };
+}
+
+/** Both phases' steps, in order. */
+export function installStepNames(handlers: readonly Pick<PayloadHandler, 'stepNames'>[]): string[] {
+  const { download, install } = installPhases(handlers);
+  return [...download, ...install];
 }
 
 /** The run steps of such a plan: mark the switch, each part's switch steps, finish. */

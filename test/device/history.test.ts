@@ -17,7 +17,7 @@ describe('the update history', () => {
     const ignore = () => {};
     await recordAttempt(state, 'install', ignore, async (attempt) => {
       attempt.target = target;
-      return { outcome: 'restart-docker' as const };
+      return { outcome: 'apps-installed' as const };
     }, { previous });
     await recordAttempt(state, 'run', ignore, async () => ({ outcome: 'rolled-back' as const, failure: 'app web: service web is exited with code 1; its last log lines:\nboom\nbang' }), { target });
     await assert.rejects(recordAttempt(state, 'install', ignore, async (attempt) => {
@@ -27,7 +27,7 @@ describe('the update history', () => {
 
     const entries = await UpdateHistory.of(state).load();
     assert.deepEqual(entries.map((entry) => [entry.command, entry.result, entry.exitCode, entry.target?.name]), [
-      ['install', 'restart-docker', 101, target.name],
+      ['install', 'apps-installed', 101, target.name],
       ['run', 'rolled-back', 99, target.name],
       ['install', 'failed', 102, target.name],
     ]);

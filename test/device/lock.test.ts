@@ -1,25 +1,95 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
-import { acquireDeviceLock } from '../../lib/device/lock.js';
+import { acquireAkliteLock, acquireDeviceLock, acquireUpdateLocks } from '../../lib/device/lock.js';
 import { LockedError } from '../../lib/errors.js';
+import { repoRoot } from '../helpers/cli.js';
 
-describe('device lock', () => {
-  test('a second holder is refused while the first holds it, and may take it after release', async () => {
+/** Another process holding the lock, as another fioup-offline (or aktualizr-lite) would. */
+async function holder(kind: 'device' | 'aklite', path: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/helpers/hold-lock.ts'), kind, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = await once(child.stdout!, 'data');
+  assert.equal(String(line).trim(), 'locked');
+  return child;
+}
+
+async function killed(child: ChildProcess): Promise<void> {
+  const closed = once(child, 'close');
+  child.kill('SIGKILL');
+  await closed;
+}
+
+/** What the kernel says, asked with util-linux's flock(1): true when `path` can be locked now. */
+function flockFree(path: string): Promise<boolean> {
+  return new Promise((resolve) => execFile('flock', ['-n', path, 'true'], (error) => resolve(!error)));
+}
+
+describe('locks: flock(2) held for exactly as long as the process lives', () => {
+  test('the device lock: a second holder is refused with the first one\'s pid; a kill -9 of the first frees it at once', async () => {
     const path = join(await mkdtemp(join(tmpdir(), 'fioup-lock-')), 'state', 'lock');
-    const child = spawn('sleep', ['30']);
-    const first = await acquireDeviceLock(path);
-    assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
-    await first.release();
-    await writeFile(path, `${child.pid}\n`);
-    await assert.rejects(acquireDeviceLock(path), (error) => error instanceof LockedError && error.message.includes(`pid ${child.pid}`));
-    child.kill();
-    await new Promise((resolve) => child.on('close', resolve));
+    const first = await holder('device', path);
+    try {
+      assert.equal((await readFile(path, 'utf8')).trim(), String(first.pid));
+      await assert.rejects(acquireDeviceLock(path), (error) => error instanceof LockedError &&
+        error.message === `another fioup-offline (pid ${first.pid}) is working on this device; wait for it to finish (lock: ${path})`);
+      assert.equal(await flockFree(path), false, 'the kernel lock is held: any flock(2) user is refused');
+    } finally {
+      await killed(first);
+    }
+    assert.equal(await flockFree(path), true, 'the kernel dropped the lock of the killed process');
     const taken = await acquireDeviceLock(path);
     assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
-    await taken.release();
+    assert.equal(await flockFree(path), false);
+    taken.release();
+    assert.equal(await flockFree(path), true, 'released');
+  });
+
+  test('aktualizr-lite\'s lock: refused while aktualizr-lite (here flock(1)) holds it, naming the lock; created as aktualizr-lite creates it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fioup-lock-'));
+    const path = join(dir, 'aklite.lock');
+    // flock(1) holding the lock itself (-o: not passed on to its command), in a process group of its own.
+    const aktualizrLite = spawn('flock', ['-n', '-o', path, 'sleep', '60'], { stdio: 'ignore', detached: true });
+    try {
+      for (let attempt = 0; attempt < 100 && (await flockFree(path)); attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await assert.rejects(acquireAkliteLock(path), (error) => error instanceof LockedError &&
+        error.message.startsWith(`${path} is held: aktualizr-lite, aklite-offline or another fioup-offline is running on this device`));
+    } finally {
+      const closed = once(aktualizrLite, 'close');
+      process.kill(-aktualizrLite.pid!, 'SIGKILL');
+      await closed;
+    }
+    const ours = await acquireAkliteLock(path);
+    assert.equal(await flockFree(path), false, 'aktualizr-lite would be refused now');
+    ours.release();
+
+    const created = join(dir, 'created.lock');
+    const other = await holder('aklite', created);
+    try {
+      assert.equal((await stat(created)).mode & 0o777, 0o444);
+      await assert.rejects(acquireAkliteLock(created), LockedError);
+    } finally {
+      await killed(other);
+    }
+    (await acquireAkliteLock(created)).release();
+  });
+
+  test('an update holds both, its own first; when one is held it holds neither', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fioup-lock-'));
+    const paths = { device: join(dir, 'lock'), aktualizrLite: join(dir, 'aklite.lock') };
+    const aktualizrLite = await holder('aklite', paths.aktualizrLite);
+    try {
+      await assert.rejects(acquireUpdateLocks(paths), /aklite\.lock is held/);
+      assert.equal(await flockFree(paths.device), true, 'its own lock was let go');
+    } finally {
+      await killed(aktualizrLite);
+    }
+    const both = await acquireUpdateLocks(paths);
+    assert.deepEqual([await flockFree(paths.device), await flockFree(paths.aktualizrLite)], [false, false]);
+    both.release();
+    assert.deepEqual([await flockFree(paths.device), await flockFree(paths.aktualizrLite)], [true, true]);
   });
 });

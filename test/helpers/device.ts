@@ -35,7 +35,7 @@ export async function createTestDevice(factory: FactoryBuild, extraToml = ''): P
     '[provision]', `primary_ecu_hardware_id = "${factory.device.hardwareId}"`,
     '[pacman]', `tags = "${factory.device.tag}"`, `compose_apps_root = "${composeRoot}"`, `reset_apps_root = "${join(root, 'reset-apps')}"`,
     '[storage]', `path = "${storage}"`,
-    '[offline]', `roots_dir = "${roots}"`, `device_type = "${factory.device.type}"`, 'ostree = false',
+    '[offline]', `roots_dir = "${roots}"`, `device_type = "${factory.device.type}"`, 'ostree = false', `aklite_lock = "${join(storage, 'aklite.lock')}"`,
     extraToml,
   ].join('\n'));
   return {

@@ -8,7 +8,7 @@ import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
 import { DeviceTrustStore } from '../../lib/tuf/device-trust.js';
 import { verifyMedium, type VerifiedMedium } from '../../lib/tuf/verify-medium.js';
 import type { Selection, SelectionDevice } from '../../lib/targets/selection.js';
-import { checkVerdict } from '../../lib/targets/verdict.js';
+import { offersUpdate, requireInstallableTarget } from '../../lib/targets/verdict.js';
 import { evaluateMedium } from '../../lib/update/inspect-medium.js';
 import { buildFactory, scenarios, type FactoryBuild, type FactorySpec } from '../../fixtures/factory.js';
 import { sampleApps } from '../../fixtures/apps/index.js';
@@ -36,7 +36,7 @@ const amd64: SelectionDevice = { hardwareId: 'amd64-linux', tags: ['main'] };
 /** The verdict of `check` as an exit code, whether it returns or throws. */
 function checkExitCode(selection: Selection): number {
   try {
-    return exitCodeForOutcome(checkVerdict(selection));
+    return exitCodeForOutcome(offersUpdate(requireInstallableTarget(selection).row, []) ? 'update-available' : 'up-to-date');
   } catch (error) {
     return exitCodeForError(error);
   }
@@ -81,12 +81,16 @@ describe('target selection on a factory bundle', () => {
   });
 
   test('a requested target that does not exist is exit 20', async () => {
-    await assert.rejects(evaluateMedium(basic.medium, basic.verified, amd64, 'amd64-linux-lmp-9'), (error: unknown) => error instanceof TargetNotFoundError && exitCodeForError(error) === ExitCode.targetNotFound);
+    const selection = await evaluateMedium(basic.medium, basic.verified, amd64, 'amd64-linux-lmp-9');
+    assert.equal(selection.selected, undefined);
+    assert.throws(() => requireInstallableTarget(selection), (error: unknown) =>
+      error instanceof TargetNotFoundError && exitCodeForError(error) === ExitCode.targetNotFound && /not in the trusted targets/.test(error.message));
   });
 
-  test('a requested target for other hardware is no match (6)', async () => {
+  test('a requested target for other hardware is not installable on this device (20), as aklite-offline answers for --target', async () => {
     const selection = await evaluateMedium(basic.medium, basic.verified, amd64, 'raspberrypi4-64-lmp-2');
-    assert.equal(checkExitCode(selection), ExitCode.noMatchingTarget);
+    assert.equal(checkExitCode(selection), ExitCode.targetNotFound);
+    assert.throws(() => requireInstallableTarget(selection), /'raspberrypi4-64-lmp-2' cannot be installed from this medium \(target 'raspberrypi4-64-lmp-2': wrong-hardware-id\)/);
   });
 
   test('a device following another tag finds no target (6)', async () => {
@@ -113,6 +117,11 @@ describe('target selection on a factory bundle', () => {
     assert.deepEqual(row(fallback, 'amd64-linux-lmp-2').missingApps, [newWeb!.name]);
     assert.ok(row(fallback, 'amd64-linux-lmp-2').reasons.includes('apps-missing'));
     assert.equal(fallback.selected?.name, 'amd64-linux-lmp-1');
+    // Named with --target, the incomplete target is not installable from this medium (20); the complete one is.
+    const named = await evaluateMedium(medium, basic.verified, amd64, 'amd64-linux-lmp-2');
+    assert.equal(checkExitCode(named), ExitCode.targetNotFound);
+    assert.throws(() => requireInstallableTarget(named), new RegExp(`needs apps ${newWeb!.name}, which the medium does not hold`));
+    assert.equal(checkExitCode(await evaluateMedium(medium, basic.verified, amd64, 'amd64-linux-lmp-1')), ExitCode.updateAvailable);
 
     // The health app is the same in both targets: without it neither is complete.
     await rm(join(copy, 'apps/apps', sharedHealth!.name, sharedHealth!.manifestHex), { recursive: true });
@@ -120,7 +129,7 @@ describe('target selection on a factory bundle', () => {
     assert.equal(selection.selected?.name, 'amd64-linux-lmp-2');
     assert.deepEqual(selection.selected?.missingApps, [newWeb!.name, sharedHealth!.name].sort(), 'in the order of the target, whose keys canonical JSON sorts');
     assert.equal(checkExitCode(selection), ExitCode.contentMissing);
-    assert.throws(() => checkVerdict(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(sharedHealth!.name));
+    assert.throws(() => requireInstallableTarget(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(sharedHealth!.name));
 
     // Apps the device does not run are not needed.
     assert.equal(checkExitCode(await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: { kind: 'none' } })), ExitCode.updateAvailable);
@@ -171,7 +180,7 @@ describe('rootfs and bundle lists', () => {
     const selection = await evaluateMedium(medium, rpi.verified, rpiDevice);
     assert.equal(selection.selected?.name, 'raspberrypi4-64-lmp-4');
     assert.equal(checkExitCode(selection), ExitCode.contentMissing);
-    assert.throws(() => checkVerdict(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(commitOf(4)));
+    assert.throws(() => requireInstallableTarget(selection), (error: unknown) => error instanceof ContentMissingError && error.message.includes(commitOf(4)));
 
     // A container-only device does not install the rootfs; one booted on the target's commit has nothing to install.
     const { ostree: _ignored, ...containerOnly } = rpiDevice;

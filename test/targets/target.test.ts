@@ -51,7 +51,9 @@ describe('target custom fields', () => {
     assert.equal(target.version, 7);
     assert.deepEqual(target.hardwareIds, ['amd64-linux']);
     assert.deepEqual(target.apps.map((app) => [app.name, app.manifestHex]), [['web', digest]]);
-    assert.deepEqual(target.shortlist, ['web']);
+    assert.deepEqual(target.fetchedApps, { kind: 'listed', names: ['web'] });
+    assert.match(target.lmpManifestSha ?? '', /^[0-9a-f]{40}$/);
+    assert.match(target.containersSha ?? '', /^[0-9a-f]{40}$/);
   });
 
   test('an app whose name is a path, or whose URI names another app, makes the target invalid', () => {
@@ -78,6 +80,29 @@ describe('target custom fields', () => {
     assert.deepEqual(requiredApps(target).map((app) => app.name), ['a', 'b']);
     assert.deepEqual(requiredApps(target, { kind: 'listed', names: ['b', 'c'] }).map((app) => app.name), ['b']);
     assert.deepEqual(requiredApps(target, { kind: 'none' }), []);
+  });
+
+  test('fetched-apps as aktualizr-lite reads it: absent or malformed = all, uri null or empty = none, shortlist empty = all, no overlap = none', () => {
+    const apps = ['a', 'b', 'c'].map((name) => ({ name, uri: appUri(name) }));
+    const required = (fetchedApps: unknown, enabled?: { kind: 'listed'; names: string[] }) => {
+      const base = entry(apps);
+      const { 'fetched-apps': _ignored, ...custom } = base.custom as Record<string, unknown>;
+      const target = parseTarget('t', { ...base, custom: fetchedApps === undefined ? custom : { ...custom, 'fetched-apps': fetchedApps } }, 'targets.json');
+      return requiredApps(target, enabled).map((app) => app.name);
+    };
+    const uri = 'https://api.foundries.io/projects/acme/lmp/builds/7/runs/amd64-linux/t.apps.tar';
+    assert.deepEqual(required(undefined), ['a', 'b', 'c']);
+    assert.deepEqual(required('not an object'), ['a', 'b', 'c']);
+    assert.deepEqual(required({ uri: null }), []);
+    assert.deepEqual(required({ uri: '', shortlist: 'a' }), []);
+    assert.deepEqual(required({ shortlist: 'a' }), []);
+    assert.deepEqual(required({ uri }), ['a', 'b', 'c']);
+    assert.deepEqual(required({ uri, shortlist: '' }), ['a', 'b', 'c']);
+    assert.deepEqual(required({ uri, shortlist: null }), ['a', 'b', 'c']);
+    assert.deepEqual(required({ uri, shortlist: 'c a' }), ['a', 'c']);
+    assert.deepEqual(required({ uri, shortlist: 'foobar' }), []);
+    assert.deepEqual(required({ uri, shortlist: 'a,b' }, { kind: 'listed', names: ['b', 'c'] }), ['b']);
+    assert.deepEqual(required({ uri, shortlist: 'a' }, { kind: 'listed', names: ['b', 'c'] }), []);
   });
 
   test('a target name crafted like a path is only a label: no medium path is built from it', async () => {

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  BadVersionError, BundleTypeMismatchError, ExpiredMetadataError, MetadataMismatchError, MetadataNotFoundError, RollbackError,
+  BadVersionError, BundleMetadataError, BundleTypeMismatchError, ExpiredMetadataError, MetadataMismatchError, MetadataNotFoundError, RollbackError,
   UnsignedMetadataError,
 } from '../../lib/errors.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { buildRepo, referenceNow, rejectsWith, verifyRepo, Workspace } from './helpers.js';
+import { DeviceTrustStore } from '../../lib/tuf/device-trust.js';
 import { verifyMedium } from '../../lib/tuf/verify-medium.js';
 
 const workspace = new Workspace();
@@ -27,12 +28,17 @@ for (const dialect of ['ota-tuf', 'spec'] as const) {
         assert.equal(verified.root.dialect, dialect === 'spec' ? 'tuf-spec' : 'ota-tuf');
       });
 
-      for (const role of ['root', 'timestamp', 'snapshot', 'targets', 'bundle'] as const) {
+      for (const role of ['root', 'timestamp', 'snapshot', 'targets'] as const) {
         test(`a bad ${role} signature is a security error (11)`, async () => {
           const repo = await buildRepo(workspace, `badsig-${role}-${dialect}-${keyType}`, { dialect, keyType, defects: [`bad-signature:${role}`] });
-          await rejectsWith(verifyRepo(repo), UnsignedMetadataError, ExitCode.security, role === 'bundle' ? /bundle-targets\.json/ : new RegExp(role));
+          await rejectsWith(verifyRepo(repo), UnsignedMetadataError, ExitCode.security, new RegExp(role));
         });
       }
+
+      test('a bad bundle-targets.json signature is invalid bundle metadata (15), as aklite-offline has it', async () => {
+        const repo = await buildRepo(workspace, `badsig-bundle-${dialect}-${keyType}`, { dialect, keyType, defects: ['bad-signature:bundle'] });
+        await rejectsWith(verifyRepo(repo), BundleMetadataError, ExitCode.invalidMetadata, /bundle-targets\.json/);
+      });
 
       for (const role of ['root', 'timestamp', 'snapshot', 'targets', 'bundle'] as const) {
         test(`an expired ${role} is exit 12, and the message gives both times`, async () => {
@@ -45,12 +51,17 @@ for (const dialect of ['ota-tuf', 'spec'] as const) {
 }
 
 describe('roles signed by rotated-out keys', () => {
-  for (const role of ['timestamp', 'snapshot', 'targets', 'bundle'] as const) {
+  for (const role of ['timestamp', 'snapshot', 'targets'] as const) {
     test(`${role} signed by a key the newest root replaced is refused (11)`, async () => {
       const repo = await buildRepo(workspace, `rotated-${role}`, { defects: [`rotated-out-key:${role}`] });
-      await rejectsWith(verifyRepo(repo), UnsignedMetadataError, ExitCode.security, role === 'bundle' ? /bundle-targets\.json/ : new RegExp(role));
+      await rejectsWith(verifyRepo(repo), UnsignedMetadataError, ExitCode.security, new RegExp(role));
     });
   }
+
+  test('bundle-targets.json signed by a key the newest root replaced is invalid bundle metadata (15)', async () => {
+    const repo = await buildRepo(workspace, 'rotated-bundle', { defects: ['rotated-out-key:bundle'] });
+    await rejectsWith(verifyRepo(repo), BundleMetadataError, ExitCode.invalidMetadata, /bundle-targets\.json: 0 valid signature/);
+  });
 });
 
 describe('thresholds', () => {
@@ -150,19 +161,23 @@ describe('versions and rollback', () => {
 });
 
 describe('bundle-targets.json', () => {
-  test('a bundle for prod devices is refused by a ci device (11)', async () => {
+  test('a bundle for prod devices is refused by a ci device (15), taken by a device of unknown type', async () => {
     const repo = await buildRepo(workspace, 'prod-bundle', { bundle: { type: 'prod', tag: 'main', targets: [] } });
-    await rejectsWith(verifyRepo(repo), BundleTypeMismatchError, ExitCode.security, /'prod' bundle.*'ci' device/);
+    await rejectsWith(verifyRepo(repo), BundleTypeMismatchError, ExitCode.invalidMetadata, /'prod' bundle.*'ci' device/);
+    const trust = await new DeviceTrustStore({ rootsDir: join(repo.root, 'device/roots'), deviceType: undefined, storageDir: join(repo.root, 'device/storage') }).load();
+    assert.deepEqual(trust.roots.map((root) => root.fileName.slice(-11)), ['1.root.json', '2.root.json'], 'an unregistered device trusts only the shared roots');
+    const verified = await verifyMedium(repo.medium, trust, { deviceType: undefined, tags: ['main'] }, referenceNow);
+    assert.equal(verified.bundleTargets?.fields.bundle.type, 'prod');
   });
 
-  test('a bundle for another tag is refused (11)', async () => {
+  test('a bundle for another tag is refused (15)', async () => {
     const repo = await buildRepo(workspace, 'tag-bundle', { bundle: { type: 'ci', tag: 'devel', targets: [] } });
-    await rejectsWith(verifyRepo(repo), BundleTypeMismatchError, ExitCode.security, /tag 'devel'/);
+    await rejectsWith(verifyRepo(repo), BundleTypeMismatchError, ExitCode.invalidMetadata, /tag 'devel'/);
   });
 
-  test('a bundle without a tag is refused by a device that follows tags (11), taken by one that follows none', async () => {
+  test('a bundle without a tag is refused by a device that follows tags (15), taken by one that follows none', async () => {
     const repo = await buildRepo(workspace, 'untagged-bundle', { bundle: { type: 'ci', targets: [] } });
-    await rejectsWith(verifyRepo(repo), BundleTypeMismatchError, ExitCode.security, /is for no tag, and this device follows 'main'/);
+    await rejectsWith(verifyRepo(repo), BundleTypeMismatchError, ExitCode.invalidMetadata, /is for no tag, and this device follows 'main'/);
     const verified = await verifyMedium(repo.medium, await repo.trustStore.load(), { deviceType: 'ci', tags: [] }, referenceNow);
     assert.equal(verified.bundleTargets?.fields.bundle.tag, undefined);
   });
@@ -181,7 +196,7 @@ describe('bundle-targets.json', () => {
     const bundle = JSON.parse(await readFile(path, 'utf8'));
     bundle.signatures.push(flipSignature(bundle.signatures[0]));
     await writeFile(path, JSON.stringify(bundle));
-    await rejectsWith(verifyRepo(repo), UnsignedMetadataError, ExitCode.security, /bundle-targets\.json.*not a valid targets signature/);
+    await rejectsWith(verifyRepo(repo), BundleMetadataError, ExitCode.invalidMetadata, /bundle-targets\.json.*not a valid targets signature/);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { access, mkdtemp, readFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { access, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,8 +48,32 @@ describe('install guards', () => {
       assert.match(second.stderr, new RegExp(`another fioup-offline \\(pid ${pid}\\) is working on this device`));
       process.kill(pid, 'SIGCONT');
       assert.equal((await first).code, 101);
-      assert.equal(await exists(lock), false, 'the lock is released at the end');
+      assert.equal(await flockFree(lock), true, 'the lock is released at the end');
     } finally {
+      await removeTree(device.root);
+    }
+  });
+
+  test('while aktualizr-lite runs (its lock held), install and run are refused naming the lock; check only reads and goes on', async () => {
+    const device = await createTestDevice(factory);
+    const lock = join(device.storage, 'aklite.lock');
+    await mkdir(device.storage, { recursive: true });
+    // flock(1) holds it as aktualizr-lite does (-o: the lock stays with flock, not its command), in its own process group.
+    const aktualizrLite = spawn('flock', ['-n', '-o', lock, 'sleep', '60'], { stdio: 'ignore', detached: true });
+    try {
+      for (let attempt = 0; attempt < 100 && (await flockFree(lock)); attempt++) await sleep(20);
+      assert.equal(await flockFree(lock), false, 'aktualizr-lite holds its lock');
+      for (const args of [['install', '--src-dir', factory.dirs.medium], ['run']]) {
+        const refused = await device.cli(args);
+        assert.equal(refused.code, 1, refused.stderr);
+        assert.match(refused.stderr, new RegExp(`${lock} is held: aktualizr-lite, aklite-offline or another fioup-offline is running`));
+      }
+      assert.equal((await device.cli(['check', '--src-dir', factory.dirs.medium])).code, 16);
+      assert.deepEqual(await device.state(), { failedTargets: [] });
+    } finally {
+      const closed = new Promise((resolve) => aktualizrLite.on('close', resolve));
+      process.kill(-aktualizrLite.pid!, 'SIGKILL');
+      await closed;
       await removeTree(device.root);
     }
   });
@@ -88,6 +112,11 @@ async function processState(pid: number): Promise<string | undefined> {
   if (!pid) return undefined;
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   return /\) (\w)/.exec(stat)?.[1];
+}
+
+/** Whether util-linux's flock(1) could lock `path` now. */
+async function flockFree(path: string): Promise<boolean> {
+  return run('flock', ['-n', path, 'true']).then(() => true, () => false);
 }
 
 async function exists(path: string): Promise<boolean> {

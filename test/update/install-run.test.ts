@@ -44,7 +44,7 @@ describe('install and run on a real dockerd', () => {
   test('a fresh device installs two apps (101), runs them (0) on the exact pinned images, and a second install is a no-op (0)', async () => {
     const install = await device.cli(['install', ...medium(), '--target', target(1)]);
     assert.equal(install.code, 101, install.stderr);
-    assert.match(install.stdout, /Restart dockerd/);
+    assert.match(install.stdout, /Run 'fioup-offline run' to start it \(no dockerd restart is needed\)/);
     assert.equal((await device.state()).pending?.target.name, target(1));
     assert.equal((await projectContainers(STORE)).size, 0, 'install starts nothing');
 
@@ -134,27 +134,34 @@ describe('install and run on a real dockerd', () => {
     assert.deepEqual(await readdir(device.composeRoot), [STORE]);
   });
 
-  test('the callback program sees each step with aktualizr-lite\'s environment', async () => {
+  test('the callback program sees each step in aktualizr-lite\'s order, with its environment', async () => {
     const log = join(device.root, 'callbacks.log');
     const program = join(device.root, 'callback.sh');
-    await writeFile(program, `#!/bin/sh\necho "$MESSAGE|\${RESULT-}|$INSTALL_TARGET_NAME|$CURRENT_TARGET_NAME|$CURRENT_TARGET" >> ${log}\n`, { mode: 0o755 });
-    await device.configure('70-callback.toml', `[pacman]\ncallback_program = "${program}"\n`);
+    await writeFile(program, `#!/bin/sh\necho "$MESSAGE|\${RESULT-(unset)}|\${INSTALL_TARGET_NAME-(unset)}|$CURRENT_TARGET_NAME|$CURRENT_TARGET" >> ${log}\n`, { mode: 0o755 });
+    await device.configure('70-callback.toml', `[pacman]\ncallback_program = ${program}\n`);
     const install = await device.cli(['install', ...medium(), '--target', target(2), '--force', '--json']);
     assert.equal(install.code, 101);
     const documents = install.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event?: string; outcome?: string });
-    assert.equal(documents.at(-1)?.outcome, 'restart-docker', 'NDJSON events, then the result');
+    assert.equal(documents.at(-1)?.outcome, 'apps-installed', 'NDJSON events, then the result');
     assert.ok(documents.slice(0, -1).every((document) => document.event !== undefined));
     assert.equal((await device.cli(['run'])).code, 0);
     const currentTarget = join(device.storage, 'current-target');
     assert.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), [
-      `install-pre||${target(2)}|${target(4)}|${currentTarget}`,
-      `download-pre||${target(2)}|${target(4)}|${currentTarget}`,
+      `check-for-update-pre|(unset)|(unset)|${target(4)}|${currentTarget}`,
+      `check-for-update-post|OK|${target(2)}|${target(4)}|${currentTarget}`,
+      `download-pre|(unset)|${target(2)}|${target(4)}|${currentTarget}`,
       `download-post|OK|${target(2)}|${target(4)}|${currentTarget}`,
+      `install-pre|(unset)|${target(2)}|${target(4)}|${currentTarget}`,
       `install-post|NEEDS_COMPLETION|${target(2)}|${target(4)}|${currentTarget}`,
-      `install-final-pre||${target(2)}|${target(4)}|${currentTarget}`,
+      `install-final-pre|(unset)|${target(2)}|${target(4)}|${currentTarget}`,
       `install-post|OK|${target(2)}|${target(2)}|${currentTarget}`,
     ]);
-    assert.match(await readFile(currentTarget, 'utf8'), new RegExp(`^TARGET_NAME="${target(2)}"$`, 'm'));
+    const written = factory.targets.find((candidate) => candidate.name === target(2))!;
+    const custom = JSON.parse(await readFile(join(factory.dirs.tuf, 'targets.json'), 'utf8')).signed.targets[target(2)].custom;
+    assert.equal(await readFile(currentTarget, 'utf8'), [
+      `TARGET_NAME="${written.name}"`, `CUSTOM_VERSION="${written.version}"`, `LMP_MANIFEST_SHA="${custom['lmp-manifest-sha']}"`,
+      `META_SUBSCRIBER_OVERRIDES_SHA="${custom['meta-subscriber-overrides-sha']}"`, `CONTAINERS_SHA="${custom['containers-sha']}"`, 'TAG="main"', '',
+    ].join('\n'));
   });
 
   test('a corrupted layer on the medium is refused (70) and Docker and the running apps are unchanged', async () => {

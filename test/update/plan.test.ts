@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { targetEntry } from '../../fixtures/tuf/targets.js';
-import type { DeviceState, TargetRecord } from '../../lib/device/state.js';
-import { ContentMissingError, DowngradeRefusedError, InstallationPendingError, NoMatchingTargetError } from '../../lib/errors.js';
+import { initialTarget, type DeviceState, type TargetRecord } from '../../lib/device/state.js';
+import { ContentMissingError, DowngradeRefusedError, InstallationPendingError, NoMatchingTargetError, TargetNotFoundError } from '../../lib/errors.js';
 import { exitCodeForError } from '../../lib/exit-codes.js';
 import { appPresenceKey } from '../../lib/targets/medium-presence.js';
 import { selectTargets, type SelectionDevice } from '../../lib/targets/selection.js';
@@ -39,6 +39,11 @@ interface Scenario {
   readonly pending?: PendingInstallation;
   readonly onMedium?: { readonly apps?: boolean; readonly commits?: boolean };
   readonly stopped?: string[];
+  /** Projects in compose_apps_root; default: the current target's apps. */
+  readonly present?: string[];
+  /** What the device runs when no current target is recorded. */
+  readonly initial?: TargetRecord;
+  readonly appsManaged?: boolean;
 }
 
 function input(scenario: Scenario): PlanInput {
@@ -60,7 +65,10 @@ function input(scenario: Scenario): PlanInput {
   return {
     selection,
     state,
+    current: current ?? scenario.initial,
+    appsManaged: scenario.appsManaged ?? true,
     enabledApps: { kind: 'all' },
+    presentApps: scenario.present ?? (current ?? scenario.initial)?.apps.map((app) => app.name) ?? [],
     bootedCommit: scenario.booted === undefined ? undefined : commit(scenario.booted),
     stoppedApps: new Set(scenario.stopped ?? []),
     request: { force: scenario.force ?? false, ...(scenario.requested === undefined ? {} : { requestedTarget: name(scenario.requested) }) },
@@ -111,7 +119,9 @@ describe('the update plan', () => {
 
   test('content missing from the medium (8) and no target for the device (6)', () => {
     refusal({ current: 1, onMedium: { apps: false } }, ContentMissingError, 8, /apps (db, )?web/);
-    refusal({ current: 1, booted: 1, requested: 4, onMedium: { commits: false } }, ContentMissingError, 8, /rootfs commit/);
+    refusal({ current: 1, booted: 5, onMedium: { commits: false } }, ContentMissingError, 8, /rootfs commit/);
+    refusal({ current: 1, booted: 1, requested: 4, onMedium: { commits: false } }, TargetNotFoundError, 20, /cannot be installed from this medium .*rootfs commit/);
+    assert.equal(planUpdate(input({ current: 1, booted: 1, onMedium: { commits: false } })).kind, 'up-to-date', 'without --target, the newest complete target: the booted one');
     assert.equal(planUpdate(input({ current: 1, onMedium: { commits: false } })).kind, 'install', 'a container-only device needs no commit');
     const selection = selectTargets({ catalog: catalog(), bundleList: undefined }, { hardwareId: 'raspberrypi4-64', tags: [] }, { apps: new Set(), commits: new Set() });
     assert.throws(() => planUpdate({ ...input({}), selection }), (error: unknown) => error instanceof NoMatchingTargetError && exitCodeForError(error) === 6);
@@ -140,5 +150,46 @@ describe('the update plan', () => {
     });
     assert.equal(planRootfsRollback(planUpdate(input({ booted: 2 })).plan), undefined, 'no previous target to return to');
     assert.equal(planRootfsRollback(planUpdate(input({ current: 2 })).plan), undefined, 'no rootfs part');
+  });
+
+  test('from the initial target: its preloaded apps are replaced, and a rollback returns to it, apps and all', () => {
+    const initial = initialTarget(commit(1), ['legacy', 'web']);
+    const { plan } = planUpdate(input({ booted: 1, initial }));
+    assert.deepEqual(plan.previous, initial);
+    const changes = plan.parts.flatMap((part) => (part.kind === 'apps' ? part.changes.map((change) => `${change.name} ${change.kind}`) : []));
+    assert.deepEqual(changes, ['db new', 'legacy removed', 'web updated']);
+    const rollback = planRootfsRollback(plan);
+    assert.equal(rollback?.target.name, 'Initial Target');
+    assert.deepEqual(rollback?.parts, [
+      { kind: 'rootfs', commit: commit(1), previousCommit: commit(4) },
+      { kind: 'apps', changes: initial.apps.map((app) => ({ name: app.name, kind: 'unchanged', from: app, to: app })) },
+    ]);
+  });
+
+  test('projects no target put in compose_apps_root are stray: removed by the update, and the current target is not up to date while they stay', () => {
+    const { kind, plan } = planUpdate(input({ current: 4, booted: 4, present: ['db', 'left-by-aklite', 'web'] }));
+    assert.equal(kind, 'install');
+    assert.deepEqual(plan.parts, [{
+      kind: 'apps',
+      changes: [
+        { name: 'db', kind: 'unchanged', from: { name: 'db', uri: uri('db', 2) }, to: { name: 'db', uri: uri('db', 2) } },
+        { name: 'left-by-aklite', kind: 'stray', from: { name: 'left-by-aklite', uri: '' }, to: undefined },
+        { name: 'web', kind: 'unchanged', from: { name: 'web', uri: uri('web', 4) }, to: { name: 'web', uri: uri('web', 4) } },
+      ],
+    }]);
+  });
+
+  test('[pacman] type = "ostree": the apps are left alone, running or stray, and the target records none', () => {
+    const { plan } = planUpdate(input({ current: 1, booted: 1, appsManaged: false, present: ['web', 'other'] }));
+    assert.deepEqual(plan.parts, [{ kind: 'rootfs', commit: commit(4), previousCommit: commit(1) }]);
+    assert.deepEqual(plan.target.apps, []);
+  });
+
+  test('the target record carries what current-target and `current` show', () => {
+    const { plan } = planUpdate(input({ current: 1, booted: 1 }));
+    assert.deepEqual(plan.target.tags, ['main']);
+    assert.match(plan.target.lmpManifestSha ?? '', /^[0-9a-f]{40}$/);
+    assert.match(plan.target.metaSubscriberOverridesSha ?? '', /^[0-9a-f]{40}$/);
+    assert.match(plan.target.containersSha ?? '', /^[0-9a-f]{40}$/);
   });
 });

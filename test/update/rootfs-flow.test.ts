@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,8 +7,9 @@ import { sampleApps, webPage } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { runTool } from '../../fixtures/oci/tools.js';
 import { commitObjectPath } from '../../lib/medium/layout.js';
-import { createTestDevice, projectContainers, removeComposeProjects, waitForLog, type TestDevice } from '../helpers/device.js';
-import { removeDevice, simulatedDevice, type SimulatedDevice } from '../rootfs/helpers.js';
+import { createTestDevice, projectContainers, removeComposeProjects, waitForLog } from '../helpers/device.js';
+import { copyMedium, ostreeTestDevice, removeCommitFromMedium, type OstreeTestDevice } from '../helpers/lmp-device.js';
+import { removeDevice } from '../rootfs/helpers.js';
 
 // App names of their own: other test files run compose projects on the same dockerd at the same time.
 const WEB = 'lmpweb';
@@ -27,12 +28,6 @@ function targets() {
     { hardwareIds, version: 4, apps: [sampleApps.webPair(2, WEB), sampleApps.tiny(TINY, 4)] },
     { hardwareIds, version: 5, apps: [] },
   ];
-}
-
-/** A device with a real sysroot that booted the rootfs of target 1, configured as an OSTree device. */
-interface OstreeTestDevice {
-  readonly device: TestDevice;
-  readonly sysroot: SimulatedDevice;
 }
 
 async function containerIds(project: string): Promise<string[]> {
@@ -54,25 +49,18 @@ describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {
   const deployed = async ({ sysroot }: OstreeTestDevice) => (await sysroot.rootfs.deployments()).map((deployment) => deployment.commit);
   const medium = (dir = factory.dirs.medium) => ['--src-dir', dir];
 
+  /** A device with a real sysroot that booted the rootfs of target 1, configured as an OSTree device. */
   async function ostreeDevice(): Promise<OstreeTestDevice> {
-    const sysroot = await simulatedDevice(factory.dirs.ostreeRepo, commit(1));
-    const device = await createTestDevice(factory);
-    roots.push(sysroot.root, device.root);
-    const created = { device, sysroot };
-    await device.configure('60-ostree.toml', [
-      '[offline]', 'ostree = true', `kernel_cmdline = "${sysroot.config.kernelCmdline}"`, `runtime_dir = "${sysroot.config.runtimeDir}"`,
-      '[pacman]', `sysroot = "${sysroot.config.sysroot}"`, 'os = "lmp"', '',
-    ].join('\n'));
+    const created = await ostreeTestDevice(factory, commit(1));
+    roots.push(...created.roots);
     return created;
   }
 
   /** A copy of the medium whose `ostree_repo` holds, under `version`'s commit name, `replacement`'s commit object or nothing. */
   async function damagedMedium(name: string, version: number, replacement?: number): Promise<string> {
-    const copy = join(workdir, name);
-    await runTool('cp', ['-a', factory.dirs.medium, copy]);
-    const object = join(copy, 'ostree_repo', commitObjectPath(commit(version)));
-    await rm(object);
-    if (replacement !== undefined) await copyFile(join(factory.dirs.ostreeRepo, commitObjectPath(commit(replacement))), object);
+    const copy = await copyMedium(factory.dirs.medium, join(workdir, name));
+    await removeCommitFromMedium(copy, commit(version));
+    if (replacement !== undefined) await copyFile(join(factory.dirs.ostreeRepo, commitObjectPath(commit(replacement))), join(copy, 'ostree_repo', commitObjectPath(commit(version))));
     return copy;
   }
 
@@ -162,12 +150,12 @@ describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {
     assert.equal((await main.device.cli(['install', ...medium(), '--target', target(3)])).code, 102);
   });
 
-  test('a medium without the commit (8), or with another commit under its name (70): nothing deployed, nothing pending', async () => {
+  test('--target naming a target whose commit the medium lacks (20, as aklite-offline), or with another commit under its name (70): nothing deployed, nothing pending', async () => {
     const deploymentsBefore = await deployed(main);
     const stateBefore = await main.device.state();
 
     const missing = await main.device.cli(['install', ...medium(await damagedMedium('medium-missing', 4)), '--target', target(4)]);
-    assert.equal(missing.code, 8, missing.stderr);
+    assert.equal(missing.code, 20, missing.stderr);
     assert.match(missing.stderr, new RegExp(`rootfs commit ${commit(4)}`));
 
     const forged = await main.device.cli(['install', ...medium(await damagedMedium('medium-forged', 4, 1)), '--target', target(4)]);

@@ -1,6 +1,7 @@
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { extractAppArchive } from '../../apps/app-archive-extract.js';
+import { COMPOSE_FILE_NAME } from '../../apps/compose-file.js';
 import { AppStore } from '../../apps/app-store.js';
 import type { AppTree } from '../../apps/app-tree.js';
 import type { AppRecord } from '../../device/state.js';
@@ -21,7 +22,8 @@ export const appStepNames = { fetch: 'load', stage: 'stage', stageAfterCommit: f
  * Compose Apps. Install verifies each new app's hash chain, loads its images into Docker straight from the medium
  * (hashed in the stream) and extracts its compose project into a staging area beside `compose_apps_root`, with an
  * override that points every service at the loaded image; nothing that runs is touched. Run stops the apps that
- * change, swaps the project directories (two renames per app, each redoable) and starts the target's apps.
+ * change (and the stray projects the target does not run), swaps the project directories (two renames per app, each
+ * redoable) and starts the target's apps; once the target is current, what only the replaced apps used goes.
  */
 export const appsHandler: PayloadHandler<AppsPart> = {
   kind: 'apps', needs: 'run', stepNames: appStepNames,
@@ -121,7 +123,8 @@ class AppsRun implements PartRun {
 
   /**
    * Stops the new apps and puts the previous projects back; unless the device first reboots into the previous
-   * rootfs, starts the previous target's apps again.
+   * rootfs, starts the previous target's apps again. Stray projects get their directory back but are not started:
+   * no target runs them (and their images may be pinned in a way only aktualizr-lite's engine resolves).
    */
   async rollBack(options: RollbackOptions): Promise<void> {
     const dirs = this.context.env.files.apps;
@@ -139,7 +142,10 @@ class AppsRun implements PartRun {
     if (!options.rebootFollows) await this.startApps(this.context.pending.previous?.apps ?? []);
   }
 
-  /** What the previous target ran and this one does not is removed (images in use are kept), with the staging area. */
+  /**
+   * What the previous target ran and this one does not, stray projects included, is removed with the images only it
+   * used (an image a container still uses stays), then the staging area.
+   */
   async finish(): Promise<void> {
     const { env } = this.context;
     if (env.config.pruneImages) await this.pruneReplaced();
@@ -157,7 +163,7 @@ class AppsRun implements PartRun {
 
   private async stopChangedApps(): Promise<void> {
     for (const change of this.changed()) {
-      if (change.kind === 'updated' || change.kind === 'removed' || change.kind === 'disabled') await this.stopApp(change.name);
+      if (change.from) await this.stopApp(change.name);
     }
   }
 
@@ -200,7 +206,7 @@ class AppsRun implements PartRun {
   private async stopApp(app: string): Promise<void> {
     const { env } = this.context;
     const dir = env.files.apps.current(app);
-    if (await exists(join(dir, 'docker-compose.yml'))) await (await env.compose()).down({ name: app, dir });
+    if (await exists(join(dir, COMPOSE_FILE_NAME))) await (await env.compose()).down({ name: app, dir });
     else await env.engine.removeProjectContainers(app);
   }
 }

@@ -1,0 +1,25 @@
+import type { CommandModule } from 'yargs';
+import { ExitCode } from '../../lib/exit-codes.js';
+import { currentTarget, type CurrentTarget } from '../../lib/update/current.js';
+import { deviceEnvironment, runCommand, type GlobalArgs } from '../command.js';
+
+export const currentCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'current',
+  describe: 'Show the target the device runs: name, version, ostree hash, apps (as aklite-offline current)',
+  handler: (args) =>
+    runCommand(args, async (output) => {
+      const target = await currentTarget(await deviceEnvironment(args, output));
+      output.result(target, () => describe(target));
+      return ExitCode.ok;
+    }),
+};
+
+/** aklite-offline's lines (apps/aklite-offline/cmds.cpp), with the version after the name. */
+function describe(target: CurrentTarget): string {
+  const lines = [`Target: ${target.name}`];
+  if (target.version !== undefined) lines.push(`Version: ${target.version}`);
+  lines.push(`Ostree hash: ${target.ostreeHash}`);
+  if (target.apps.length > 0) lines.push('Apps:');
+  for (const app of target.apps) lines.push(`\t${app.on ? 'on ' : 'off'}: ${app.name} -> ${app.uri || '(preloaded; URI unknown)'}`);
+  return lines.join('\n');
+}
