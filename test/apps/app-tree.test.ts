@@ -33,7 +33,7 @@ describe('buildAppTree', () => {
     const tree = await buildAppTree(store.blobs, store.uri, amd64);
     assert.equal(tree.manifest.digest, store.app.manifestDigest);
     assert.equal(tree.archive.blob.digest, store.app.archiveDigest);
-    assert.equal(tree.archiveIndex.digest, store.app.archiveIndexDigest);
+    assert.equal(tree.archiveIndex?.digest, store.app.archiveIndexDigest);
     assert.equal(tree.layersMeta?.descriptor.digest, store.app.layersMetaDigest);
     assert.deepEqual(tree.services.map((service) => [service.name, service.image.reference]), Object.entries(store.app.services));
     assert.equal(tree.images.length, store.app.images.length);

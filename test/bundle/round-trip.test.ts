@@ -40,9 +40,9 @@ function ndjson(stdout: string): Record<string, unknown>[] {
 async function blobsOf(factory: FactoryBuild, app: WrittenApp): Promise<Set<string>> {
   const hex = (digest: string) => digest.replace(/^sha256:/, '');
   const manifest = JSON.parse(await readFile(join(factory.dirs.apps, 'blobs/sha256', hex(app.manifestDigest)), 'utf8')) as { config: { digest: string } };
-  const digests = [app.manifestDigest, manifest.config.digest, app.archiveDigest, app.archiveIndexDigest, app.layersMetaDigest];
+  const digests = [app.manifestDigest, manifest.config.digest, app.archiveDigest, app.archiveIndexDigest!, app.layersMetaDigest];
   for (const image of app.images) {
-    digests.push(image.indexDigest);
+    digests.push(image.pinnedDigest);
     for (const platform of Object.values(image.platforms)) digests.push(platform.manifestDigest, platform.configDigest, ...platform.layerDigests);
   }
   return new Set(digests.map(hex));
