@@ -14,7 +14,7 @@ export interface Target {
   /** `hashes.sha256`: the OSTree commit on OSTree devices. */
   readonly sha256: string | undefined;
   readonly apps: readonly AppUri[];
-  /** `fetched-apps.shortlist`: the apps the bundle had to carry; undefined when absent. */
+  /** `fetched-apps.shortlist`: the apps the bundle had to carry (none when `fetched-apps.uri` is empty); undefined when absent. */
   readonly shortlist: readonly string[] | undefined;
 }
 
@@ -69,9 +69,11 @@ export function parseTarget(name: string, entry: TargetFileEntry, fileName: stri
     apps.push(uri);
   }
 
-  const fetchedApps = fields['fetched-apps'] as { shortlist?: unknown } | undefined;
+  const fetchedApps = fields['fetched-apps'] as { shortlist?: unknown; uri?: unknown } | undefined;
   const shortlistText = fetchedApps?.shortlist;
   if (shortlistText !== undefined && typeof shortlistText !== 'string') fail('custom.fetched-apps.shortlist is not a string');
+  // docs/formats.md section 11: a fetched-apps entry with no uri says the CI fetched none of the apps.
+  const noneFetched = typeof fetchedApps === 'object' && fetchedApps !== null && !fetchedApps.uri;
 
   const sha256 = entry.hashes.sha256?.toLowerCase();
   return {
@@ -81,7 +83,7 @@ export function parseTarget(name: string, entry: TargetFileEntry, fileName: stri
     tags: fields.tags === undefined ? [] : stringList(fields.tags, 'custom.tags', fail),
     sha256,
     apps,
-    shortlist: shortlistText === undefined ? undefined : splitCommaList(shortlistText as string),
+    shortlist: noneFetched ? [] : shortlistText === undefined ? undefined : splitCommaList(shortlistText as string),
   };
 }
 
