@@ -47,6 +47,7 @@ export async function checkMedium(env: DeviceEnvironment, medium: Medium, option
     bootedCommit,
     ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
     now,
+    platform: env.platform,
   });
   let verdict: CheckReport['verdict'];
   try {

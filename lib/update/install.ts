@@ -53,6 +53,7 @@ async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: Dev
     bootedCommit,
     now: options.now ?? new Date(),
     ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
+    platform: env.platform,
   });
   for (const warning of inspection.verified.warnings) env.onProgress({ type: 'warning', message: warning });
   const stoppedApps = new Set<string>();
