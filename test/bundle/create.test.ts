@@ -74,7 +74,7 @@ describe('bundle create round trips', () => {
       } finally {
         await medium.close();
       }
-      assert.equal((await verifyBundle(destination)).files.length, sourceFiles.length);
+      assert.equal((await verifyBundle(destination)).files, sourceFiles.length);
     });
   }
 
@@ -99,7 +99,7 @@ describe('bundle create round trips', () => {
   test('zip64 records (forced) read back through ZipMedium and Python', async () => {
     const destination = join(work, 'forced64.zip');
     await create({ destination, format: 'zip', zip64: 'always' });
-    assert.equal((await verifyBundle(destination)).files.length, sourceFiles.length);
+    assert.equal((await verifyBundle(destination)).files, sourceFiles.length);
     const python = 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))';
     assert.equal(execFileSync('python3', ['-c', python, destination]).toString().trim(), String(sourceFiles.length + 1));
   });
@@ -160,7 +160,7 @@ describe('bundle create: resume, verify, inspect, refusals', () => {
     assert.deepEqual(summary.targetsByHardwareId['amd64-linux']![0]!.apps.map((app) => app.name), ['health', 'web']);
     assert.equal(summary.fileCount, sourceFiles.length);
     assert.equal(summary.metadataExpires, '2036-01-01T00:00:00.000Z');
-    assert.equal(summary.createdAt, createdAt.toISOString());
+    assert.equal(summary.writtenBy?.createdAt, createdAt.toISOString());
   });
 
   test('an existing bundle is not replaced without force', async () => {
