@@ -107,7 +107,7 @@ export function bundleProgress(label: string, totalBytes: number, totalFiles: nu
     },
     file: () => {
       files++;
-      if (done === totalBytes || files === totalFiles) emit();
+      if (files === totalFiles) emit();
     },
   };
 }
