@@ -80,6 +80,19 @@ describe('target custom fields', () => {
     assert.deepEqual(requiredApps(target, { kind: 'none' }), []);
   });
 
+  test('fetched-apps with a null or empty uri: no app was fetched, the target needs none (docs/formats.md section 11)', () => {
+    const apps = ['a', 'b'].map((name) => ({ name, uri: appUri(name) }));
+    const base = entry(apps);
+    const custom = base.custom as Record<string, unknown>;
+    const withFetched = (fetched: unknown) => parseTarget('t', { ...base, custom: { ...custom, 'fetched-apps': fetched } }, 'targets.json');
+    assert.deepEqual(requiredApps(withFetched({ uri: null, shortlist: 'a,b' })), []);
+    assert.deepEqual(requiredApps(withFetched({ uri: '', shortlist: '' })), []);
+    assert.deepEqual(requiredApps(withFetched({ uri: 'https://api.foundries.io/apps.tar', shortlist: 'b' })).map((app) => app.name), ['b']);
+    assert.deepEqual(requiredApps(withFetched(null)).map((app) => app.name), ['a', 'b'], 'a null fetched-apps is none at all');
+    const { 'fetched-apps': _fetched, ...withoutFetched } = custom;
+    assert.deepEqual(requiredApps(parseTarget('t', { ...base, custom: withoutFetched }, 'targets.json')).map((app) => app.name), ['a', 'b']);
+  });
+
   test('a target name crafted like a path is only a label: no medium path is built from it', async () => {
     const name = '../../../../tmp/evil';
     const catalog = catalogTargets(new Map([[name, entry([{ name: 'web', uri: appUri('web') }])]]), 'targets.json');
