@@ -64,17 +64,13 @@ export async function loadSource(directories: readonly string[], selection: Bund
   const merged = await mergeDownloads(downloads, notes);
   const expiries = [...merged.newest.expiries, ...(merged.bundleTargets ? [merged.bundleTargets.fields.expires] : [])];
   return {
-    files: sortedFiles(merged.files.values()),
+    files: [...merged.files.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))),
     targets: selectTargets(merged.newest, merged.bundleTargets, selection),
     narrowed: (selection.targets?.length ?? 0) > 0 || (selection.hardwareIds?.length ?? 0) > 0,
     metadataExpires: new Date(Math.min(...expiries.map((date) => date.getTime()))),
     directories: [...directories],
     notes,
   };
-}
-
-function sortedFiles(files: Iterable<SourceFile>): SourceFile[] {
-  return [...files].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
 }
 
 async function readDownload(directory: string): Promise<Download> {

@@ -16,7 +16,7 @@ export interface BundleProblem {
   readonly problem: string;
 }
 
-export const VERIFY_LABEL = 'verify';
+const VERIFY_LABEL = 'verify';
 
 /** Reads every file the manifest lists, through the medium, and returns every mismatch (empty: all good). */
 export async function checkAgainstManifest(medium: Medium, manifest: { readonly files: readonly BundleFile[] }, onProgress: ProgressListener = ignoreProgress): Promise<BundleProblem[]> {
