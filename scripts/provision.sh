@@ -2,12 +2,12 @@
 # Installs what the tests and the demo need on a fresh Debian 12 machine, from Debian's archive only:
 #   docker20: Debian 12's docker.io 20.10 + docker-compose v1 (system packages)
 #   docker26: Debian 13's docker.io 26 + compose v2 plugin, unpacked under $FIOUP_ENGINE_CACHE, not installed
-# plus busybox-static (test images), skopeo, ostree, openssl, e2fsprogs (loop filesystems).
+# plus busybox-static (test images), skopeo, ostree, openssl, e2fsprogs (loop filesystems), zstd (zstd image layers).
 # Idempotent: a second run installs nothing. Fails loudly when something cannot be had.
 set -euo pipefail
 
 cache=${FIOUP_ENGINE_CACHE:-/var/cache/fioup-offline-test}
-system_packages=(docker.io docker-compose busybox-static skopeo ostree openssl e2fsprogs util-linux iptables xz-utils)
+system_packages=(docker.io docker-compose busybox-static skopeo ostree openssl e2fsprogs util-linux iptables xz-utils zstd)
 trixie_packages=(docker.io docker-cli docker-compose containerd)
 
 log() { printf '[provision] %s\n' "$*" >&2; }
