@@ -41,7 +41,7 @@ function imagesOf(factory: FactoryBuild): BenchImage[] {
   return factory.apps.flatMap((app) => app.images.map((image) => {
     const [repository] = image.ref.split('@') as [string];
     return {
-      layoutDir: join(app.dir, 'images', repository, image.indexDigest.replace('sha256:', '')),
+      layoutDir: join(app.dir, 'images', repository, image.pinnedDigest.replace('sha256:', '')),
       tag: `bench/${repository.split('/').at(-1)}:load`,
       amd64: image.platforms.amd64!,
     };

@@ -78,20 +78,20 @@ export class Output {
         this.stderr.write(`${this.paint.dim(`[${event.step}]`)} ${event.state}${event.detail ? `: ${event.detail}` : ''}\n`);
         return;
       case 'bytes':
-        this.bytes(event.label, event.done, event.total);
+        this.bytes(event.label, event.done, event.total, event.files);
     }
   };
 
-  private bytes(label: string, done: number, total: number): void {
+  private bytes(label: string, done: number, total: number, files?: { done: number; total: number }): void {
     const now = Date.now();
     if (this.transfer?.label !== label || done < this.transfer.done) this.transfer = { label, startedAt: now, done };
     this.transfer.done = done;
-    const finished = done >= total;
+    const finished = done >= total && (!files || files.done >= files.total);
     if (!this.progressDue(finished)) return;
     const seconds = (now - this.transfer.startedAt) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const eta = !finished && rate > 0 ? `, ${formatDuration((total - done) / rate)} left` : '';
-    const line = `${label}: ${formatBytes(done)} / ${formatBytes(total)} (${total ? Math.floor((100 * done) / total) : 100}%` +
+    const line = `${label}: ${files ? `${files.done}/${files.total} files, ` : ''}${formatBytes(done)} / ${formatBytes(total)} (${total ? Math.floor((100 * done) / total) : 100}%` +
       `${rate > 0 ? `, ${formatBytes(rate)}/s` : ''}${eta})`;
     if (this.stderr.isTTY) {
       this.stderr.write(`\r\x1b[2K${line}`);

@@ -68,6 +68,13 @@ export class TargetNotFoundError extends FioupError {}
 /** A target was found for this device but the medium lacks some of its content (apps, rootfs commit). */
 export class ContentMissingError extends FioupError {}
 
+/**
+ * The medium holds the app but not its images for the platform asked for: the image index does not list that
+ * platform, or lists it while its manifest is not on the medium (the factory's CI copies the device's platform
+ * only). Content missing for that platform, not damage: the message names the platform.
+ */
+export class PlatformNotOfferedError extends ContentMissingError {}
+
 /** The selected target is older than the current one and `--force` was not given. */
 export class DowngradeRefusedError extends FioupError {}
 
@@ -76,11 +83,8 @@ export class DowngradeRefusedError extends FioupError {}
 /** A blob or file read from the medium does not match the digest or size that points at it. */
 export class ContentVerificationError extends FioupError {}
 
-/**
- * An image index has no manifest for the platform asked for. On a device that is a broken app like any other
- * content failure; on the host it only tells a platform the app does not ship.
- */
-export class PlatformNotOfferedError extends ContentVerificationError {}
+/** A blob the hash chain points at is not on the medium: damage like a corrupt one, unless the chain allows its absence. */
+export class BlobNotFoundError extends ContentVerificationError {}
 
 /** Not enough free space for the update (message gives needed and available bytes). */
 export class InsufficientSpaceError extends FioupError {}

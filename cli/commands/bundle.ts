@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { createBundle, type CreateBundleResult } from '../../lib/bundle/create.js';
 import { describeDrive, resolveDrive, type ChosenDrive } from '../../lib/bundle/drive.js';
-import { inspectBundle, type BundleSummary } from '../../lib/bundle/inspect.js';
 import { hostChecks } from '../../lib/bundle/host-checks.js';
-import { verifyBundle } from '../../lib/bundle/verify.js';
+import { inspectBundle, type BundleSummary } from '../../lib/bundle/inspect.js';
+import type { BundleTarget } from '../../lib/bundle/manifest.js';
+import { bundleFormatFor, type BundleFormat } from '../../lib/bundle/preflight.js';
+import { verifyBundle, type VerifyReport } from '../../lib/bundle/verify.js';
 import { UsageError } from '../../lib/errors.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { formatBytes } from '../../lib/format.js';
@@ -14,7 +16,7 @@ export interface BundleCreateArgs extends GlobalArgs {
   sources: string[];
   target?: string[];
   'hardware-id'?: string[];
-  format: 'dir' | 'tar' | 'zip';
+  format?: BundleFormat;
   drive?: string;
   force: boolean;
   'min-validity': number;
@@ -28,7 +30,7 @@ export const bundleCreateCommand: CommandModule<GlobalArgs, BundleCreateArgs> = 
       .positional('sources', { type: 'string', array: true, demandOption: true, description: 'fioctl offline-update directories, then the destination (omit the destination with --drive)' })
       .option('target', { type: 'string', array: true, description: 'Keep only this target (repeatable)' })
       .option('hardware-id', { type: 'string', array: true, description: 'Keep only targets for this hardware id (repeatable)' })
-      .option('format', { choices: ['dir', 'tar', 'zip'] as const, default: 'dir' as const, description: 'Bundle format' })
+      .option('format', { choices: ['dir', 'tar', 'zip'] as const, description: 'Bundle format (default: tar or zip for a destination named so, else dir)' })
       .option('drive', { type: 'string', description: "Write to a drive: 'auto' (the only removable USB drive), its device or its mount point; the bundle goes to <mount point>/fioup-offline-bundle[.tar|.zip]" })
       .option('force', { type: 'boolean', default: false, description: 'Overwrite a bundle already at the destination' })
       .option('min-validity', { type: 'number', default: 30, description: 'Warn when metadata expires within this many days' }) as Argv<BundleCreateArgs>,
@@ -40,7 +42,7 @@ export const bundleCreateCommand: CommandModule<GlobalArgs, BundleCreateArgs> = 
       const result = await createBundle({
         sources,
         destination,
-        format: args.format,
+        format: bundleFormatFor(destination, args.format),
         force: args.force,
         selection: { targets: args.target ?? [], hardwareIds: args['hardware-id'] ?? [] },
         checks: hostChecks({ minValidityDays: args['min-validity'], onWarning: (message) => output.warn(message) }),
@@ -53,7 +55,7 @@ export const bundleCreateCommand: CommandModule<GlobalArgs, BundleCreateArgs> = 
 
 function splitDestination(args: BundleCreateArgs, drive: ChosenDrive | undefined): { sources: string[]; destination: string } {
   if (drive) {
-    const name = args.format === 'dir' ? 'fioup-offline-bundle' : `fioup-offline-bundle.${args.format}`;
+    const name = (args.format ?? 'dir') === 'dir' ? 'fioup-offline-bundle' : `fioup-offline-bundle.${args.format}`;
     return { sources: args.sources, destination: join(drive.mountPoint, name) };
   }
   if (args.sources.length < 2) throw new UsageError('name at least one fioctl offline-update directory and the destination (or use --drive)');
@@ -65,10 +67,17 @@ function describeCreated(destination: string, result: CreateBundleResult): strin
   return [
     `Bundle written to ${destination} and verified: ${result.manifest.files.length} files, ${formatBytes(bytes)}` +
       (result.skipped ? ` (${result.skipped} already present)` : ''),
-    ...result.manifest.targets.map((target) => `  ${target.name} (version ${target.version}) for ${target.hardwareIds.join(', ')}: ${target.apps.map((app) => app.name).join(', ') || 'no apps'}`),
+    ...result.manifest.targets.map((target) => `  ${target.name} (version ${target.version}) for ${target.hardwareIds.join(', ') || '-'}: ${describeTarget(target)}`),
     `Metadata valid until ${result.manifest.metadataExpires}.`,
     ...result.notes.map((note) => `note: ${note}`),
   ].join('\n');
+}
+
+/** "installs rootfs and apps on linux/amd64 (12.1 MiB): web, health" */
+function describeTarget(target: BundleTarget): string {
+  const platforms = target.platforms.map((platform) => `${platform.platform} (${formatBytes(platform.bytes)})`).join(', ');
+  const apps = target.apps.map((app) => app.name).join(', ') || 'no apps';
+  return `installs ${target.installs}${platforms ? ` on ${platforms}` : ''}: ${apps}`;
 }
 
 interface BundlePathArgs extends GlobalArgs {
@@ -85,18 +94,18 @@ export const bundleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     yargs
       .command<BundlePathArgs>({
         command: 'verify <bundle>',
-        describe: 'Re-read every file of a bundle and check it against its manifest (exit 0 or 70)',
+        describe: 'Check a bundle byte for byte against its bundle.json, or a raw fioctl download as bundle-create would (exit 0 or the failure\'s code)',
         builder: bundlePath,
         handler: (args) =>
           runCommand(args, async (output) => {
-            const manifest = await verifyBundle(args.bundle, output.progress);
-            output.result({ bundle: args.bundle, files: manifest.files.length, ok: true }, () => `${args.bundle}: all ${manifest.files.length} files intact.`);
+            const report = await verifyBundle(args.bundle, { onProgress: output.progress, onWarning: (message) => output.warn(message) });
+            output.result({ bundle: args.bundle, ok: true, ...report }, () => describeVerified(report));
             return ExitCode.ok;
           }),
       })
       .command<BundlePathArgs>({
         command: 'inspect <bundle>',
-        describe: 'Summarise a bundle: targets per hardware id, versions, apps, sizes, expiry dates',
+        describe: 'Summarise a bundle or a raw fioctl download: bundle-targets.json and its signatures, targets per hardware id, what each installs, platforms, apps, sizes',
         builder: bundlePath,
         handler: (args) =>
           runCommand(args, async (output) => {
@@ -109,17 +118,49 @@ export const bundleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: () => {},
 };
 
+function describeVerified(report: VerifyReport): string {
+  if (report.kind === 'bundle') return `${report.medium}: all ${report.files} files intact.`;
+  return [
+    `${report.medium}: a fioctl download, as bundle-create checks it: metadata, app chains, and all ${report.files} blobs intact.`,
+    ...(report.targets ?? []).map((target) => `  ${target.name}: ${describeTarget(target)}`),
+  ].join('\n');
+}
+
 function describeSummary(summary: BundleSummary): string {
   const lines = [
-    `${summary.medium}: ${summary.fileCount} files, ${formatBytes(summary.totalBytes)}, made by ${summary.tool} at ${summary.createdAt}`,
+    `${summary.medium}: ${summary.fileCount} files, ${formatBytes(summary.totalBytes)}, ` +
+      (summary.writtenBy ? `made by ${summary.writtenBy.tool} at ${summary.writtenBy.createdAt}` : 'a fioctl download (no bundle.json)'),
     `metadata valid until ${summary.metadataExpires}`,
   ];
+  const bundle = summary.bundleTargets;
+  if (bundle) {
+    lines.push(
+      'Bundle targets (tuf/bundle-targets.json):',
+      `  type ${bundle.type}, tag ${bundle.tag ?? '-'}, expires ${bundle.expires}`,
+      `  targets: ${bundle.targets.join(', ') || '-'}`,
+      `  signatures: ${bundle.signatures.join(', ') || '-'}`,
+    );
+    const role = bundle.targetsRole;
+    if (role) {
+      const missing = role.threshold - role.validSignatures;
+      lines.push(`  targets keys of root version ${role.rootVersion}: ${role.allowedKeys.join(', ')}; threshold ${role.threshold}, ${role.validSignatures} valid` +
+        (missing > 0 ? `; ${missing} more needed ('fioctl targets offline-update sign')` : ''));
+    } else {
+      lines.push('  no root on the medium: devices count the signatures against the roots they ship');
+    }
+  } else {
+    lines.push('no tuf/bundle-targets.json: devices take every target for their hardware id');
+  }
   for (const [hardwareId, targets] of Object.entries(summary.targetsByHardwareId)) {
     lines.push(`${hardwareId}:`);
     for (const target of targets) {
-      lines.push(`  ${target.name}  version ${target.version}  tags ${target.tags.join(',') || '-'}  apps ${target.apps.map((app) => app.name).join(', ') || '-'}`);
+      lines.push(`  ${target.name}  version ${target.version}  tags ${target.tags.join(',') || '-'}  ${describeTarget(target)}`);
+      for (const app of target.apps) {
+        lines.push(`    ${app.name}: ${app.platforms.map((platform) => `${platform.platform} ${formatBytes(platform.bytes)}`).join(', ') || 'not in it'}`);
+      }
     }
   }
+  for (const target of summary.targets.filter((candidate) => candidate.problem !== undefined)) lines.push(`${target.name}: unusable (${target.problem})`);
   lines.push(summary.reports.length ? `reports from devices (${summary.reports.length}):` : 'no reports from devices on this drive');
   for (const report of summary.reports) {
     lines.push(report.problem

@@ -10,11 +10,11 @@ import { readTar } from './tar-reader.js';
 
 /**
  * The app archive (a gzip tar of the app directory, which composeapp calls the app bundle) and its index: every
- * file's path and sha256 digest.
+ * file's path and sha256 digest. Apps published without an index have none: the archive's digest vouches for it whole.
  */
 export interface AppArchive {
   readonly blob: BlobDescriptor;
-  readonly index: ReadonlyMap<string, string>;
+  readonly index: ReadonlyMap<string, string> | undefined;
 }
 
 export interface AppArchiveFile {
@@ -36,10 +36,11 @@ const MAX_APP_ARCHIVE_EXPANDED_BYTES = 2 * 1024 ** 3;
 
 /**
  * Streams the archive from the blob source (which checks its digest), gunzip and the tar reader, and hands every
- * entry to `visitor` after checking it: only regular files and directories, safe names, no duplicates, each
- * file listed in the index with the same sha256, and every index entry present. Throws UnsafePathError for
- * links, devices and unsafe names, ContentVerificationError for the rest, always naming the entry.
- * A visitor must treat what it received as unverified until this resolves.
+ * entry to `visitor` after checking it: only regular files and directories, safe names, no duplicates and, when
+ * the archive has an index, each file listed in it with the same sha256 and every index entry present. Throws
+ * UnsafePathError for links, devices and unsafe names, ContentVerificationError for the rest, always naming the
+ * entry. A visitor must treat what it received as unverified until this resolves: only then has the archive's
+ * digest been checked.
  */
 export async function readAppArchive(blobs: BlobSource, archive: AppArchive, visitor: AppArchiveVisitor): Promise<void> {
   const what = archive.blob.what;
@@ -63,8 +64,8 @@ export async function readAppArchive(blobs: BlobSource, archive: AppArchive, vis
         continue;
       }
       files.add(path);
-      const expected = archive.index.get(path);
-      if (!expected) throw new ContentVerificationError(`${where} is not listed in the archive index`);
+      const expected = archive.index?.get(path);
+      if (archive.index && !expected) throw new ContentVerificationError(`${where} is not listed in the archive index`);
       expanded += entry.size;
       if (expanded > MAX_APP_ARCHIVE_EXPANDED_BYTES) throw new ContentVerificationError(`${what}: expands to more than ${MAX_APP_ARCHIVE_EXPANDED_BYTES} bytes`);
       const hash = createHash('sha256');
@@ -77,13 +78,13 @@ export async function readAppArchive(blobs: BlobSource, archive: AppArchive, vis
       await visitor.file({ path, size: entry.size, mode: entry.mode }, hashed);
       for await (const _chunk of hashed);
       const actual = digestOfHex(hash.digest('hex'));
-      if (actual !== expected) throw new ContentVerificationError(`${where} has digest ${actual}, the archive index says ${expected}`);
+      if (expected !== undefined && actual !== expected) throw new ContentVerificationError(`${where} has digest ${actual}, the archive index says ${expected}`);
     }
   } catch (error) {
     tar.destroy();
     if (error instanceof FioupError) throw error;
     throw new ContentVerificationError(`${what}: not a valid gzip tar (${(error as Error).message})`, { cause: error });
   }
-  const absent = [...archive.index.keys()].filter((path) => !files.has(path));
+  const absent = [...(archive.index?.keys() ?? [])].filter((path) => !files.has(path));
   if (absent.length > 0) throw new ContentVerificationError(`${what}: lacks ${absent.map((path) => JSON.stringify(path)).join(', ')} listed in its index`);
 }

@@ -1,4 +1,4 @@
-import { ContentMissingError } from '../errors.js';
+import { ContentMissingError, FioupError, PlatformNotOfferedError } from '../errors.js';
 import { appUriPath, appVersionDirectory, type AppVersion } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import type { BlobSource } from '../oci/blob-source.js';
@@ -22,6 +22,21 @@ export class AppStore {
   /** Whether the store holds the app version: its directory has a `uri` file. */
   async holds(app: AppVersion): Promise<boolean> {
     return (await this.medium.stat(appUriPath(app)))?.type === 'file';
+  }
+
+  /**
+   * Whether the app version it holds has images for `platform`, as far as its chain tells. Damage is no answer
+   * here (the install verifies the whole chain and reports it): only a platform the images lack is `false`.
+   */
+  async offersPlatform(app: AppUri, platform: Platform): Promise<boolean> {
+    try {
+      await this.readTree(app, platform);
+      return true;
+    } catch (error) {
+      if (error instanceof PlatformNotOfferedError) return false;
+      if (error instanceof FioupError) return true;
+      throw error;
+    }
   }
 
   /**

@@ -1,9 +1,9 @@
-import { ContentVerificationError, PlatformNotOfferedError } from '../errors.js';
+import { BlobNotFoundError, ContentVerificationError, PlatformNotOfferedError } from '../errors.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import type { BlobSource } from '../oci/blob-source.js';
 import { parseDescriptor, requireSize, type BlobDescriptor } from '../oci/descriptor.js';
 import { digestOfHex, requireDigest } from '../oci/digest.js';
-import { parseBlobJson, requireArray, requireObject } from '../oci/json.js';
+import { parseBlobJson, requireArray, requireObject, requireString } from '../oci/json.js';
 import { MEDIA_TYPES } from '../oci/media-types.js';
 import type { PinnedReference } from '../oci/pinned-reference.js';
 import type { AppUri } from '../targets/app-uri.js';
@@ -17,6 +17,11 @@ import { describePlatform, platformMatches, type Platform } from './platform.js'
  * config + layers. Every JSON link is read under a size cap, checked against the digest (and size) pointing at
  * it, then parsed strictly; the app archive, the configs and the layers are only described here (digest, size) and
  * checked when streamed from the blob source, by whoever streams them (the image loader).
+ *
+ * App manifests are read as composectl reads them (docs/formats.md section 5): its media type and `layers[0]`, the
+ * app archive, decide; `artifactType`, the `compose-app` annotation and the config are optional, so that manifests
+ * published before composeapp 71fdb75 (no artifactType, an image-config config with no size, absent from the
+ * medium) and archives without an index (before 5bb0f02) are valid apps.
  */
 
 const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
@@ -24,6 +29,9 @@ const MAX_APP_ARCHIVE_BYTES = 1024 ** 3;
 const MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 const APP_ARTIFACT_TYPE = 'application/vnd.fio+compose-app';
+/** composeapp's media type of the app archive layer. */
+const APP_ARCHIVE_MEDIA_TYPE = 'application/octet-stream';
+const LAYERS_META_ANNOTATION = 'layers-meta';
 // composeapp's names: it calls the app archive the app bundle.
 const ARCHIVE_INDEX_DIGEST = 'org.foundries.app.bundle.index.digest';
 const ARCHIVE_INDEX_SIZE = 'org.foundries.app.bundle.index.size';
@@ -44,7 +52,7 @@ export interface ImageTree {
   readonly services: readonly string[];
   /** The image index the reference points at; undefined when it points at a single manifest. */
   readonly index: BlobDescriptor | undefined;
-  /** The manifest for the device's platform. */
+  /** The manifest for the platform of the tree. */
   readonly manifest: BlobDescriptor;
   readonly config: BlobDescriptor;
   readonly layers: readonly BlobDescriptor[];
@@ -68,9 +76,10 @@ export interface AppTree {
   readonly app: AppUri;
   readonly platform: Platform;
   readonly manifest: BlobDescriptor;
-  /** The app manifest's (empty) config: described, never read. */
+  /** The app manifest's config: described, never read (older manifests point at a blob that no medium holds). */
   readonly manifestConfig: BlobDescriptor;
-  readonly archiveIndex: BlobDescriptor;
+  /** Undefined for apps published without an archive index: the archive's own digest then vouches for its files. */
+  readonly archiveIndex: BlobDescriptor | undefined;
   readonly archive: AppArchive;
   readonly services: readonly ComposeService[];
   readonly images: readonly ImageTree[];
@@ -79,8 +88,9 @@ export interface AppTree {
 
 /**
  * Follows the chain from `app` (digest-pinned, from trusted targets) for `platform`; any broken link is a
- * ContentVerificationError naming the blob, an image index without a manifest for `platform` a
- * PlatformNotOfferedError. Whether the app is there at all is the app store's question (`AppStore`).
+ * ContentVerificationError naming the blob. Images the medium does not hold for `platform` (an index that does not
+ * list it, or lists a manifest the medium lacks; a single-platform image for another platform) are a
+ * PlatformNotOfferedError naming the platform. Whether the app is there at all is the app store's question (`AppStore`).
  */
 export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Platform): Promise<AppTree> {
   const of = `of app ${app.name}`;
@@ -88,15 +98,14 @@ export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Pla
   const found = await blobs.find({ digest, what: `manifest ${of}` }, MAX_JSON_BLOB_BYTES);
   const manifestJson = requireObject(parseBlobJson(found.bytes, `manifest ${of}`), `manifest ${of}`);
   const manifest: BlobDescriptor = { mediaType: MEDIA_TYPES.ociManifest, digest, size: found.size, what: `manifest ${of}` };
-  const { config: manifestConfig, layers } = checkAppManifest(manifestJson, manifest.what);
+  const { config: manifestConfig, archive: archiveBlob, layersMeta: layersMetaBlob } = checkAppManifest(manifestJson, manifest.what, of);
 
-  // Messages call it the bundle of the app, as composeapp and fioctl do.
-  const archiveBlob = parseDescriptor(layers[0], MAX_APP_ARCHIVE_BYTES, `bundle ${of}`);
   const archiveIndex = archiveIndexDescriptor(archiveBlob, `archive index ${of}`);
-  const archive: AppArchive = { blob: archiveBlob, index: parseArchiveIndex(await blobs.read(archiveIndex, MAX_JSON_BLOB_BYTES), archiveIndex.what) };
-  if (!archive.index.has(COMPOSE_FILE_NAME)) throw new ContentVerificationError(`${archiveIndex.what}: lists no ${COMPOSE_FILE_NAME}`);
+  const index = archiveIndex === undefined ? undefined : parseArchiveIndex(await blobs.read(archiveIndex, MAX_JSON_BLOB_BYTES), archiveIndex.what);
+  if (index && !index.has(COMPOSE_FILE_NAME)) throw new ContentVerificationError(`${archiveIndex!.what}: lists no ${COMPOSE_FILE_NAME}`);
+  const archive: AppArchive = { blob: archiveBlob, index };
 
-  const layersMeta = layers[1] === undefined ? undefined : await readLayersMeta(blobs, parseDescriptor(layers[1], MAX_JSON_BLOB_BYTES, `layers-meta ${of}`), platform);
+  const layersMeta = layersMetaBlob === undefined ? undefined : await readLayersMeta(blobs, layersMetaBlob, platform);
   const services = parseComposeFile(await readComposeFile(blobs, archive), `${COMPOSE_FILE_NAME} ${of}`);
   const images: ImageTree[] = [];
   for (const group of groupByImage(services).values()) images.push(await buildImageTree(blobs, group, platform, of));
@@ -108,7 +117,7 @@ export function appBlobs(tree: AppTree): AppBlob[] {
   const blobs: AppBlob[] = [
     { kind: 'app manifest', descriptor: tree.manifest },
     { kind: 'app manifest config', descriptor: tree.manifestConfig },
-    { kind: 'archive index', descriptor: tree.archiveIndex },
+    ...(tree.archiveIndex ? [{ kind: 'archive index' as const, descriptor: tree.archiveIndex }] : []),
     ...(tree.layersMeta ? [{ kind: 'layers-meta' as const, descriptor: tree.layersMeta.descriptor }] : []),
     { kind: 'app archive', descriptor: tree.archive.blob },
   ];
@@ -121,25 +130,48 @@ export function appBlobs(tree: AppTree): AppBlob[] {
   return blobs.filter(({ descriptor }) => !seen.has(descriptor.digest) && seen.add(descriptor.digest));
 }
 
-/** Returns the manifest's config descriptor and its layers after checking it is a Compose App manifest. */
-function checkAppManifest(manifest: Record<string, unknown>, what: string): { config: BlobDescriptor; layers: unknown[] } {
-  if (manifest.mediaType !== MEDIA_TYPES.ociManifest) throw new ContentVerificationError(`${what}: mediaType ${JSON.stringify(manifest.mediaType)}, not ${MEDIA_TYPES.ociManifest}`);
-  const annotations = manifest.annotations === undefined ? {} : requireObject(manifest.annotations, `${what} annotations`);
-  const isApp = manifest.artifactType === APP_ARTIFACT_TYPE || (manifest.artifactType === undefined && annotations['compose-app'] === 'v1');
-  if (!isApp || (annotations['compose-app'] !== undefined && annotations['compose-app'] !== 'v1')) {
-    throw new ContentVerificationError(`${what}: not a Compose App manifest (artifactType ${JSON.stringify(manifest.artifactType)}, annotation compose-app ${JSON.stringify(annotations['compose-app'])})`);
-  }
-  const config = parseDescriptor(manifest.config, MAX_JSON_BLOB_BYTES, `${what} config`);
-  if (config.mediaType !== MEDIA_TYPES.emptyConfig) throw new ContentVerificationError(`${what}: config mediaType ${JSON.stringify(config.mediaType)}, not ${MEDIA_TYPES.emptyConfig}`);
-  const layers = requireArray(manifest.layers, `${what} layers`);
-  if (layers.length < 1 || layers.length > 2) throw new ContentVerificationError(`${what}: ${layers.length} layers, expected the app archive and optionally layers-meta`);
-  return { config, layers };
+interface AppManifestParts {
+  readonly config: BlobDescriptor;
+  readonly archive: BlobDescriptor;
+  readonly layersMeta: BlobDescriptor | undefined;
 }
 
-function archiveIndexDescriptor(archive: BlobDescriptor, what: string): BlobDescriptor {
+/**
+ * Checks what composectl checks of an app manifest (its media type, `layers[0]` an octet-stream archive) and, when
+ * present, that `artifactType` and the `compose-app` annotation say Compose App v1. `layers[1]` is layers-meta only
+ * when annotated so; further layers are not part of an app.
+ */
+function checkAppManifest(manifest: Record<string, unknown>, what: string, of: string): AppManifestParts {
+  if (manifest.mediaType !== MEDIA_TYPES.ociManifest) throw new ContentVerificationError(`${what}: mediaType ${JSON.stringify(manifest.mediaType)}, not ${MEDIA_TYPES.ociManifest}`);
+  const annotations = manifest.annotations === undefined ? {} : requireObject(manifest.annotations, `${what} annotations`);
+  if ((manifest.artifactType !== undefined && manifest.artifactType !== APP_ARTIFACT_TYPE) || (annotations['compose-app'] !== undefined && annotations['compose-app'] !== 'v1')) {
+    throw new ContentVerificationError(`${what}: not a Compose App manifest (artifactType ${JSON.stringify(manifest.artifactType)}, annotation compose-app ${JSON.stringify(annotations['compose-app'])})`);
+  }
+  const layers = requireArray(manifest.layers, `${what} layers`);
+  if (layers.length === 0) throw new ContentVerificationError(`${what}: has no layers, so no app archive`);
+  const archive = parseDescriptor(layers[0], MAX_APP_ARCHIVE_BYTES, `bundle ${of}`);
+  if (archive.mediaType !== APP_ARCHIVE_MEDIA_TYPE) throw new ContentVerificationError(`${what}: layers[0] is a ${archive.mediaType}, not the ${APP_ARCHIVE_MEDIA_TYPE} app archive`);
+  const second = layers[1] === undefined ? undefined : requireObject(layers[1], `${what} layers[1]`);
+  const isLayersMeta = second !== undefined && second.annotations !== undefined && requireObject(second.annotations, `${what} layers[1] annotations`)[LAYERS_META_ANNOTATION] === 'v1';
+  return {
+    config: parseAppManifestConfig(manifest.config, `${what} config`),
+    archive,
+    layersMeta: isLayersMeta ? parseDescriptor(second, MAX_JSON_BLOB_BYTES, `layers-meta ${of}`) : undefined,
+  };
+}
+
+/** The config as the manifest gives it; Go omits a zero `size`, so an absent one is 0 (older manifests: the empty string's digest). */
+function parseAppManifestConfig(value: unknown, what: string): BlobDescriptor {
+  const config = requireObject(value, what);
+  const size = config.size === undefined ? 0 : requireSize(config.size, MAX_JSON_BLOB_BYTES, what);
+  return { mediaType: requireString(config.mediaType, `${what} mediaType`), digest: requireDigest(config.digest, what), size, what };
+}
+
+/** The index composeapp announces in the archive's annotations; undefined when it announces none (both annotations are needed). */
+function archiveIndexDescriptor(archive: BlobDescriptor, what: string): BlobDescriptor | undefined {
   const digest = archive.annotations?.[ARCHIVE_INDEX_DIGEST];
   const size = archive.annotations?.[ARCHIVE_INDEX_SIZE];
-  if (digest === undefined || size === undefined) throw new ContentVerificationError(`${archive.what}: no ${ARCHIVE_INDEX_DIGEST}/${ARCHIVE_INDEX_SIZE} annotations`);
+  if (digest === undefined || size === undefined) return undefined;
   if (!/^(0|[1-9][0-9]{0,15})$/.test(size)) throw new ContentVerificationError(`${archive.what}: annotation ${ARCHIVE_INDEX_SIZE} ${JSON.stringify(size)} is not a size`);
   return { mediaType: 'application/json', digest: requireDigest(digest, what), size: requireSize(Number(size), MAX_JSON_BLOB_BYTES, what), what };
 }
@@ -154,7 +186,7 @@ function parseArchiveIndex(bytes: Buffer, what: string): ReadonlyMap<string, str
   return index;
 }
 
-/** The compose file's text, taken from the archive stream and checked against the index (the whole archive is verified on the way). */
+/** The compose file's text, taken from the archive stream: checked against the index when there is one, and by the archive's digest, verified on the way. */
 async function readComposeFile(blobs: BlobSource, archive: AppArchive): Promise<string> {
   let text: string | undefined;
   await readAppArchive(blobs, archive, {
@@ -170,9 +202,15 @@ async function readComposeFile(blobs: BlobSource, archive: AppArchive): Promise<
   return text;
 }
 
-async function readLayersMeta(blobs: BlobSource, descriptor: BlobDescriptor, platform: Platform): Promise<LayersMeta> {
+/** Layers-meta only sizes the update: absent from the medium, it is ignored (as composectl does); present, it must be intact. */
+async function readLayersMeta(blobs: BlobSource, descriptor: BlobDescriptor, platform: Platform): Promise<LayersMeta | undefined> {
   const what = descriptor.what;
-  const all = requireObject(parseBlobJson(await blobs.read(descriptor, MAX_JSON_BLOB_BYTES), what), what);
+  const bytes = await blobs.read(descriptor, MAX_JSON_BLOB_BYTES).catch((error: unknown) => {
+    if (error instanceof BlobNotFoundError) return undefined;
+    throw error;
+  });
+  if (bytes === undefined) return undefined;
+  const all = requireObject(parseBlobJson(bytes, what), what);
   const entry = all[platform.architecture];
   if (entry === undefined) return { descriptor, fsBlockSize: undefined, layers: new Map() };
   const where = `${what} ${platform.architecture}`;
@@ -210,7 +248,7 @@ async function buildImageTree(blobs: BlobSource, group: { reference: PinnedRefer
   if (isIndex(json)) {
     index = { mediaType: String(json.mediaType ?? MEDIA_TYPES.ociIndex), digest: group.reference.digest, size: pinned.size, what: `index of ${image}` };
     manifest = choosePlatformManifest(json, platform, index.what, `${describePlatform(platform)} manifest of ${image}`);
-    manifestJson = requireObject(parseBlobJson(await blobs.read(manifest, MAX_JSON_BLOB_BYTES), manifest.what), manifest.what);
+    manifestJson = requireObject(parseBlobJson(await readListedManifest(blobs, manifest, index.what, platform), manifest.what), manifest.what);
   } else {
     manifest = { mediaType: String(json.mediaType ?? MEDIA_TYPES.ociManifest), digest: group.reference.digest, size: pinned.size, what: `manifest of ${image}` };
     manifestJson = json;
@@ -222,7 +260,31 @@ async function buildImageTree(blobs: BlobSource, group: { reference: PinnedRefer
   const layerList = requireArray(manifestJson.layers, `${manifest.what} layers`);
   if (layerList.length === 0) throw new ContentVerificationError(`${manifest.what}: has no layers`);
   const layers = layerList.map((layer, position) => parseDescriptor(layer, MAX_LAYER_BYTES, `layer ${position + 1} of ${image}`));
+  if (!index) await requireConfigPlatform(blobs, config, platform, manifest.what);
   return { reference: group.reference, services: group.services, index, manifest, config, layers };
+}
+
+/**
+ * The manifest an index lists for the platform. The factory's CI copies one platform of each image and keeps the
+ * index as published, so a listed manifest that is not on the medium means the platform was not downloaded.
+ */
+async function readListedManifest(blobs: BlobSource, manifest: BlobDescriptor, indexWhat: string, platform: Platform): Promise<Buffer> {
+  try {
+    return await blobs.read(manifest, MAX_JSON_BLOB_BYTES);
+  } catch (error) {
+    if (!(error instanceof BlobNotFoundError)) throw error;
+    throw new PlatformNotOfferedError(`${indexWhat}: lists a ${describePlatform(platform)} manifest (${manifest.digest}), but the medium does not hold it: the download has no ${describePlatform(platform)} images`, { cause: error });
+  }
+}
+
+/** A single-platform image (no index) says its platform in its config: an image for another platform cannot run here. */
+async function requireConfigPlatform(blobs: BlobSource, config: BlobDescriptor, platform: Platform, manifestWhat: string): Promise<void> {
+  const json = requireObject(parseBlobJson(await blobs.read(config, MAX_JSON_BLOB_BYTES), config.what), config.what);
+  if (json.architecture === undefined) return;
+  if (!platformMatches(json, platform)) {
+    const offered = [json.os, json.architecture, json.variant].filter((part) => typeof part === 'string').join('/');
+    throw new PlatformNotOfferedError(`${manifestWhat}: is a single-platform image for ${offered}, not ${describePlatform(platform)}`);
+  }
 }
 
 function isIndex(json: Record<string, unknown>): boolean {
@@ -244,5 +306,5 @@ function choosePlatformManifest(index: Record<string, unknown>, platform: Platfo
     if (!isManifestMediaType(chosen.mediaType)) throw new ContentVerificationError(`${what}: the ${describePlatform(platform)} entry is a ${chosen.mediaType}, not an image manifest`);
     return chosen;
   }
-  throw new PlatformNotOfferedError(`${what}: no manifest for ${describePlatform(platform)}`);
+  throw new PlatformNotOfferedError(`${what}: lists no manifest for ${describePlatform(platform)}`);
 }

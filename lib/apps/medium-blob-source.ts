@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream';
-import { ContentVerificationError, FileTooLargeError } from '../errors.js';
+import { BlobNotFoundError, ContentVerificationError, FileTooLargeError } from '../errors.js';
 import { appBlobPath } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import type { BlobSource } from '../oci/blob-source.js';
@@ -10,9 +10,10 @@ import { VerifyingStream, verifyBytes } from '../oci/verify.js';
  * The blobs of a medium's app store (`apps/blobs/sha256/<hex>`) as a verified blob source. A blob's file must be
  * there, with the size its descriptor gives, before anything is read from it.
  *
- * A blob that the chain points at but the medium lacks is a ContentVerificationError (exit 70), like a corrupt
- * download in aklite: the app is on the medium (its manifest was found), its content is incomplete.
- * Only an app absent as a whole is content missing (see `app-store.ts`).
+ * A blob that the chain points at but the medium lacks is a BlobNotFoundError (exit 70), like a corrupt download
+ * in aklite: the app is on the medium (its manifest was found), its content is incomplete. Only an app absent as
+ * a whole is content missing (see `app-store.ts`), and the images of a platform the download did not fetch
+ * (see `app-tree.ts`).
  */
 export class MediumBlobSource implements BlobSource {
   constructor(private readonly medium: Medium) {}
@@ -49,7 +50,7 @@ export class MediumBlobSource implements BlobSource {
   private async sizeOf(blob: BlobToFind): Promise<number> {
     const path = appBlobPath(blob.digest);
     const entry = await this.medium.stat(path);
-    if (!entry || entry.type !== 'file') throw new ContentVerificationError(`${describeBlob(blob)}: missing from ${this.medium.description} (${path})`);
+    if (!entry || entry.type !== 'file') throw new BlobNotFoundError(`${describeBlob(blob)}: missing from ${this.medium.description} (${path})`);
     return entry.size;
   }
 

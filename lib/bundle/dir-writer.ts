@@ -3,7 +3,10 @@ import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirectory } from '../fs/atomic.js';
 import { LAYOUT_DIRECTORIES } from '../medium/layout.js';
+import type { ProgressListener } from '../progress.js';
 import { pumpHashing, type StreamDigest } from './hashing.js';
+import type { BundleFile } from './manifest.js';
+import { readBackFiles, type ReadBack } from './read-back.js';
 import { requireListedSize, type BundleEntrySource, type BundleWriter, type WrittenEntry } from './writer.js';
 
 const PARTIAL_SUFFIX = '.fioup-partial';
@@ -16,6 +19,8 @@ const PARTIAL_SUFFIX = '.fioup-partial';
  */
 export class DirectoryBundleWriter implements BundleWriter {
   private readonly touchedDirectories = new Set<string>();
+  /** Every file of the bundle as it was written (or found complete), for the read-back. */
+  private readonly written: BundleFile[] = [];
 
   private constructor(private readonly root: string) {}
 
@@ -28,7 +33,10 @@ export class DirectoryBundleWriter implements BundleWriter {
   async write(entry: BundleEntrySource, onBytes: (bytes: number) => void): Promise<WrittenEntry> {
     const target = join(this.root, entry.path);
     const present = await this.completeCopy(entry, target, onBytes);
-    if (present) return { digest: present, skipped: true };
+    if (present) {
+      this.written.push({ path: entry.path, size: present.size, sha256: present.sha256 });
+      return { digest: present, skipped: true };
+    }
     await mkdir(dirname(target), { recursive: true });
     const temporary = join(dirname(target), `.${basename(target)}${PARTIAL_SUFFIX}`);
     const handle = await open(temporary, 'w', 0o644);
@@ -43,11 +51,16 @@ export class DirectoryBundleWriter implements BundleWriter {
     await rm(target, { recursive: true, force: true });
     await rename(temporary, target);
     this.touchedDirectories.add(dirname(target));
+    this.written.push({ path: entry.path, size: digest.size, sha256: digest.sha256 });
     return { digest, skipped: false };
   }
 
   async finish(): Promise<void> {
     for (const directory of this.touchedDirectories) await fsyncDirectory(directory);
+  }
+
+  readBack(onProgress: ProgressListener): Promise<ReadBack> {
+    return readBackFiles(this.root, this.written, onProgress);
   }
 
   async abort(): Promise<void> {}

@@ -3,7 +3,7 @@ import { access, realpath, stat } from 'node:fs/promises';
 import { MediumNotFoundError, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { listBlockDevices, type BlockDevice } from '../fs/block-devices.js';
-import { readMounts } from '../fs/mounts.js';
+import { readMounts, type MountEntry } from '../fs/mounts.js';
 
 /** A whole disk as the host sees it, with the file systems of its partitions that are mounted. */
 export interface DriveInfo {
@@ -44,11 +44,13 @@ const SYSTEM_MOUNTS = new Set(['/', '/boot', '/boot/efi', '/usr', '/var', '/home
 
 /**
  * Resolves `--drive`: `auto` picks the only usable removable USB drive, a block device resolves to the one place
- * it is mounted, and a directory is taken as the mount point. Refuses system, read-only, unmounted and ambiguous
- * drives with a message that says what to do.
+ * it is mounted, and a directory is taken as the mount point. Refuses the disk that holds the running system
+ * (whichever of its file systems is named), read-only, unmounted and ambiguous drives, with a message that says
+ * what to do.
  */
 export async function resolveDrive(spec: string, options: ResolveDriveOptions = {}): Promise<ChosenDrive> {
-  const chosen = spec === 'auto' ? await autoDrive(options.listDrives ?? listSystemDrives) : await namedDrive(spec, options.mountTable ?? '/proc/mounts');
+  const listDrives = options.listDrives ?? listSystemDrives;
+  const chosen = spec === 'auto' ? await autoDrive(listDrives) : await namedDrive(spec, await readMounts(options.mountTable ?? '/proc/mounts'), listDrives);
   await requireWritable(chosen.mountPoint, chosen.device ?? chosen.mountPoint);
   return chosen;
 }
@@ -97,20 +99,42 @@ function choice(drive: DriveInfo): ChosenDrive {
   };
 }
 
-async function namedDrive(spec: string, mountTable: string): Promise<ChosenDrive> {
+async function namedDrive(spec: string, mounts: readonly MountEntry[], listDrives: DriveLister): Promise<ChosenDrive> {
   const info = await stat(spec).catch(() => undefined);
-  if (info?.isDirectory()) return { mountPoint: spec.replace(/(.)\/+$/, '$1') };
+  if (info?.isDirectory()) {
+    const mountPoint = spec.replace(/(.)\/+$/, '$1');
+    await refuseSystemDisk(spec, mountContaining(await realpath(spec), mounts), listDrives);
+    return { mountPoint };
+  }
   if (!info?.isBlockDevice()) throw new UsageError(`--drive ${spec}: neither a block device, a mount point, nor 'auto'`);
   const device = await realpath(spec);
-  const mounts = await readMounts(mountTable);
   let found = mounts.filter((mount) => mount.source === device);
   if (found.length === 0) found = mounts.filter((mount) => isPartitionOf(mount.source, device));
   const mountPoints = [...new Set(found.map((mount) => mount.target))];
   if (mountPoints.length === 0) throw new MediumNotFoundError(`${spec} is not mounted: mount it first (e.g. 'mkdir -p /mnt/usb && mount ${spec} /mnt/usb'), then run again`);
+  const system = mountPoints.find((mountPoint) => SYSTEM_MOUNTS.has(mountPoint));
+  if (system) throw new UsageError(`${spec} is mounted at ${system}: it holds the running system`);
   if (mountPoints.length > 1) throw new UsageError(`${spec} is mounted at several places (${mountPoints.join(', ')}): name the mount point with --drive`);
   const mountPoint = mountPoints[0]!;
-  if (SYSTEM_MOUNTS.has(mountPoint)) throw new UsageError(`${spec} is mounted at ${mountPoint}: it holds the running system`);
+  await refuseSystemDisk(spec, mountPoint, listDrives);
   return { mountPoint, device };
+}
+
+/** The mount point of the file system that holds `path` (a real path): the longest mount target above it. */
+function mountContaining(path: string, mounts: readonly MountEntry[]): string | undefined {
+  const above = mounts.map((mount) => mount.target).filter((target) => target === '/' || path === target || path.startsWith(`${target}/`));
+  return above.sort((a, b) => b.length - a.length)[0];
+}
+
+/** Whatever file system is named, the disk it lies on must not hold the running system (/, /boot, /usr, /var, /home...). */
+async function refuseSystemDisk(spec: string, mountPoint: string | undefined, listDrives: DriveLister): Promise<void> {
+  if (mountPoint === undefined) return;
+  if (SYSTEM_MOUNTS.has(mountPoint)) throw new UsageError(`${spec} is on the file system mounted at ${mountPoint}: it holds the running system; name a USB drive`);
+  const drive = (await listDrives()).find((candidate) => candidate.mountPoints.some((mount) => mount.path === mountPoint));
+  const system = drive?.mountPoints.find((mount) => SYSTEM_MOUNTS.has(mount.path));
+  if (drive && system) {
+    throw new UsageError(`${spec} is on ${drive.device}, the disk that holds the running system (${system.path} is mounted from it): name a USB drive`);
+  }
 }
 
 /** `/dev/sdb1` of `/dev/sdb`, `/dev/loop0p1` of `/dev/loop0`, `/dev/mmcblk0p2` of `/dev/mmcblk0`. */

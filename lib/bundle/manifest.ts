@@ -10,7 +10,9 @@ import { safeRelativePath } from '../medium/safe-path.js';
  */
 export const MANIFEST_PATH = 'bundle.json';
 export const MANIFEST_FORMAT = 'fioup-offline-bundle';
-export const MANIFEST_FORMAT_VERSION = 1;
+/** 2: targets say what a device can install (platforms, rootfs, installs). Version 1 bundles are still read. */
+export const MANIFEST_FORMAT_VERSION = 2;
+const READABLE_FORMAT_VERSIONS: readonly number[] = [1, MANIFEST_FORMAT_VERSION];
 const MAX_MANIFEST_BYTES = 64 << 20;
 
 export interface BundleFile {
@@ -19,17 +21,36 @@ export interface BundleFile {
   readonly sha256: string;
 }
 
+/** A platform (`linux/arm64`) whose images the bundle holds, and the bytes of every blob they need. */
+export interface PlatformContent {
+  readonly platform: string;
+  readonly bytes: number;
+}
+
 export interface BundleApp {
   readonly name: string;
   readonly uri: string;
+  /** The platforms the bundle holds the app's images for; none when it does not hold the app. */
+  readonly platforms: readonly PlatformContent[];
 }
+
+/** What a device can install of a target from the bundle. */
+export type TargetInstalls = 'rootfs and apps' | 'rootfs only' | 'apps only' | 'nothing';
 
 export interface BundleTarget {
   readonly name: string;
   readonly version: string;
   readonly hardwareIds: readonly string[];
   readonly tags: readonly string[];
+  /** The apps the target has the device run, narrowed by what its `fetched-apps` says was fetched. */
   readonly apps: readonly BundleApp[];
+  /** The target's `hashes.sha256` and whether the bundle's ostree_repo holds it as a commit. */
+  readonly rootfs: { readonly commit: string | undefined; readonly present: boolean };
+  /** The platforms every app of the target can be installed on from the bundle, with the bytes they take together. */
+  readonly platforms: readonly PlatformContent[];
+  readonly installs: TargetInstalls;
+  /** Why no device can use the target (devices set it aside). */
+  readonly problem?: string;
 }
 
 export interface BundleManifest {
@@ -49,7 +70,15 @@ export function serializeManifest(manifest: BundleManifest): Buffer {
   return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-export async function readManifest(medium: Medium): Promise<BundleManifest> {
+/** What every readable bundle.json holds: the file list and who wrote it (targets are read from the medium itself). */
+export type ManifestRecord = Pick<BundleManifest, 'tool' | 'createdAt' | 'metadataExpires' | 'files'> & { readonly formatVersion: number };
+
+/** Whether the medium has a bundle.json: a bundle `bundle create` wrote, not a raw fioctl download. */
+export async function hasManifest(medium: Medium): Promise<boolean> {
+  return (await medium.stat(MANIFEST_PATH))?.type === 'file';
+}
+
+export async function readManifest(medium: Medium): Promise<ManifestRecord> {
   if (!(await medium.stat(MANIFEST_PATH))) throw new InvalidMetadataError(`${medium.description} has no ${MANIFEST_PATH}: not written by 'bundle create'`);
   const bytes = await medium.readFile(MANIFEST_PATH, MAX_MANIFEST_BYTES);
   let value: unknown;
@@ -61,14 +90,14 @@ export async function readManifest(medium: Medium): Promise<BundleManifest> {
   return checkManifest(value, `${medium.description}: ${MANIFEST_PATH}`);
 }
 
-function checkManifest(value: unknown, where: string): BundleManifest {
+function checkManifest(value: unknown, where: string): ManifestRecord {
   const fail = (what: string): never => {
     throw new InvalidMetadataError(`${where}: ${what}`);
   };
   const manifest = value as Partial<BundleManifest> | null;
   if (typeof manifest !== 'object' || manifest === null) return fail('not a JSON object');
   if (manifest.format !== MANIFEST_FORMAT) fail(`format is not '${MANIFEST_FORMAT}'`);
-  if (manifest.formatVersion !== MANIFEST_FORMAT_VERSION) fail(`format version ${String(manifest.formatVersion)} is not supported (expected ${MANIFEST_FORMAT_VERSION})`);
+  if (!READABLE_FORMAT_VERSIONS.includes(manifest.formatVersion as number)) fail(`format version ${String(manifest.formatVersion)} is not supported (expected ${READABLE_FORMAT_VERSIONS.join(' or ')})`);
   if (!Array.isArray(manifest.files)) fail('files is not a list');
   if (!Array.isArray(manifest.targets)) fail('targets is not a list');
   for (const [index, file] of manifest.files!.entries()) {
@@ -76,5 +105,5 @@ function checkManifest(value: unknown, where: string): BundleManifest {
     if (!Number.isSafeInteger(file.size) || file.size < 0) fail(`files[${index}] (${file.path}) has a bad size`);
     if (typeof file.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file.sha256)) fail(`files[${index}] (${file.path}) has a bad sha256`);
   }
-  return manifest as BundleManifest;
+  return manifest as ManifestRecord;
 }

@@ -1,11 +1,48 @@
-import { lstat, statfs } from 'node:fs/promises';
+import { lstat, realpath, statfs } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { formatBytes } from '../format.js';
-import { dirname, join } from 'node:path';
 import { InsufficientSpaceError, UsageError } from '../errors.js';
 import { MANIFEST_PATH } from './manifest.js';
 import type { SourceFile } from './source.js';
 
 export type BundleFormat = 'dir' | 'tar' | 'zip';
+
+/**
+ * The format of a bundle written to `destination`: a name ending in `.tar` or `.zip` says it (and `--format`, when
+ * given, must agree), anything else is what `--format` asks, a directory by default.
+ */
+export function bundleFormatFor(destination: string, asked: BundleFormat | undefined): BundleFormat {
+  const extension = extname(destination).toLowerCase();
+  const named = extension === '.tar' ? 'tar' : extension === '.zip' ? 'zip' : undefined;
+  if (named && asked && asked !== named) {
+    throw new UsageError(`${destination} names a ${named} archive, but --format ${asked} was given: drop --format, or name the destination for ${asked}`);
+  }
+  return named ?? asked ?? 'dir';
+}
+
+/**
+ * A bundle written into one of its downloads would become part of it (and a directory bundle prunes what it does
+ * not list): the destination must lie outside every source.
+ */
+export async function requireOutsideSources(destination: string, sources: readonly string[]): Promise<void> {
+  const target = await canonicalPath(destination);
+  for (const source of sources) {
+    const root = await canonicalPath(source);
+    const fromRoot = relative(root, target);
+    if (fromRoot !== '..' && !fromRoot.startsWith(`..${sep}`)) {
+      throw new UsageError(`the destination ${destination} is inside the download ${source}: write the bundle somewhere else`);
+    }
+  }
+}
+
+/** `path` with links resolved as far as it exists (a destination usually does not, yet). */
+async function canonicalPath(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const existing = await realpath(absolute).catch(() => undefined);
+  if (existing !== undefined) return existing;
+  const parent = dirname(absolute);
+  return parent === absolute ? absolute : join(await canonicalPath(parent), basename(absolute));
+}
 
 const MSDOS_SUPER_MAGIC = 0x4d44;
 const FAT32_FILE_LIMIT = 2 ** 32 - 1;

@@ -1,20 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppStore } from '../apps/app-store.js';
-import { appBlobs } from '../apps/app-tree.js';
 import { InvalidMetadataError, MediumNotFoundError, MetadataNotFoundError, NoMatchingTargetError, TargetNotFoundError, UnsafePathError } from '../errors.js';
 import {
-  APP_VERSIONS_DIRECTORY, appBlobName, appBlobPath, appVersionDirectory, isContentAddressed, isInside, OSTREE_REPO_DIRECTORY, rootFileName,
-  rootVersionOfPath, TUF_DIRECTORY, TUF_FILES, tufPath,
+  APP_VERSIONS_DIRECTORY, appBlobName, isContentAddressed, isInside, OSTREE_REPO_DIRECTORY, rootFileName, rootVersionOfPath, TUF_DIRECTORY,
+  TUF_FILES, tufPath,
 } from '../medium/layout.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import { parseBundleTargets, parseRoot, parseSnapshot, parseTargets, parseTimestamp } from '../tuf/dialect.js';
 import type { BundleTargetsMetadata, SignedMetadata, CommonFields, TargetsMetadata } from '../tuf/model.js';
-import { shippedAppTrees } from './app-trees.js';
+import type { MediumContent } from './content.js';
 import { pumpHashing } from './hashing.js';
-import { MANIFEST_PATH, type BundleApp, type BundleTarget } from './manifest.js';
-import { SourceMedium } from './source-medium.js';
+import { MANIFEST_PATH } from './manifest.js';
+import { offeredTargets, type OfferedTarget } from './offered-targets.js';
 
 /** A file of a fioctl download that goes into the bundle. */
 export interface SourceFile {
@@ -30,11 +28,13 @@ export interface BundleSelection {
   readonly hardwareIds?: readonly string[];
 }
 
-/** One or more fioctl downloads, merged and narrowed to the selection: what `bundle create` writes. */
+/** One or more fioctl downloads, merged, with the selected targets: what `bundle create` writes. */
 export interface BundleSource {
   /** Sorted by path (byte order). */
   readonly files: readonly SourceFile[];
-  readonly targets: readonly BundleTarget[];
+  readonly targets: readonly OfferedTarget[];
+  /** Whether a selection dropped targets: then only the apps the kept ones reach belong in the bundle (`keepReachedApps`). */
+  readonly narrowed: boolean;
   /** Earliest expiry of the metadata a device will read (newest root, timestamp, snapshot, targets, bundle list). */
   readonly metadataExpires: Date;
   /** The download directories the files come from. */
@@ -56,20 +56,17 @@ interface Download {
   readonly expiries: readonly Date[];
 }
 
-/** Reads fioctl offline-update directories, merges them and keeps the selected targets with what they need. */
+/** Reads fioctl offline-update directories, merges them and selects the targets to keep. */
 export async function loadSource(directories: readonly string[], selection: BundleSelection = {}): Promise<BundleSource> {
   if (directories.length === 0) throw new MediumNotFoundError('no fioctl offline-update directory given');
   const downloads = await Promise.all(directories.map(readDownload));
   const notes: string[] = [];
   const merged = await mergeDownloads(downloads, notes);
-  const targets = selectTargets(merged.newest, merged.bundleTargets, selection);
-  let files = merged.files;
-  if ((selection.targets?.length ?? 0) > 0 || (selection.hardwareIds?.length ?? 0) > 0) files = await keepNeededApps(directories, files, targets, notes);
-  const sorted = [...files.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   const expiries = [...merged.newest.expiries, ...(merged.bundleTargets ? [merged.bundleTargets.fields.expires] : [])];
   return {
-    files: sorted,
-    targets,
+    files: [...merged.files.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))),
+    targets: selectTargets(merged.newest, merged.bundleTargets, selection),
+    narrowed: (selection.targets?.length ?? 0) > 0 || (selection.hardwareIds?.length ?? 0) > 0,
     metadataExpires: new Date(Math.min(...expiries.map((date) => date.getTime()))),
     directories: [...directories],
     notes,
@@ -205,60 +202,37 @@ async function fileSha256(path: string): Promise<string> {
   return (await pumpHashing(createReadStream(path))).sha256;
 }
 
-function selectTargets(newest: Download, bundleTargets: BundleTargetsMetadata | undefined, selection: BundleSelection): BundleTarget[] {
-  const all = newest.targets.fields.targets;
-  const names = bundleTargets?.fields.bundle.targets ?? [...all.keys()];
+function selectTargets(newest: Download, bundleTargets: BundleTargetsMetadata | undefined, selection: BundleSelection): OfferedTarget[] {
+  const offered = offeredTargets(newest.targets, bundleTargets);
   for (const name of selection.targets ?? []) {
-    if (!names.includes(name)) throw new TargetNotFoundError(`target ${name} is not in the download(s); they hold ${names.join(', ') || 'no target'}`);
+    if (!offered.some((entry) => entry.name === name)) {
+      throw new TargetNotFoundError(`target ${name} is not in the download(s); they hold ${offered.map((entry) => entry.name).join(', ') || 'no target'}`);
+    }
   }
-  const summaries = names.map((name) => {
-    const entry = all.get(name);
-    if (!entry) throw new InvalidMetadataError(`${BUNDLE_TARGETS_FILE} lists ${name}, which targets.json does not hold`);
-    return summarizeTarget(name, entry.custom);
-  });
-  const kept = summaries.filter((target) =>
-    ((selection.targets?.length ?? 0) === 0 || selection.targets!.includes(target.name)) &&
-    ((selection.hardwareIds?.length ?? 0) === 0 || target.hardwareIds.some((id) => selection.hardwareIds!.includes(id))));
+  const kept = offered.filter((entry) =>
+    ((selection.targets?.length ?? 0) === 0 || selection.targets!.includes(entry.name)) &&
+    ((selection.hardwareIds?.length ?? 0) === 0 || (entry.target?.hardwareIds ?? []).some((id) => selection.hardwareIds!.includes(id))));
   if (kept.length === 0) throw new NoMatchingTargetError(`no target of the download(s) matches hardware id(s) ${selection.hardwareIds?.join(', ')}`);
   return kept;
 }
 
-function summarizeTarget(name: string, custom: unknown): BundleTarget {
-  const fields = (typeof custom === 'object' && custom !== null ? custom : {}) as Record<string, unknown>;
-  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
-  const shortlistText = (fields['fetched-apps'] as { shortlist?: unknown } | undefined)?.shortlist;
-  const shortlist = typeof shortlistText === 'string' && shortlistText.trim() !== '' ? shortlistText.split(',').map((app) => app.trim()) : undefined;
-  const apps: BundleApp[] = Object.entries((fields.docker_compose_apps ?? {}) as Record<string, { uri?: unknown }>)
-    .filter(([app]) => !shortlist || shortlist.includes(app))
-    .map(([app, value]) => ({ name: app, uri: String(value?.uri ?? '') }))
-    .sort((a, b) => a.name.localeCompare(b.name));
-  return { name, version: String(fields.version ?? ''), hardwareIds: strings(fields.hardwareIds), tags: strings(fields.tags), apps };
-}
-
 /**
- * Keeps, under `apps/`, only the app versions the kept targets pin and exactly the blobs that their verified trees
- * reach, for every platform the apps ship; everything else (tuf/, ostree_repo/) stays as it is.
+ * A narrowed bundle keeps, under `apps/`, only the app versions the kept targets pin and exactly the blobs their
+ * verified trees reach, for every platform the download holds; everything else (tuf/, ostree_repo/) stays as it is.
  */
-async function keepNeededApps(
-  directories: readonly string[], files: Map<string, SourceFile>, targets: readonly BundleTarget[], notes: string[],
-): Promise<Map<string, SourceFile>> {
-  const store = new AppStore(new SourceMedium({ directories, files: [...files.values()] }));
-  const neededAppDirectories = new Set<string>();
-  const reachedBlobs = new Set<string>();
-  for await (const tree of shippedAppTrees(store, targets)) {
-    neededAppDirectories.add(appVersionDirectory(tree.app));
-    for (const blob of appBlobs(tree)) reachedBlobs.add(appBlobPath(blob.descriptor.digest));
-  }
-  const kept = new Map<string, SourceFile>();
+export function keepReachedApps(source: BundleSource, content: MediumContent): { files: SourceFile[]; note: string } {
+  const kept: SourceFile[] = [];
   let dropped = 0;
-  for (const [path, file] of files) {
-    if (appBlobName(path) !== undefined) {
-      if (reachedBlobs.has(path)) kept.set(path, file);
+  for (const file of source.files) {
+    if (appBlobName(file.path) !== undefined) {
+      if (content.reachedBlobs.has(file.path)) kept.push(file);
       else dropped++;
-    } else if (!isInside(path, APP_VERSIONS_DIRECTORY) || [...neededAppDirectories].some((directory) => isInside(path, directory))) {
-      kept.set(path, file);
+    } else if (!isInside(file.path, APP_VERSIONS_DIRECTORY) || [...content.appDirectories].some((directory) => isInside(file.path, directory))) {
+      kept.push(file);
     }
   }
-  notes.push(`kept ${targets.length} target(s) and ${neededAppDirectories.size} app version(s); dropped ${dropped} unreferenced blob(s); ${OSTREE_REPO_DIRECTORY}/ is kept whole`);
-  return kept;
+  return {
+    files: kept,
+    note: `kept ${source.targets.length} target(s) and ${content.appDirectories.size} app version(s); dropped ${dropped} unreferenced blob(s); ${OSTREE_REPO_DIRECTORY}/ is kept whole`,
+  };
 }

@@ -1,5 +1,7 @@
 import { encodeTarHeader, TAR_BLOCK, tarPadding } from '../archive/tar-format.js';
+import type { ProgressListener } from '../progress.js';
 import { pumpHashing } from './hashing.js';
+import type { ReadBack } from './read-back.js';
 import { ArchiveFile, requireListedSize, type BundleEntrySource, type BundleWriter, type WrittenEntry } from './writer.js';
 
 const FILE_MODE = 0o644;
@@ -21,6 +23,7 @@ export class TarBundleWriter implements BundleWriter {
   }
 
   async write(entry: BundleEntrySource, onBytes: (bytes: number) => void): Promise<WrittenEntry> {
+    this.file.beginRange(entry.path);
     await this.writeParents(entry.path);
     await this.writeHeader(entry.path, '0', FILE_MODE, entry.size);
     const digest = await pumpHashing(await entry.open(), (chunk) => this.file.append(chunk), onBytes);
@@ -29,7 +32,12 @@ export class TarBundleWriter implements BundleWriter {
     return { digest, skipped: false };
   }
 
+  readBack(onProgress: ProgressListener): Promise<ReadBack> {
+    return this.file.readBack(onProgress);
+  }
+
   async finish(): Promise<void> {
+    this.file.beginRange('the end-of-archive blocks');
     await this.file.append(Buffer.alloc(2 * TAR_BLOCK));
     await this.file.commit();
   }

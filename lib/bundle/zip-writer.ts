@@ -1,4 +1,6 @@
+import type { ProgressListener } from '../progress.js';
 import { pumpHashing } from './hashing.js';
+import type { ReadBack } from './read-back.js';
 import { ArchiveFile, requireListedSize, type BundleEntrySource, type BundleWriter, type WrittenEntry } from './writer.js';
 
 const LOCAL_HEADER = 0x04034b50;
@@ -31,8 +33,8 @@ interface CentralEntry {
 /**
  * Writes a zip archive of stored (uncompressed) entries: names in UTF-8, Unix mode 0644, every timestamp the
  * bundle's creation time, zip64 records when a size, offset or count does not fit. Sizes are known before
- * each entry; the CRC is computed while copying and patched into the local header afterwards, so the archive
- * needs no data descriptors. Same entries and time, same bytes.
+ * each entry; the CRC is computed while copying and the local header, whose room was kept, written after the
+ * data, so the archive needs no data descriptors. Same entries and time, same bytes.
  */
 export class ZipBundleWriter implements BundleWriter {
   private readonly entries: CentralEntry[] = [];
@@ -46,18 +48,21 @@ export class ZipBundleWriter implements BundleWriter {
   async write(entry: BundleEntrySource, onBytes: (bytes: number) => void): Promise<WrittenEntry> {
     const name = Buffer.from(entry.path, 'utf8');
     const zip64Local = this.forceZip64 || entry.size >= U32_MAX;
-    const offset = this.file.position;
-    await this.file.append(this.localHeader(name, entry.size, zip64Local));
+    this.file.beginRange(entry.path);
+    const offset = this.file.reserve(this.localHeader(name, entry.size, zip64Local, 0).length);
     const digest = await pumpHashing(await entry.open(), (chunk) => this.file.append(chunk), onBytes);
     requireListedSize(entry, digest);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32LE(digest.crc32);
-    await this.file.writeAt(crc, offset + 14);
+    await this.file.fill(this.localHeader(name, entry.size, zip64Local, digest.crc32), offset);
     this.entries.push({ name, size: entry.size, crc32: digest.crc32, offset, zip64Local });
     return { digest, skipped: false };
   }
 
+  readBack(onProgress: ProgressListener): Promise<ReadBack> {
+    return this.file.readBack(onProgress);
+  }
+
   async finish(): Promise<void> {
+    this.file.beginRange('the central directory');
     const directoryOffset = this.file.position;
     for (const entry of this.entries) await this.file.append(this.centralHeader(entry));
     const directorySize = this.file.position - directoryOffset;
@@ -93,7 +98,7 @@ export class ZipBundleWriter implements BundleWriter {
     await this.file.abort();
   }
 
-  private localHeader(name: Buffer, size: number, zip64: boolean): Buffer {
+  private localHeader(name: Buffer, size: number, zip64: boolean, crc32: number): Buffer {
     const extra = zip64 ? zip64Extra([size, size]) : Buffer.alloc(0);
     const header = Buffer.alloc(30);
     header.writeUInt32LE(LOCAL_HEADER, 0);
@@ -101,6 +106,7 @@ export class ZipBundleWriter implements BundleWriter {
     header.writeUInt16LE(UTF8_NAMES, 6);
     header.writeUInt16LE(this.dosTime.time, 10);
     header.writeUInt16LE(this.dosTime.date, 12);
+    header.writeUInt32LE(crc32, 14);
     header.writeUInt32LE(zip64 ? U32_MAX : size, 18);
     header.writeUInt32LE(zip64 ? U32_MAX : size, 22);
     header.writeUInt16LE(name.length, 26);

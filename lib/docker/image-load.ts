@@ -47,6 +47,7 @@ export async function loadImage(
   const imageId = image.config.digest;
   const { repository, tag } = image.tag;
   options.signal?.throwIfAborted();
+  await requireLoadableLayers(engine, image);
   if (await engine.hasImage(imageId)) {
     await engine.tag(imageId, repository, tag);
     return { image, imageId, loaded: false, sentBytes: 0 };
@@ -85,6 +86,23 @@ export async function loadImage(
     options.signal?.removeEventListener('abort', abort);
   }
   return { image, imageId, loaded: true, sentBytes };
+}
+
+/**
+ * Docker decompresses zstd layers since 23.0 (moby's pkg/archive); 20.10 fails on them in the middle of the load
+ * ("archive/tar: invalid tar header"). Refused before anything is sent, naming the layer and the engine.
+ */
+const FIRST_DOCKER_MAJOR_WITH_ZSTD = 23;
+
+async function requireLoadableLayers(engine: DockerEngine, image: ImageToLoad): Promise<void> {
+  const zstd = image.layers.find((layer) => layer.mediaType.endsWith('+zstd'));
+  if (!zstd) return;
+  const { version } = await engine.version();
+  if (Number(/^(\d+)\./.exec(version)?.[1] ?? 0) >= FIRST_DOCKER_MAJOR_WITH_ZSTD) return;
+  throw new ImageLoadError(
+    `${zstd.what} is zstd-compressed (${zstd.mediaType}), which Docker ${version} cannot load: ` +
+      `it needs Docker ${FIRST_DOCKER_MAJOR_WITH_ZSTD}.0 or newer on the device, or the image published with gzip layers`,
+  );
 }
 
 function uniqueBlobs(image: ImageToLoad): BlobDescriptor[] {

@@ -6,6 +6,8 @@ export interface MediumPresence {
   readonly apps: ReadonlySet<string>;
   /** OSTree commits present in the medium's OSTree repo, lowercase hex. */
   readonly commits: ReadonlySet<string>;
+  /** Present apps whose images the medium lacks for the device's platform (`appPresenceKey` values), and that platform. */
+  readonly withoutPlatform?: { readonly platform: string; readonly apps: ReadonlySet<string> };
 }
 
 export function appPresenceKey(app: AppUri): string {

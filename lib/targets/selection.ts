@@ -26,6 +26,7 @@ export type RowReason =
   | 'wrong-tag'
   | 'not-in-bundle'
   | 'apps-missing'
+  | 'platform-missing'
   | 'rootfs-missing'
   | 'older-than-current'
   | 'same-as-current';
@@ -39,6 +40,8 @@ export interface TargetRow {
   /** Apps this device needs from the medium for the target. */
   readonly requiredApps: readonly string[];
   readonly missingApps: readonly string[];
+  /** Required apps the medium holds without images for this device's platform, and that platform. */
+  readonly platformMissing: { readonly platform: string; readonly apps: readonly string[] } | undefined;
   /** The rootfs commit to install, when the device boots OSTree and runs another commit. */
   readonly rootfsCommit: string | undefined;
   /** Hardware id, tag, bundle list and metadata all fit this device. */
@@ -129,20 +132,24 @@ function targetRow(target: Target, device: SelectionDevice, bundleList: readonly
   const forDevice = reasons.length === 0;
   const required = requiredApps(target, device.composeApps);
   const missingApps = forDevice ? required.filter((app) => !presence.apps.has(appPresenceKey(app))).map((app) => app.name) : [];
+  const withoutPlatform = forDevice ? required.filter((app) => presence.withoutPlatform?.apps.has(appPresenceKey(app))).map((app) => app.name) : [];
+  const platformMissing = withoutPlatform.length > 0 ? { platform: presence.withoutPlatform!.platform, apps: withoutPlatform } : undefined;
   const rootfsCommit = rootfsCommitToInstall(target, device);
   const rootfsMissing = forDevice && rootfsCommit !== undefined && !presence.commits.has(rootfsCommit);
   if (missingApps.length > 0) reasons.push('apps-missing');
+  if (platformMissing) reasons.push('platform-missing');
   if (rootfsMissing) reasons.push('rootfs-missing');
   const relation = versionRelation(target, device);
   if (relation === 'older') reasons.push('older-than-current');
   if (relation === 'same') reasons.push('same-as-current');
-  const contentPresent = forDevice ? missingApps.length === 0 && !rootfsMissing : undefined;
+  const contentPresent = forDevice ? missingApps.length === 0 && !platformMissing && !rootfsMissing : undefined;
   return {
     name: target.name,
     version: target.version,
     apps: target.apps.map((app) => app.name),
     requiredApps: required.map((app) => app.name),
     missingApps,
+    platformMissing,
     rootfsCommit,
     forDevice,
     contentPresent,
@@ -154,7 +161,7 @@ function targetRow(target: Target, device: SelectionDevice, bundleList: readonly
 
 function unusableRow(name: string, reasons: RowReason[], problem?: string): TargetRow {
   return {
-    name, version: undefined, apps: [], requiredApps: [], missingApps: [], rootfsCommit: undefined,
+    name, version: undefined, apps: [], requiredApps: [], missingApps: [], platformMissing: undefined, rootfsCommit: undefined,
     forDevice: false, contentPresent: undefined, relation: 'no-current', installable: false, reasons,
     ...(problem === undefined ? {} : { problem }),
   };

@@ -35,6 +35,7 @@ export function offersUpdate(row: TargetRow, failedTargets: readonly string[]): 
 export function describeMissingContent(row: TargetRow): string {
   const missing = [
     ...(row.missingApps.length > 0 ? [`apps ${row.missingApps.join(', ')}`] : []),
+    ...(row.platformMissing ? [`${row.platformMissing.platform} images of apps ${row.platformMissing.apps.join(', ')}`] : []),
     ...(row.reasons.includes('rootfs-missing') ? [`rootfs commit ${row.rootfsCommit}`] : []),
   ];
   return `target '${row.name}' needs ${missing.join(' and ')}, which the medium does not hold`;

@@ -41,7 +41,7 @@ function pssKey(key: KeyObject, signature: SignatureEntry) {
  * Counts the distinct keys of `role` (in `root`) with a valid signature on `metadata`. A key that signs twice,
  * or is listed under two ids, counts once; signatures by keys outside the role are ignored.
  */
-function countRoleSignatures(metadata: SignedMetadata<CommonFields>, root: RootFields, role: RoleName): number {
+export function countRoleSignatures(metadata: SignedMetadata<CommonFields>, root: RootFields, role: RoleName): number {
   const roleKeyIds = new Set(root.roles[role].keyIds);
   const signers = new Set<string>();
   for (const signature of metadata.signatures) {

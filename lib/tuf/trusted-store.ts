@@ -101,11 +101,8 @@ export class TrustedMetadataStore {
   updateSnapshot(file: MetadataFile): SnapshotMetadata {
     if (!this.trustedTimestamp) throw new Error('updateSnapshot before the timestamp');
     if (this.trustedTargets) throw new Error('updateSnapshot after the targets were loaded');
-    const expectedMeta = this.trustedTimestamp.fields.snapshotMeta;
-    requireMatchingBytes(file, expectedMeta, this.trustedTimestamp.fileName);
-    const snapshot = parseSnapshot(file.bytes, file.fileName);
+    const snapshot = snapshotNamedBy(this.trustedTimestamp, file);
     requireThreshold(snapshot, this.currentRoot, 'snapshot');
-    requireVersion(snapshot, expectedMeta.version, this.trustedTimestamp.fileName);
     const previous = this.baseline().snapshot;
     if (previous) {
       requireNoRollback(snapshot, previous);
@@ -124,12 +121,8 @@ export class TrustedMetadataStore {
 
   updateTargets(file: MetadataFile): TargetsMetadata {
     if (!this.trustedSnapshot) throw new Error('updateTargets before the snapshot');
-    const expectedMeta = this.trustedSnapshot.fields.meta.get('targets.json');
-    if (!expectedMeta) throw new MetadataMismatchError(`${this.trustedSnapshot.fileName}: lists no targets.json`);
-    requireMatchingBytes(file, expectedMeta, this.trustedSnapshot.fileName);
-    const targets = parseTargets(file.bytes, file.fileName);
+    const targets = targetsNamedBy(this.trustedSnapshot, file);
     requireThreshold(targets, this.currentRoot, 'targets');
-    requireVersion(targets, expectedMeta.version, this.trustedSnapshot.fileName);
     const previous = this.baseline().targets;
     if (previous) requireNoRollback(targets, previous);
     this.requireNotExpired(targets);
@@ -187,6 +180,38 @@ export class TrustedMetadataStore {
     }
     return this.baselineCache;
   }
+}
+
+/**
+ * A medium's timestamp, snapshot and targets checked against each other only: the length, hashes and version each
+ * gives of the next. What a reader with no root at all can check (a host given a download without `<N>.root.json`,
+ * whose devices start from the roots they ship); signatures and expiry are not looked at.
+ */
+export function checkUnsignedChain(files: { timestamp: MetadataFile; snapshot: MetadataFile; targets: MetadataFile }): {
+  timestamp: TimestampMetadata; snapshot: SnapshotMetadata; targets: TargetsMetadata;
+} {
+  const timestamp = parseTimestamp(files.timestamp.bytes, files.timestamp.fileName);
+  const snapshot = snapshotNamedBy(timestamp, files.snapshot);
+  return { timestamp, snapshot, targets: targetsNamedBy(snapshot, files.targets) };
+}
+
+/** The snapshot in `file`, once its bytes and version are those `timestamp` names. */
+function snapshotNamedBy(timestamp: TimestampMetadata, file: MetadataFile): SnapshotMetadata {
+  const expected = timestamp.fields.snapshotMeta;
+  requireMatchingBytes(file, expected, timestamp.fileName);
+  const snapshot = parseSnapshot(file.bytes, file.fileName);
+  requireVersion(snapshot, expected.version, timestamp.fileName);
+  return snapshot;
+}
+
+/** The targets in `file`, once its bytes and version are those `snapshot` names. */
+function targetsNamedBy(snapshot: SnapshotMetadata, file: MetadataFile): TargetsMetadata {
+  const expected = snapshot.fields.meta.get('targets.json');
+  if (!expected) throw new MetadataMismatchError(`${snapshot.fileName}: lists no targets.json`);
+  requireMatchingBytes(file, expected, snapshot.fileName);
+  const targets = parseTargets(file.bytes, file.fileName);
+  requireVersion(targets, expected.version, snapshot.fileName);
+  return targets;
 }
 
 function sameRoleKeys(before: RootMetadata, after: RootMetadata, role: RoleName): boolean {

@@ -39,6 +39,7 @@ export async function checkIn(env: DeviceEnvironment, medium: Medium, options: C
       bootedCommit: options.bootedCommit,
       now: options.now,
       ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
+      platform: env.platform,
     });
   } catch (error) {
     await env.callbacks.notify('check-for-update-post', { current }, `FAILED: ${firstLine(error)}`);

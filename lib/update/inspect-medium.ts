@@ -1,4 +1,5 @@
 import { AppStore } from '../apps/app-store.js';
+import { describePlatform, type Platform } from '../apps/platform.js';
 import type { DeviceConfig } from '../config/device-config.js';
 import type { TargetRecord } from '../device/state.js';
 import type { Medium } from '../medium/medium.js';
@@ -24,6 +25,8 @@ export interface InspectOptions {
   readonly requestedTarget?: string;
   /** The one clock reading of this run. */
   readonly now: Date;
+  /** The device's platform: an app is only there with images for it. */
+  readonly platform: Platform;
 }
 
 /** The part `check` and `install` share: verify the medium's metadata against the device trust, then select. Reads only. */
@@ -38,31 +41,39 @@ export async function inspectMedium(config: DeviceConfig, medium: Medium, option
   };
   const trustStore = new DeviceTrustStore({ rootsDir: config.rootsDir, deviceType: config.deviceType, storageDir: config.storagePath });
   const verified = await verifyMedium(medium, await trustStore.load(), { deviceType: config.deviceType, tags: config.tags }, options.now);
-  const selection = await evaluateMedium(medium, verified, device, options.requestedTarget);
+  const selection = await evaluateMedium(medium, verified, device, options.requestedTarget, options.platform);
   return { device, verified, selection, trustStore };
 }
 
 /** Parses the trusted targets, looks up the content of those that fit the device, and selects. */
-export async function evaluateMedium(medium: Medium, verified: VerifiedMedium, device: SelectionDevice, requestedName?: string): Promise<Selection> {
+export async function evaluateMedium(medium: Medium, verified: VerifiedMedium, device: SelectionDevice, requestedName?: string, platform?: Platform): Promise<Selection> {
   const trusted = trustedTargetsOf(verified);
   const wanted = contentToLookUp(trusted, device);
-  return selectTargets(trusted, device, await collectMediumPresence(medium, wanted.apps, wanted.commits), requestedName);
+  return selectTargets(trusted, device, await collectMediumPresence(medium, wanted.apps, wanted.commits, platform), requestedName);
 }
 
 /**
- * Looks up the given apps in the medium's app store and OSTree commits in its OSTree repo, each once. Only names
- * validated by lib/targets reach the medium: app names are safe path components and digests are hex.
+ * Looks up the given apps in the medium's app store (with images for `platform`, when given) and OSTree commits in
+ * its OSTree repo, each once. Only names validated by lib/targets reach the medium: app names are safe path
+ * components and digests are hex.
  */
-export async function collectMediumPresence(medium: Medium, apps: Iterable<AppUri>, commits: Iterable<string>): Promise<MediumPresence> {
+export async function collectMediumPresence(medium: Medium, apps: Iterable<AppUri>, commits: Iterable<string>, platform?: Platform): Promise<MediumPresence> {
   const store = new AppStore(medium);
   const presentApps = new Set<string>();
+  const withoutPlatform = new Set<string>();
   for (const app of apps) {
     const key = appPresenceKey(app);
-    if (!presentApps.has(key) && (await store.holds(app))) presentApps.add(key);
+    if (presentApps.has(key) || !(await store.holds(app))) continue;
+    presentApps.add(key);
+    if (platform && !(await store.offersPlatform(app, platform))) withoutPlatform.add(key);
   }
   const presentCommits = new Set<string>();
   for (const commit of commits) {
     if (!presentCommits.has(commit) && (await mediumHasCommit(medium, commit))) presentCommits.add(commit);
   }
-  return { apps: presentApps, commits: presentCommits };
+  return {
+    apps: presentApps,
+    commits: presentCommits,
+    ...(platform ? { withoutPlatform: { platform: describePlatform(platform), apps: withoutPlatform } } : {}),
+  };
 }

@@ -48,7 +48,7 @@ describe('extractAppArchive', () => {
     await extractAppArchive(store.blobs, tree.archive, destination);
     assert.deepEqual(await listTree(join(work, 'good')), ['compose-apps', 'compose-apps/web', 'compose-apps/web/docker-compose.yml']);
     const compose = await readFile(join(destination, 'docker-compose.yml'));
-    assert.equal(sha256(compose), tree.archive.index.get('docker-compose.yml'));
+    assert.equal(sha256(compose), tree.archive.index!.get('docker-compose.yml'));
     assert.match(compose.toString(), /image: "hub\.foundries\.io\/acme\/web-server@sha256:/);
   });
 
@@ -87,7 +87,7 @@ describe('extractAppArchive', () => {
     await assert.rejects(extractAppArchive(store.blobs, { ...tree.archive, index }, join(parent, 'web')), (error: Error) =>
       error instanceof ContentVerificationError && /entry "docker-compose.yml" of bundle of app web has digest/.test(error.message));
     assert.deepEqual(await listTree(parent), []);
-    const missing = new Map([...tree.archive.index, ['extra.env', `sha256:${'0'.repeat(64)}`]]);
+    const missing = new Map([...tree.archive.index!, ['extra.env', `sha256:${'0'.repeat(64)}`]]);
     await assert.rejects(extractAppArchive(store.blobs, { ...tree.archive, index: missing }, join(parent, 'web')), /lacks "extra.env" listed in its index/);
     assert.deepEqual(await listTree(parent), []);
   });
@@ -101,7 +101,7 @@ describe('extractAppArchive', () => {
       const copy = await copyStore(store);
       copies.push(copy);
       const damage = await applyContentVariant(join(copy.root, 'apps'), copy.app, variant);
-      const bundle = await rawBundle(copy, damage.app!.archiveDigest, damage.app!.archiveIndexDigest);
+      const bundle = await rawBundle(copy, damage.app!.archiveDigest, damage.app!.archiveIndexDigest!);
       const outer = join(work, variant);
       const parent = join(outer, 'compose-apps', 'root');
       await mkdir(parent, { recursive: true });

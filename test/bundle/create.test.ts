@@ -11,7 +11,11 @@ import { appBlobs, buildAppTree } from '../../lib/apps/app-tree.js';
 import { MediumBlobSource } from '../../lib/apps/medium-blob-source.js';
 import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentVerificationError, InsufficientSpaceError, InvalidMetadataError, NoMatchingTargetError, UsageError } from '../../lib/errors.js';
-import { createBundle, defaultCreationTime, type CreateBundleOptions } from '../../lib/bundle/create.js';
+import { createBundle, defaultCreationTime, WRITE_LABEL, type CreateBundleOptions } from '../../lib/bundle/create.js';
+import { bundleFormatFor } from '../../lib/bundle/preflight.js';
+import { READ_BACK_LABEL } from '../../lib/bundle/read-back.js';
+import type { ProgressEvent } from '../../lib/progress.js';
+import { runCli } from '../helpers/cli.js';
 import { inspectBundle } from '../../lib/bundle/inspect.js';
 import { verifyBundle } from '../../lib/bundle/verify.js';
 import { openMedium } from '../../lib/medium/open-medium.js';
@@ -74,7 +78,7 @@ describe('bundle create round trips', () => {
       } finally {
         await medium.close();
       }
-      assert.equal((await verifyBundle(destination)).files.length, sourceFiles.length);
+      assert.equal((await verifyBundle(destination)).files, sourceFiles.length);
     });
   }
 
@@ -99,7 +103,7 @@ describe('bundle create round trips', () => {
   test('zip64 records (forced) read back through ZipMedium and Python', async () => {
     const destination = join(work, 'forced64.zip');
     await create({ destination, format: 'zip', zip64: 'always' });
-    assert.equal((await verifyBundle(destination)).files.length, sourceFiles.length);
+    assert.equal((await verifyBundle(destination)).files, sourceFiles.length);
     const python = 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))';
     assert.equal(execFileSync('python3', ['-c', python, destination]).toString().trim(), String(sourceFiles.length + 1));
   });
@@ -160,7 +164,7 @@ describe('bundle create: resume, verify, inspect, refusals', () => {
     assert.deepEqual(summary.targetsByHardwareId['amd64-linux']![0]!.apps.map((app) => app.name), ['health', 'web']);
     assert.equal(summary.fileCount, sourceFiles.length);
     assert.equal(summary.metadataExpires, '2036-01-01T00:00:00.000Z');
-    assert.equal(summary.createdAt, createdAt.toISOString());
+    assert.equal(summary.writtenBy?.createdAt, createdAt.toISOString());
   });
 
   test('an existing bundle is not replaced without force', async () => {
@@ -220,5 +224,67 @@ describe('bundle create: selection and merge', () => {
     const other = (await buildFactory(join(work, 'other'), scenarios.basic({ seed: 'other-factory' }))).dirs.medium;
     await assert.rejects(createBundle({ sources: [source, other], destination: join(work, 'conflict'), format: 'dir', createdAt }), InvalidMetadataError);
     assert.equal(await stat(join(work, 'conflict')).catch(() => undefined), undefined, 'nothing written');
+  });
+});
+
+describe('bundle create: destination rules and whole-bundle progress', () => {
+  test('a destination named .tar or .zip is that archive; --format must agree with it', async () => {
+    assert.equal(bundleFormatFor('/media/usb/update.tar', undefined), 'tar');
+    assert.equal(bundleFormatFor('/media/usb/UPDATE.ZIP', undefined), 'zip');
+    assert.equal(bundleFormatFor('/media/usb/update', undefined), 'dir');
+    assert.equal(bundleFormatFor('/media/usb/update', 'zip'), 'zip');
+    assert.throws(() => bundleFormatFor('/media/usb/update.tar', 'dir'), (error: Error) => error instanceof UsageError && /names a tar archive, but --format dir was given/.test(error.message));
+    assert.throws(() => bundleFormatFor('/media/usb/update.zip', 'tar'), UsageError);
+
+    const named = await runCli(['bundle-create', source, join(work, 'named.zip')]);
+    assert.equal(named.code, 0, named.stderr);
+    const medium = await openMedium(join(work, 'named.zip'));
+    assert.match(medium.description, /^zip archive/);
+    await medium.close();
+    const clash = await runCli(['bundle-create', source, join(work, 'clash.tar'), '--format', 'zip']);
+    assert.equal(clash.code, 2, clash.stderr);
+    assert.equal(await stat(join(work, 'clash.tar')).catch(() => undefined), undefined);
+  });
+
+  test('a destination inside a download is refused before anything is read or written', async () => {
+    const copy = join(work, 'inside-source');
+    await cp(source, copy, { recursive: true });
+    const before = await filesUnder(copy);
+    for (const destination of [copy, join(copy, 'bundle'), join(copy, 'apps', 'bundle.tar')]) {
+      await assert.rejects(createBundle({ sources: [copy], destination, format: destination.endsWith('.tar') ? 'tar' : 'dir', createdAt }), (error: Error) =>
+        error instanceof UsageError && error.message === `the destination ${destination} is inside the download ${copy}: write the bundle somewhere else`);
+    }
+    assert.deepEqual(await filesUnder(copy), before);
+  });
+
+  test('--min-validity takes a whole number of days, 0 or more', async () => {
+    for (const value of ['-1', '1.5', 'soon']) {
+      const result = await runCli(['bundle-create', source, join(work, `validity-${value}`), '--min-validity', value]);
+      assert.equal(result.code, 2, `${value}: ${result.stderr}`);
+      assert.match(result.stderr, /--min-validity must be a whole number of days from 0 to 36500/);
+    }
+    assert.equal((await runCli(['bundle-create', source, join(work, 'validity-0'), '--min-validity', '0'])).code, 0);
+  });
+
+  test('progress tells the whole bundle: bytes and files of all of it, writing then reading back', async () => {
+    const events: Extract<ProgressEvent, { type: 'bytes' }>[] = [];
+    const result = await create({ destination: join(work, 'progress.tar'), format: 'tar', onProgress: (event) => event.type === 'bytes' && events.push(event) });
+    const totalBytes = result.manifest.files.reduce((sum, file) => sum + file.size, 0);
+    const writes = events.filter((event) => event.label === WRITE_LABEL);
+    assert.ok(writes.length > 1);
+    assert.ok(writes.every((event) => event.total === totalBytes && event.files?.total === result.manifest.files.length), 'the totals are the whole bundle\'s');
+    assert.ok(writes.every((event, index) => index === 0 || (event.done >= writes[index - 1]!.done && event.files!.done >= writes[index - 1]!.files!.done)));
+    assert.deepEqual({ done: writes.at(-1)!.done, files: writes.at(-1)!.files!.done }, { done: totalBytes, files: result.manifest.files.length });
+    const readBack = events.filter((event) => event.label === READ_BACK_LABEL);
+    assert.ok(readBack.length > 0 && readBack.at(-1)!.done === readBack.at(-1)!.total && readBack.at(-1)!.total > totalBytes, 'the whole archive is read back');
+
+    const cli = await runCli(['bundle-create', source, join(work, 'progress-cli'), '--json']);
+    const lines = cli.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const last = lines.filter((line) => line.event === 'bytes' && line.label === WRITE_LABEL).at(-1);
+    assert.deepEqual(last.files, { done: result.manifest.files.length, total: result.manifest.files.length });
+    const human = await runCli(['bundle-create', source, join(work, 'progress-human')]);
+    const count = result.manifest.files.length;
+    assert.match(human.stderr, new RegExp(`^write: ${count}/${count} files, [\\d.]+ [KMG]iB / [\\d.]+ [KMG]iB \\(100%`, 'm'));
+    assert.match(human.stderr, new RegExp(`^read back: ${count + 1}/${count + 1} files, `, 'm'), 'bundle.json is read back too');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -75,6 +75,40 @@ describe('--drive auto with an injected device list', () => {
 
   test('no removable drive at all says so', async () => {
     await assert.rejects(resolveDrive('auto', { listDrives: lister(systemDisk) }), (error: Error) => error instanceof MediumNotFoundError && /no removable USB drive found \(\/dev\/nvme0n1\)/.test(error.message));
+  });
+});
+
+describe('--drive never writes to the disk that holds the running system', () => {
+  test('a partition of the system disk, named by its mount point or a directory on it, is refused; a USB partition is taken', async () => {
+    const table = join(work, 'mounts-system');
+    const data = join(work, 'data');
+    await mkdir(join(data, 'bundles'), { recursive: true });
+    await writeFile(table, `/dev/sdx1 / ext4 rw 0 0\n/dev/sdx2 ${data} ext4 rw 0 0\n/dev/sdb1 ${stickA} vfat rw 0 0\n`);
+    const disk = drive({ device: '/dev/sdx', usb: false, removable: false, system: true, mountPoints: [{ path: '/', label: undefined }, { path: data, label: 'DATA' }] });
+    const usb = drive({ device: '/dev/sdb', mountPoints: [{ path: stickA, label: 'FIOUP' }] });
+    for (const spec of [data, join(data, 'bundles')]) {
+      await assert.rejects(resolveDrive(spec, { mountTable: table, listDrives: lister(disk, usb) }), (error: Error) =>
+        error instanceof UsageError && error.message === `${spec} is on /dev/sdx, the disk that holds the running system (/ is mounted from it): name a USB drive`);
+    }
+    assert.deepEqual(await resolveDrive(stickA, { mountTable: table, listDrives: lister(disk, usb) }), { mountPoint: stickA });
+  });
+
+  test('on this host: /, a directory of the root file system, and the root device itself are refused', async () => {
+    const root = (await readFile('/proc/mounts', 'utf8')).split('\n').map((line) => line.split(' ')).find((fields) => fields[1] === '/')!;
+    assert.match(root[0]!, /^\/dev\//, 'the root file system of this host is on a block device');
+    await assert.rejects(resolveDrive('/'), /is on the file system mounted at \/: it holds the running system/);
+    const onRoot = await mkdtemp(join('/var/tmp', 'bundle-drive-system-'));
+    try {
+      const mountedAt = execFileSync('findmnt', ['-n', '-o', 'TARGET', '-T', onRoot]).toString().trim();
+      assert.equal(mountedAt, '/', `${onRoot} is on the root file system`);
+      await assert.rejects(resolveDrive(onRoot), (error: Error) => error instanceof UsageError && /holds the running system/.test(error.message));
+    } finally {
+      await rm(onRoot, { recursive: true, force: true });
+    }
+    await assert.rejects(resolveDrive(root[0]!), (error: Error) => error instanceof UsageError && error.message === `${root[0]} is mounted at /: it holds the running system`);
+    const cli = await runCli(['bundle-create', join(work, 'no-download'), '--drive', '/']);
+    assert.equal(cli.code, 2, cli.stderr);
+    assert.match(cli.stderr, /holds the running system/);
   });
 });
 

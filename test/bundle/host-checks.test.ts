@@ -60,11 +60,11 @@ describe('bundle-create refuses a bad download, naming the file', () => {
     assert.deepEqual((await readdir(work)).filter((name) => name.startsWith('corrupt.tar')), []);
   });
 
-  test('a missing blob: 8, the blob named, nothing written', async () => {
+  test('a missing layer of a present manifest is damage: 70, the blob named, nothing written', async () => {
     const destination = join(work, 'missing-out');
     const result = await create([medium('missing'), destination]);
-    assert.equal(result.code, ExitCode.contentMissing, result.stderr);
-    assert.ok(result.stderr.includes(`(${damaged('missing')}) is missing from download ${medium('missing')}`), result.stderr);
+    assert.equal(result.code, ExitCode.contentVerification, result.stderr);
+    assert.ok(result.stderr.includes(`(${damaged('missing')}) is missing from download ${medium('missing')}, and its manifest is there`), result.stderr);
     assert.equal(await stat(destination).catch(() => undefined), undefined);
   });
 

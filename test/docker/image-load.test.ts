@@ -25,7 +25,7 @@ describe('loadImage streams a docker-save + OCI tar to dockerd', () => {
   /** Each test gets an image of its own (distinct config), so that their order does not matter. */
   async function fixtureImage(spec: ImageSpec): Promise<ImageToLoad> {
     const written = await writeImage(store, spec, { seed: 'docker-image-load' });
-    pinnedRefs[spec.name] = `hub.foundries.io/acme/${spec.name}@${written.index.digest}`;
+    pinnedRefs[spec.name] = `hub.foundries.io/acme/${spec.name}@${written.pinned.digest}`;
     return imageToLoad(store, pinnedRefs[spec.name]!);
   }
 

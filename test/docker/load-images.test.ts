@@ -20,7 +20,7 @@ describe('loading several images at once', () => {
   async function images(prefix: string, names: string[]): Promise<ImageToLoad[]> {
     return Promise.all(names.map(async (name) => {
       const written = await writeImage(store, { name: `${prefix}-${name}`, files: [{ path: name, content: `${prefix} ${name}\n` }] }, { seed: 'load-images' });
-      return imageToLoad(store, `hub.foundries.io/acme/${prefix}-${name}@${written.index.digest}`);
+      return imageToLoad(store, `hub.foundries.io/acme/${prefix}-${name}@${written.index!.digest}`);
     }));
   }
 

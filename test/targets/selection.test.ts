@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { platformOfArch } from '../../lib/apps/platform.js';
 import { ContentMissingError, TargetNotFoundError } from '../../lib/errors.js';
 import { exitCodeForError, exitCodeForOutcome, ExitCode } from '../../lib/exit-codes.js';
 import { DirectoryMedium } from '../../lib/medium/directory-medium.js';
@@ -136,6 +137,27 @@ describe('target selection on a factory bundle', () => {
     const onlyWeb = await evaluateMedium(medium, basic.verified, { ...amd64, composeApps: { kind: 'listed', names: [newWeb!.name] } });
     assert.deepEqual(row(onlyWeb, 'amd64-linux-lmp-2').missingApps, [newWeb!.name]);
     assert.equal(onlyWeb.selected?.name, 'amd64-linux-lmp-1');
+  });
+
+  test('an app the medium holds without the device\'s platform: the target is not complete, the platform named (8)', async () => {
+    const copy = await workspace.dir('without-platform');
+    await cp(basic.build.dirs.medium, copy, { recursive: true });
+    const medium = new DirectoryMedium(copy);
+    const newWeb = (await evaluateMedium(medium, basic.verified, amd64)).selectedTarget!.apps.find((app) => app.name === 'web');
+    const web = basic.build.apps.find((app) => app.uri === newWeb!.uri)!;
+    // The CI copied arm64 only: the amd64 manifest of the app's first image is not in the download.
+    await rm(join(copy, 'apps/blobs/sha256', web.images[0]!.platforms.amd64!.manifestDigest.slice(7)));
+
+    const withoutPlatform = await evaluateMedium(medium, basic.verified, amd64, undefined, platformOfArch('x64'));
+    const target = row(withoutPlatform, 'amd64-linux-lmp-2');
+    assert.deepEqual(target.missingApps, []);
+    assert.deepEqual(target.platformMissing, { platform: 'linux/amd64', apps: [newWeb!.name] });
+    assert.ok(target.reasons.includes('platform-missing'));
+    assert.equal(withoutPlatform.selected?.name, 'amd64-linux-lmp-1', 'the older complete target is chosen');
+    const requested = await evaluateMedium(medium, basic.verified, amd64, 'amd64-linux-lmp-2', platformOfArch('x64'));
+    assert.throws(() => requireInstallableTarget(requested), (error: unknown) => error instanceof ContentMissingError && exitCodeForError(error) === ExitCode.contentMissing &&
+      error.message === `target 'amd64-linux-lmp-2' needs linux/amd64 images of apps ${newWeb!.name}, which the medium does not hold`);
+    assert.equal(row(await evaluateMedium(medium, basic.verified, amd64, undefined, platformOfArch('arm64')), 'amd64-linux-lmp-2').platformMissing, undefined);
   });
 });
 
