@@ -63,7 +63,10 @@ trap stop_engine EXIT
 trap 'exit 130' INT TERM
 
 start_dockerd() {
+  # Every compose project gets a network: the default pools (about 30 networks) run out when the test files'
+  # projects coexist; 10.200.0.0/16 in /24s gives 256, private to this network namespace.
   dockerd --data-root "$run/root" --exec-root "$run/exec" --pidfile "$run/docker.pid" \
+    --default-address-pool base=10.200.0.0/16,size=24 \
     -H "$DOCKER_HOST" --storage-driver "$1" >"$run/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 1 150); do

@@ -1,3 +1,4 @@
+import { ExitCode } from '../../lib/exit-codes.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -242,7 +243,7 @@ describe('bundle create: destination rules and whole-bundle progress', () => {
     assert.match(medium.description, /^zip archive/);
     await medium.close();
     const clash = await runCli(['bundle-create', source, join(work, 'clash.tar'), '--format', 'zip']);
-    assert.equal(clash.code, 2, clash.stderr);
+    assert.equal(clash.code, ExitCode.usage, clash.stderr);
     assert.equal(await stat(join(work, 'clash.tar')).catch(() => undefined), undefined);
   });
 
@@ -260,7 +261,7 @@ describe('bundle create: destination rules and whole-bundle progress', () => {
   test('--min-validity takes a whole number of days, 0 or more', async () => {
     for (const value of ['-1', '1.5', 'soon']) {
       const result = await runCli(['bundle-create', source, join(work, `validity-${value}`), '--min-validity', value]);
-      assert.equal(result.code, 2, `${value}: ${result.stderr}`);
+      assert.equal(result.code, ExitCode.usage, `${value}: ${result.stderr}`);
       assert.match(result.stderr, /--min-validity must be a whole number of days from 0 to 36500/);
     }
     assert.equal((await runCli(['bundle-create', source, join(work, 'validity-0'), '--min-validity', '0'])).code, 0);

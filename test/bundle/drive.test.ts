@@ -1,3 +1,4 @@
+import { ExitCode } from '../../lib/exit-codes.js';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -107,7 +108,7 @@ describe('--drive never writes to the disk that holds the running system', () =>
     }
     await assert.rejects(resolveDrive(root[0]!), (error: Error) => error instanceof UsageError && error.message === `${root[0]} is mounted at /: it holds the running system`);
     const cli = await runCli(['bundle-create', join(work, 'no-download'), '--drive', '/']);
-    assert.equal(cli.code, 2, cli.stderr);
+    assert.equal(cli.code, ExitCode.usage, cli.stderr);
     assert.match(cli.stderr, /holds the running system/);
   });
 });

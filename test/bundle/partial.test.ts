@@ -119,7 +119,7 @@ describe('partial downloads, host to device', () => {
 
     const withApps = await ostreeDevice(factory);
     const missing = await withApps.device.cli(['install', '--src-dir', bundle, '--target', lmpTarget(2)]);
-    assert.equal(missing.code, ExitCode.contentMissing, missing.stderr);
+    assert.equal(missing.code, ExitCode.targetNotFound, missing.stderr);
     assert.match(missing.stderr, new RegExp(`needs apps ${APP}`));
 
     const { device, sysroot } = await ostreeDevice(factory, '[pacman]\ncompose_apps = " "\n');
