@@ -62,6 +62,9 @@ describe('locks: flock(2) held for exactly as long as the process lives', () => 
       process.kill(-aktualizrLite.pid!, 'SIGKILL');
       await closed;
     }
+    // flock(1) forks its command holding the descriptor until the child closes it (-o): a kill inside that window
+    // leaves the dying child holding the lock for a moment after flock(1) itself has exited.
+    for (let attempt = 0; attempt < 100 && !(await flockFree(path)); attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
     const ours = await acquireAkliteLock(path);
     assert.equal(await flockFree(path), false, 'aktualizr-lite would be refused now');
     ours.release();
