@@ -2,7 +2,7 @@ import { lstat, realpath, statfs } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { formatBytes } from '../format.js';
 import { InsufficientSpaceError, UsageError } from '../errors.js';
-import { MANIFEST_PATH } from './manifest.js';
+import { checkArchiveDestination, checkDirectoryDestination, type DirectoryDestination } from './destination.js';
 import type { SourceFile } from './source.js';
 
 export type BundleFormat = 'dir' | 'tar' | 'zip';
@@ -52,16 +52,14 @@ const MANIFEST_BYTES_PER_FILE = 160;
 const MANIFEST_BASE_BYTES = 64 << 10;
 
 /**
- * Checks the destination before anything is written: no finished bundle there unless `force`, enough free
- * space for what remains to write, and no file over FAT32's 4 GiB limit on a vfat file system.
+ * Checks the destination before anything is written: nothing there that bundle-create did not write in the way
+ * (`destination.ts`), no finished bundle unless `force`, enough free space for what remains to write, and no file
+ * over FAT32's 4 GiB limit on a vfat file system. Returns what of a directory destination bundle-create wrote.
  */
-export async function preflight(destination: string, format: BundleFormat, files: readonly SourceFile[], force: boolean): Promise<void> {
-  const existing = format === 'dir' ? join(destination, MANIFEST_PATH) : destination;
-  const info = await lstat(destination).catch(() => undefined);
-  if (format === 'dir' && info && !info.isDirectory()) throw new UsageError(`${destination} exists and is not a directory`);
-  if (!force && (await lstat(existing).catch(() => undefined))) {
-    throw new UsageError(`${destination} already holds a bundle; use --force to replace it`);
-  }
+export async function preflight(destination: string, format: BundleFormat, files: readonly SourceFile[], force: boolean): Promise<DirectoryDestination> {
+  let claimed: DirectoryDestination = { owned: new Set() };
+  if (format === 'dir') claimed = await checkDirectoryDestination(destination, files.map((file) => file.path), force);
+  else await checkArchiveDestination(destination, format, force);
   const needed = format === 'dir' ? await directoryBytesToWrite(destination, files) : archiveSize(format, files);
   const filesystem = await statfs(await nearestExisting(destination));
   const available = filesystem.bavail * filesystem.bsize;
@@ -75,6 +73,7 @@ export async function preflight(destination: string, format: BundleFormat, files
     const huge = files.find((file) => file.size > FAT32_FILE_LIMIT);
     if (huge) throw new UsageError(`${huge.path} is ${formatBytes(huge.size)}, over FAT32's 4 GiB file limit on ${destination}: use an exFAT or ext4 drive`);
   }
+  return claimed;
 }
 
 /** An upper bound of the archive's size (tar: headers, PAX records and padding; zip: headers and zip64 fields). */
