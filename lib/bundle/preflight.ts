@@ -2,6 +2,7 @@ import { lstat, realpath, statfs } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { formatBytes } from '../format.js';
 import { InsufficientSpaceError, UsageError } from '../errors.js';
+import { MAX_ARCHIVE_ENTRIES } from '../medium/archive-index.js';
 import { checkArchiveDestination, checkDirectoryDestination, type DirectoryDestination } from './destination.js';
 import type { SourceFile } from './source.js';
 
@@ -59,7 +60,13 @@ const MANIFEST_BASE_BYTES = 64 << 10;
 export async function preflight(destination: string, format: BundleFormat, files: readonly SourceFile[], force: boolean): Promise<DirectoryDestination> {
   let claimed: DirectoryDestination = { owned: new Set() };
   if (format === 'dir') claimed = await checkDirectoryDestination(destination, files.map((file) => file.path), force);
-  else await checkArchiveDestination(destination, format, force);
+  else {
+    const entries = files.length + directoriesOf(files).size + 1;
+    if (entries > MAX_ARCHIVE_ENTRIES) {
+      throw new UsageError(`a ${format} bundle of the download would hold ${entries} entries, more than the ${MAX_ARCHIVE_ENTRIES} a device reads from an archive: use --format dir`);
+    }
+    await checkArchiveDestination(destination, format, force);
+  }
   const needed = format === 'dir' ? await directoryBytesToWrite(destination, files) : archiveSize(format, files);
   const filesystem = await statfs(await nearestExisting(destination));
   const available = filesystem.bavail * filesystem.bsize;
@@ -80,10 +87,18 @@ export async function preflight(destination: string, format: BundleFormat, files
 export function archiveSize(format: 'tar' | 'zip', files: readonly SourceFile[]): number {
   const manifest = MANIFEST_BASE_BYTES + MANIFEST_BYTES_PER_FILE * files.length;
   if (format === 'tar') {
-    const directories = new Set(files.flatMap((file) => file.path.split('/').slice(0, -1).map((_, index, parts) => parts.slice(0, index + 1).join('/'))));
-    return files.reduce((total, file) => total + 3 * 512 + Math.ceil(file.size / 512) * 512, 0) + directories.size * 1536 + manifest + 2048;
+    return files.reduce((total, file) => total + 3 * 512 + Math.ceil(file.size / 512) * 512, 0) + directoriesOf(files).size * 1536 + manifest + 2048;
   }
   return files.reduce((total, file) => total + 30 + 46 + 2 * (Buffer.byteLength(file.path) + 28) + file.size, 0) + manifest + 98;
+}
+
+/** The directories the files' paths imply (a tar bundle writes an entry for each). */
+function directoriesOf(files: readonly SourceFile[]): Set<string> {
+  const directories = new Set<string>();
+  for (const file of files) {
+    for (let slash = file.path.indexOf('/'); slash !== -1; slash = file.path.indexOf('/', slash + 1)) directories.add(file.path.slice(0, slash));
+  }
+  return directories;
 }
 
 /** What a resumed `dir` write still has to write: files already present with their size count as done. */
