@@ -104,8 +104,9 @@ function directoriesOf(files: readonly SourceFile[]): Set<string> {
 /** What a resumed `dir` write still has to write: files already present with their size count as done. */
 async function directoryBytesToWrite(destination: string, files: readonly SourceFile[]): Promise<number> {
   let total = MANIFEST_BASE_BYTES + MANIFEST_BYTES_PER_FILE * files.length;
+  const started = await lstat(destination).catch(() => undefined);
   for (const file of files) {
-    const present = await lstat(join(destination, file.path)).catch(() => undefined);
+    const present = started && (await lstat(join(destination, file.path)).catch(() => undefined));
     if (!(present?.isFile() && present.size === file.size)) total += Math.ceil(file.size / BLOCK_SLACK) * BLOCK_SLACK;
   }
   return total;
