@@ -168,16 +168,18 @@ function cString(buffer: Buffer, start: number, length: number): string {
 /** An octal field, or GNU's base-256 form (first byte with the high bit set) for values over 8 GiB. */
 function numericField(header: Buffer, start: number, length: number, where: string, errors: TarErrors): number {
   const field = header.subarray(start, start + length);
-  let value: bigint;
   if (field[0]! & 0x80) {
     if (field[0] === 0xff) throw errors.malformed(`${where} has a negative numeric field`);
-    value = BigInt(field[0]! & 0x7f);
+    let value = BigInt(field[0]! & 0x7f);
     for (let index = 1; index < length; index++) value = (value << 8n) | BigInt(field[index]!);
-  } else {
-    const text = field.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
-    if (!/^[0-7]*$/.test(text)) throw errors.malformed(`${where} has a malformed numeric field`);
-    value = text === '' ? 0n : BigInt(`0o${text}`);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw errors.unsafe(`${where} has an implausible size`);
+    return Number(value);
   }
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw errors.unsafe(`${where} has an implausible size`);
-  return Number(value);
+  // Octal digits, after spaces and before NULs or spaces: 12 digits at most, exact in a double.
+  let index = 0;
+  while (index < length && field[index] === 0x20) index++;
+  let value = 0;
+  for (; index < length && field[index]! >= 0x30 && field[index]! <= 0x37; index++) value = value * 8 + field[index]! - 0x30;
+  for (; index < length; index++) if (field[index] !== 0 && field[index] !== 0x20) throw errors.malformed(`${where} has a malformed numeric field`);
+  return value;
 }

@@ -72,9 +72,21 @@ export class StreamTarSource implements TarSource {
   }
 }
 
-/** An archive in a file, read at positions: the walk reads headers and passes over content without reading it. */
+/** The first read-ahead: a page, what the kernel reads for a header anyway. */
+const MIN_WINDOW = 4 << 10;
+const MAX_WINDOW = 1 << 20;
+
+/**
+ * An archive in a file, read at positions: the walk reads headers and passes over content without reading it. Headers
+ * come from a read-ahead window that doubles while the walk keeps reading through it (an archive of many small
+ * entries: a few large reads instead of one system call per header) and shrinks back to a page when the walk jumps
+ * past it (over a large entry, whose content is never read).
+ */
 export class FileTarSource implements TarSource {
   private offset = 0;
+  private window: Buffer = Buffer.alloc(0);
+  private windowStart = 0;
+  private windowSize = MIN_WINDOW;
 
   constructor(private readonly handle: FileHandle, readonly length: number) {}
 
@@ -83,9 +95,12 @@ export class FileTarSource implements TarSource {
   }
 
   async read(length: number): Promise<Buffer | undefined> {
-    const bytes = await this.readAt(this.offset, length);
-    if (bytes) this.offset += length;
-    return bytes;
+    const end = this.offset + length;
+    if (end > this.length) return undefined;
+    if ((this.offset < this.windowStart || end > this.windowStart + this.window.length) && !(await this.refill(length))) return undefined;
+    const start = this.offset - this.windowStart;
+    this.offset = end;
+    return this.window.subarray(start, start + length);
   }
 
   async skip(length: number): Promise<boolean> {
@@ -102,5 +117,19 @@ export class FileTarSource implements TarSource {
       done += bytesRead;
     }
     return buffer;
+  }
+
+  /**
+   * A new window at the offset (a new buffer: what earlier reads returned stays valid), holding at least `length`
+   * bytes; false when the file ends first.
+   */
+  private async refill(length: number): Promise<boolean> {
+    const gap = this.offset - (this.windowStart + this.window.length);
+    this.windowSize = this.window.length > 0 && gap >= 0 && gap < this.windowSize ? Math.min(MAX_WINDOW, this.windowSize * 2) : MIN_WINDOW;
+    const window = await this.readAt(this.offset, Math.min(Math.max(this.windowSize, length), this.length - this.offset));
+    if (!window) return false;
+    this.window = window;
+    this.windowStart = this.offset;
+    return true;
   }
 }

@@ -10,6 +10,7 @@ import { TarMedium } from '../medium/tar-medium.js';
 import { ZipMedium } from '../medium/zip-medium.js';
 import { ignoreProgress, type ProgressListener } from '../progress.js';
 import { describeContent, type MediumContent } from './content.js';
+import type { DirectoryDestination } from './destination.js';
 import { DirectoryBundleWriter } from './dir-writer.js';
 import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_PATH, serializeManifest, type BundleFile, type BundleManifest, type BundleTarget } from './manifest.js';
 import { preflight, requireOutsideSources, type BundleFormat } from './preflight.js';
@@ -85,10 +86,10 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
     notes.push(kept.note);
   }
   for (const note of notes) onProgress({ type: 'info', message: note });
-  await step('check destination', () => preflight(options.destination, options.format, files, options.force ?? false));
+  const destination = await step('check destination', () => preflight(options.destination, options.format, files, options.force ?? false));
 
   const createdAt = options.createdAt ?? defaultCreationTime();
-  const writer = await openWriter(options, createdAt, files);
+  const writer = await openWriter(options, createdAt, files, destination);
   const progress = bundleProgress(WRITE_LABEL, files.reduce((sum, file) => sum + file.size, 0), files.length, onProgress);
   const written: BundleFile[] = [];
   let skipped = 0;
@@ -126,6 +127,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
       await discardUnsound(options, problems);
       requireNoProblems(`read back from ${options.destination} (removed, run again: if it fails again, the drive is failing)`, problems);
     }
+    await writer.complete();
   });
   return { manifest, written: written.length - skipped, skipped, notes };
 }
@@ -190,10 +192,10 @@ function requireContentAddress(path: string, sha256: string): void {
   }
 }
 
-async function openWriter(options: CreateBundleOptions, createdAt: Date, files: readonly SourceFile[]): Promise<BundleWriter> {
+async function openWriter(options: CreateBundleOptions, createdAt: Date, files: readonly SourceFile[], destination: DirectoryDestination): Promise<BundleWriter> {
   switch (options.format) {
     case 'dir':
-      return DirectoryBundleWriter.create(options.destination, [...files.map((file) => file.path), MANIFEST_PATH]);
+      return DirectoryBundleWriter.create(options.destination, [...files.map((file) => file.path), MANIFEST_PATH], destination.owned);
     case 'tar':
       return TarBundleWriter.create(options.destination, createdAt);
     case 'zip':

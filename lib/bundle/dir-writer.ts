@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirectory } from '../fs/atomic.js';
-import { LAYOUT_DIRECTORIES } from '../medium/layout.js';
+import { DirectoryMedium } from '../medium/directory-medium.js';
 import type { ProgressListener } from '../progress.js';
 import { pumpHashing, type StreamDigest } from './hashing.js';
-import type { BundleFile } from './manifest.js';
+import { WRITE_CLAIM, writeWriteClaim } from './destination.js';
+import { MANIFEST_PATH, type BundleFile } from './manifest.js';
 import { readBackFiles, type ReadBack } from './read-back.js';
 import { requireListedSize, type BundleEntrySource, type BundleWriter, type WrittenEntry } from './writer.js';
 
@@ -14,8 +15,10 @@ const PARTIAL_SUFFIX = '.fioup-partial';
 /**
  * Writes the layout as plain files and directories (no links: FAT-friendly). Each file is written under a
  * temporary name and renamed once complete and synced, so an interrupted write never leaves a file that looks
- * complete. A second run resumes: a file already present with the right size and the source's sha256 (both
- * read to check) is kept; anything else in the layout directories that the bundle does not list is removed.
+ * complete. Before the first file, a claim (`destination.ts`) records every path the write may leave: a second run
+ * resumes, keeping a file already present with the right size and the source's sha256 (both read to check), and
+ * removes what an earlier write of bundle-create left that this bundle does not list. Nothing else is touched:
+ * preflight refused a destination where anything bundle-create did not write is in the way.
  */
 export class DirectoryBundleWriter implements BundleWriter {
   private readonly touchedDirectories = new Set<string>();
@@ -24,9 +27,16 @@ export class DirectoryBundleWriter implements BundleWriter {
 
   private constructor(private readonly root: string) {}
 
-  static async create(root: string, paths: readonly string[]): Promise<DirectoryBundleWriter> {
+  /** `paths`: the bundle's, bundle.json included; `owned`: what bundle-create wrote there before (preflight). */
+  static async create(root: string, paths: readonly string[], owned: ReadonlySet<string>): Promise<DirectoryBundleWriter> {
     await mkdir(root, { recursive: true });
-    await pruneUnlisted(root, new Set(paths));
+    await writeWriteClaim(root, [...owned, ...paths]);
+    const listed = new Set(paths);
+    // A previous bundle's bundle.json goes first: until the new one is written, the directory is no finished bundle.
+    if (owned.has(MANIFEST_PATH)) await removeOwnFile(root, MANIFEST_PATH);
+    for (const path of owned) if (!listed.has(path)) await removeOwnFile(root, path);
+    for (const path of new Set([...owned, ...paths])) await removeOwnFile(root, partialPath(path));
+    await writeWriteClaim(root, paths);
     return new DirectoryBundleWriter(root);
   }
 
@@ -38,8 +48,8 @@ export class DirectoryBundleWriter implements BundleWriter {
       return { digest: present, skipped: true };
     }
     await mkdir(dirname(target), { recursive: true });
-    const temporary = join(dirname(target), `.${basename(target)}${PARTIAL_SUFFIX}`);
-    const handle = await open(temporary, 'w', 0o644);
+    const temporary = join(this.root, partialPath(entry.path));
+    const handle = await open(temporary, 'wx', 0o644);
     let digest: StreamDigest;
     try {
       digest = await pumpHashing(await entry.open(), async (chunk) => void (await handle.write(chunk)), onBytes);
@@ -48,7 +58,6 @@ export class DirectoryBundleWriter implements BundleWriter {
     } finally {
       await handle.close();
     }
-    await rm(target, { recursive: true, force: true });
     await rename(temporary, target);
     this.touchedDirectories.add(dirname(target));
     this.written.push({ path: entry.path, size: digest.size, sha256: digest.sha256 });
@@ -65,6 +74,11 @@ export class DirectoryBundleWriter implements BundleWriter {
 
   async abort(): Promise<void> {}
 
+  async complete(): Promise<void> {
+    await rm(join(this.root, WRITE_CLAIM), { force: true });
+    await fsyncDirectory(this.root);
+  }
+
   /** The digest of an already-complete copy at `target`, or undefined when it must be (re)written. */
   private async completeCopy(entry: BundleEntrySource, target: string, onBytes: (bytes: number) => void): Promise<StreamDigest | undefined> {
     const info = await lstat(target).catch(() => undefined);
@@ -74,15 +88,13 @@ export class DirectoryBundleWriter implements BundleWriter {
   }
 }
 
-/** `bundle create` owns the layout's top-level directories in a destination, and prunes them. */
-async function pruneUnlisted(root: string, listed: ReadonlySet<string>): Promise<void> {
-  for (const top of LAYOUT_DIRECTORIES) {
-    const entries = await readdir(join(root, top), { recursive: true, withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      if (entry.isDirectory()) continue;
-      const absolute = join(entry.parentPath ?? entry.path, entry.name);
-      const relative = absolute.slice(root.length + 1);
-      if (!listed.has(relative)) await rm(absolute, { force: true });
-    }
-  }
+/** Where a file of the bundle is written before its rename: a name bundle-create owns. */
+function partialPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}${PARTIAL_SUFFIX}`);
+}
+
+/** Removes a regular file bundle-create wrote at `path`, reached without links (as a device's reader would). */
+async function removeOwnFile(root: string, path: string): Promise<void> {
+  const entry = await new DirectoryMedium(root).stat(path).catch(() => undefined);
+  if (entry?.type === 'file') await rm(join(root, entry.path));
 }

@@ -75,8 +75,8 @@ async function verifiedMetadata(medium: Medium, now: Date, onWarning: (message: 
   const store = new TrustedMetadataStore([oldest], {}, now);
   await walkRootChain(store, source);
   const timestamp = store.updateTimestamp(await source.readTimestamp());
-  const snapshot = store.updateSnapshot(await source.readSnapshot());
-  const targets = store.updateTargets(await source.readTargets());
+  const snapshot = store.updateSnapshot(await source.readSnapshot(store.namedLength('snapshot.json')));
+  const targets = store.updateTargets(await source.readTargets(store.namedLength('targets.json')));
   const bundleTargets = bundleFile ? store.verifyBundleTargets(bundleFile) : undefined;
   return { targets, bundleTargets, all: [store.root, timestamp, snapshot, targets, ...(bundleTargets ? [bundleTargets] : [])] };
 }

@@ -1,6 +1,7 @@
 import { InvalidMetadataError } from '../errors.js';
 import type { Medium } from '../medium/medium.js';
 import { safeRelativePath } from '../medium/safe-path.js';
+import { parseStrictJson } from '../tuf/strict-json.js';
 
 /**
  * `bundle.json`, at the root of every bundle `bundle create` writes: what the bundle holds and the size and
@@ -80,14 +81,9 @@ export async function hasManifest(medium: Medium): Promise<boolean> {
 
 export async function readManifest(medium: Medium): Promise<ManifestRecord> {
   if (!(await medium.stat(MANIFEST_PATH))) throw new InvalidMetadataError(`${medium.description} has no ${MANIFEST_PATH}: not written by 'bundle create'`);
-  const bytes = await medium.readFile(MANIFEST_PATH, MAX_MANIFEST_BYTES);
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new InvalidMetadataError(`${medium.description}: ${MANIFEST_PATH} is not JSON`, { cause: error });
-  }
-  return checkManifest(value, `${medium.description}: ${MANIFEST_PATH}`);
+  const where = `${medium.description}: ${MANIFEST_PATH}`;
+  // Unsigned and from the medium: capped in size, then nesting and duplicate keys refused, the file named.
+  return checkManifest(parseStrictJson(await medium.readFile(MANIFEST_PATH, MAX_MANIFEST_BYTES), where), where);
 }
 
 function checkManifest(value: unknown, where: string): ManifestRecord {

@@ -2,7 +2,8 @@ import { lstat, realpath, statfs } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { formatBytes } from '../format.js';
 import { InsufficientSpaceError, UsageError } from '../errors.js';
-import { MANIFEST_PATH } from './manifest.js';
+import { MAX_ARCHIVE_ENTRIES } from '../medium/archive-index.js';
+import { checkArchiveDestination, checkDirectoryDestination, type DirectoryDestination } from './destination.js';
 import type { SourceFile } from './source.js';
 
 export type BundleFormat = 'dir' | 'tar' | 'zip';
@@ -52,15 +53,19 @@ const MANIFEST_BYTES_PER_FILE = 160;
 const MANIFEST_BASE_BYTES = 64 << 10;
 
 /**
- * Checks the destination before anything is written: no finished bundle there unless `force`, enough free
- * space for what remains to write, and no file over FAT32's 4 GiB limit on a vfat file system.
+ * Checks the destination before anything is written: nothing there that bundle-create did not write in the way
+ * (`destination.ts`), no finished bundle unless `force`, enough free space for what remains to write, and no file
+ * over FAT32's 4 GiB limit on a vfat file system. Returns what of a directory destination bundle-create wrote.
  */
-export async function preflight(destination: string, format: BundleFormat, files: readonly SourceFile[], force: boolean): Promise<void> {
-  const existing = format === 'dir' ? join(destination, MANIFEST_PATH) : destination;
-  const info = await lstat(destination).catch(() => undefined);
-  if (format === 'dir' && info && !info.isDirectory()) throw new UsageError(`${destination} exists and is not a directory`);
-  if (!force && (await lstat(existing).catch(() => undefined))) {
-    throw new UsageError(`${destination} already holds a bundle; use --force to replace it`);
+export async function preflight(destination: string, format: BundleFormat, files: readonly SourceFile[], force: boolean): Promise<DirectoryDestination> {
+  let claimed: DirectoryDestination = { owned: new Set() };
+  if (format === 'dir') claimed = await checkDirectoryDestination(destination, files.map((file) => file.path), force);
+  else {
+    const entries = files.length + directoriesOf(files).size + 1;
+    if (entries > MAX_ARCHIVE_ENTRIES) {
+      throw new UsageError(`a ${format} bundle of the download would hold ${entries} entries, more than the ${MAX_ARCHIVE_ENTRIES} a device reads from an archive: use --format dir`);
+    }
+    await checkArchiveDestination(destination, format, force);
   }
   const needed = format === 'dir' ? await directoryBytesToWrite(destination, files) : archiveSize(format, files);
   const filesystem = await statfs(await nearestExisting(destination));
@@ -75,23 +80,33 @@ export async function preflight(destination: string, format: BundleFormat, files
     const huge = files.find((file) => file.size > FAT32_FILE_LIMIT);
     if (huge) throw new UsageError(`${huge.path} is ${formatBytes(huge.size)}, over FAT32's 4 GiB file limit on ${destination}: use an exFAT or ext4 drive`);
   }
+  return claimed;
 }
 
 /** An upper bound of the archive's size (tar: headers, PAX records and padding; zip: headers and zip64 fields). */
 export function archiveSize(format: 'tar' | 'zip', files: readonly SourceFile[]): number {
   const manifest = MANIFEST_BASE_BYTES + MANIFEST_BYTES_PER_FILE * files.length;
   if (format === 'tar') {
-    const directories = new Set(files.flatMap((file) => file.path.split('/').slice(0, -1).map((_, index, parts) => parts.slice(0, index + 1).join('/'))));
-    return files.reduce((total, file) => total + 3 * 512 + Math.ceil(file.size / 512) * 512, 0) + directories.size * 1536 + manifest + 2048;
+    return files.reduce((total, file) => total + 3 * 512 + Math.ceil(file.size / 512) * 512, 0) + directoriesOf(files).size * 1536 + manifest + 2048;
   }
   return files.reduce((total, file) => total + 30 + 46 + 2 * (Buffer.byteLength(file.path) + 28) + file.size, 0) + manifest + 98;
+}
+
+/** The directories the files' paths imply (a tar bundle writes an entry for each). */
+function directoriesOf(files: readonly SourceFile[]): Set<string> {
+  const directories = new Set<string>();
+  for (const file of files) {
+    for (let slash = file.path.indexOf('/'); slash !== -1; slash = file.path.indexOf('/', slash + 1)) directories.add(file.path.slice(0, slash));
+  }
+  return directories;
 }
 
 /** What a resumed `dir` write still has to write: files already present with their size count as done. */
 async function directoryBytesToWrite(destination: string, files: readonly SourceFile[]): Promise<number> {
   let total = MANIFEST_BASE_BYTES + MANIFEST_BYTES_PER_FILE * files.length;
+  const started = await lstat(destination).catch(() => undefined);
   for (const file of files) {
-    const present = await lstat(join(destination, file.path)).catch(() => undefined);
+    const present = started && (await lstat(join(destination, file.path)).catch(() => undefined));
     if (!(present?.isFile() && present.size === file.size)) total += Math.ceil(file.size / BLOCK_SLACK) * BLOCK_SLACK;
   }
   return total;

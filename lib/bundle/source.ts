@@ -8,6 +8,7 @@ import {
 } from '../medium/layout.js';
 import { safeRelativePath } from '../medium/safe-path.js';
 import { parseBundleTargets, parseRoot, parseSnapshot, parseTargets, parseTimestamp } from '../tuf/dialect.js';
+import { metadataSizeLimits } from '../tuf/medium-source.js';
 import type { BundleTargetsMetadata, SignedMetadata, CommonFields, TargetsMetadata } from '../tuf/model.js';
 import type { MediumContent } from './content.js';
 import { pumpHashing } from './hashing.js';
@@ -43,7 +44,6 @@ export interface BundleSource {
   readonly notes: readonly string[];
 }
 
-const MAX_METADATA_BYTES = 32 << 20;
 const ROLE_FILES = [TUF_FILES.timestamp, TUF_FILES.snapshot, TUF_FILES.targets].map(tufPath);
 const BUNDLE_TARGETS_FILE = tufPath(TUF_FILES.bundleTargets);
 
@@ -79,16 +79,19 @@ async function readDownload(directory: string): Promise<Download> {
   const files = new Map<string, SourceFile>();
   await listFiles(directory, '', files);
   if (![...files.keys()].some((path) => isInside(path, TUF_DIRECTORY))) throw new MetadataNotFoundError(`${directory} holds no '${TUF_DIRECTORY}/' directory: not a fioctl offline-update download`);
-  const read = async <Fields extends CommonFields>(path: string, parse: (bytes: Buffer, name: string) => SignedMetadata<Fields>) => {
+  // The limits a device reads the medium with: a download a device would refuse is refused here.
+  const read = async <Fields extends CommonFields>(path: string, limit: number, parse: (bytes: Buffer, name: string) => SignedMetadata<Fields>) => {
     const file = files.get(path);
     if (!file) throw new MetadataNotFoundError(`${directory}: ${path} is missing`);
-    if (file.size > MAX_METADATA_BYTES) throw new InvalidMetadataError(`${file.localPath} is implausibly large (${file.size} bytes)`);
+    if (file.size > limit) throw new InvalidMetadataError(`${file.localPath} is implausibly large (${file.size} bytes, more than the ${limit} a device reads)`);
     return parse(await readFile(file.localPath), file.localPath);
   };
-  const [timestamp, snapshot, targets] = [await read(ROLE_FILES[0]!, parseTimestamp), await read(ROLE_FILES[1]!, parseSnapshot), await read(ROLE_FILES[2]!, parseTargets)];
-  const bundleTargets = files.has(BUNDLE_TARGETS_FILE) ? await read(BUNDLE_TARGETS_FILE, parseBundleTargets) : undefined;
+  const timestamp = await read(tufPath(TUF_FILES.timestamp), metadataSizeLimits.timestamp, parseTimestamp);
+  const snapshot = await read(tufPath(TUF_FILES.snapshot), metadataSizeLimits.snapshot, parseSnapshot);
+  const targets = await read(tufPath(TUF_FILES.targets), metadataSizeLimits.targets, parseTargets);
+  const bundleTargets = files.has(BUNDLE_TARGETS_FILE) ? await read(BUNDLE_TARGETS_FILE, metadataSizeLimits.bundleTargets, parseBundleTargets) : undefined;
   const rootVersions = [...files.keys()].flatMap((path) => rootVersionOfPath(path) ?? []);
-  const newestRoot = rootVersions.length > 0 ? await read(tufPath(rootFileName(Math.max(...rootVersions))), parseRoot) : undefined;
+  const newestRoot = rootVersions.length > 0 ? await read(tufPath(rootFileName(Math.max(...rootVersions))), metadataSizeLimits.root, parseRoot) : undefined;
   return {
     directory,
     files,

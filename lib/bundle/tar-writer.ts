@@ -42,6 +42,8 @@ export class TarBundleWriter implements BundleWriter {
     await this.file.commit();
   }
 
+  async complete(): Promise<void> {}
+
   async abort(): Promise<void> {
     await this.file.abort();
   }

@@ -34,6 +34,8 @@ export interface BundleWriter {
   readBack(onProgress: ProgressListener): Promise<ReadBack>;
   /** Removes what an unfinished archive write left; a `dir` write keeps its complete files for resuming. */
   abort(): Promise<void>;
+  /** After a sound read-back: drops what a `dir` write kept so that a second run could resume it (its claim). */
+  complete(): Promise<void>;
 }
 
 /**

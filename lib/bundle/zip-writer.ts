@@ -94,6 +94,8 @@ export class ZipBundleWriter implements BundleWriter {
     await this.file.commit();
   }
 
+  async complete(): Promise<void> {}
+
   async abort(): Promise<void> {
     await this.file.abort();
   }

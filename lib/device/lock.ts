@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FioupError, LockedError } from '../errors.js';
@@ -19,7 +19,12 @@ export interface HeldLock {
  */
 async function flock(path: string, flags: number, mode: number): Promise<number | undefined> {
   await mkdir(dirname(path), { recursive: true });
-  const fd = openSync(path, flags | constants.O_CREAT, mode);
+  // Non-blocking: a FIFO named as the lock must not hang the open; only a regular file is a lock file.
+  const fd = openSync(path, flags | constants.O_CREAT | constants.O_NONBLOCK, mode);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new FioupError(`cannot lock ${path}: it is not a regular file`);
+  }
   let status: number | null;
   let stderr = '';
   try {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { FileTooLargeError, MetadataNotFoundError, UnsafePathError } from '../errors.js';
+import { FileTooLargeError, InvalidMetadataError, MetadataNotFoundError, UnsafePathError } from '../errors.js';
 import type { Medium, MediumEntry } from './medium.js';
 import { safeRelativePath } from './safe-path.js';
 
@@ -10,17 +10,31 @@ export interface IndexedFile<Location> {
 }
 
 /**
+ * The most entries an archive medium may have. Real bundles hold a few tens of thousands, nearly all of them the
+ * objects of `ostree_repo/`; the index of this many takes a few seconds and a few hundred MiB, a bound a device can
+ * afford before anything in the archive is trusted.
+ */
+export const MAX_ARCHIVE_ENTRIES = 500_000;
+
+/** An archive with more entries than a medium may have: refused (15) before its index grows any further. */
+export function tooManyEntries(description: string, count?: number): InvalidMetadataError {
+  return new InvalidMetadataError(`${description}: ${count === undefined ? 'more than' : `${count} entries, more than`} the ${MAX_ARCHIVE_ENTRIES} entries a bundle may hold: not a bundle`);
+}
+
+/**
  * The tree of an archive's entries, built once when the archive is opened. Names are checked with
- * `safeRelativePath`; a duplicate name, or a name that is both a file and a directory, refuses the archive.
- * Directories that only appear as parents of files are implied.
+ * `safeRelativePath`; a duplicate name, or a name that is both a file and a directory, refuses the archive, and so
+ * does an entry past the `MAX_ARCHIVE_ENTRIES`th. Directories that only appear as parents of files are implied.
  */
 export class ArchiveIndex<Location> {
   private readonly files = new Map<string, IndexedFile<Location>>();
   private readonly directories = new Map<string, Set<string>>([['', new Set()]]);
+  private entries = 0;
 
   constructor(private readonly description: string) {}
 
   addFile(rawName: string, file: IndexedFile<Location>): void {
+    this.count();
     const path = this.checkedName(rawName);
     if (this.files.has(path) || this.directories.has(path)) throw new UnsafePathError(`${this.description}: '${path}' appears more than once`);
     this.addParents(path);
@@ -28,6 +42,7 @@ export class ArchiveIndex<Location> {
   }
 
   addDirectory(rawName: string): void {
+    this.count();
     const path = this.checkedName(rawName);
     if (this.files.has(path)) throw new UnsafePathError(`${this.description}: '${path}' is both a file and a directory`);
     if (this.directories.has(path)) return;
@@ -60,23 +75,26 @@ export class ArchiveIndex<Location> {
     return { ...file, path: safe };
   }
 
+  private count(): void {
+    if (++this.entries > MAX_ARCHIVE_ENTRIES) throw tooManyEntries(this.description);
+  }
+
   private checkedName(rawName: string): string {
     return safeRelativePath(rawName, `${this.description}: entry name`);
   }
 
+  /** Records `path` in its parent directory, creating the parents it implies (each checked not to be a file). */
   private addParents(path: string): void {
-    const parts = path.split('/');
-    let parent = '';
-    for (const part of parts) {
-      if (this.files.has(parent)) throw new UnsafePathError(`${this.description}: '${parent}' is both a file and a directory`);
-      this.directories.get(parent)!.add(part);
-      const child = parent === '' ? part : `${parent}/${part}`;
-      if (child !== path && !this.directories.has(child)) {
-        if (this.files.has(child)) throw new UnsafePathError(`${this.description}: '${child}' is both a file and a directory`);
-        this.directories.set(child, new Set());
-      }
-      parent = child;
+    const slash = path.lastIndexOf('/');
+    const parent = slash < 0 ? '' : path.slice(0, slash);
+    if (this.files.has(parent)) throw new UnsafePathError(`${this.description}: '${parent}' is both a file and a directory`);
+    let children = this.directories.get(parent);
+    if (!children) {
+      this.addParents(parent);
+      children = new Set();
+      this.directories.set(parent, children);
     }
+    children.add(path.slice(slash + 1));
   }
 }
 

@@ -1,8 +1,8 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import StreamZip from 'node-stream-zip';
-import { ContentVerificationError, InvalidMetadataError, UnsafePathError } from '../errors.js';
-import { ArchiveIndex, IndexedArchiveMedium } from './archive-index.js';
+import { ContentVerificationError, FioupError, InvalidMetadataError, UnsafePathError } from '../errors.js';
+import { ArchiveIndex, IndexedArchiveMedium, MAX_ARCHIVE_ENTRIES, tooManyEntries } from './archive-index.js';
 
 const UNIX_HOST = 3;
 const FILE_TYPE_MASK = 0o170000;
@@ -11,13 +11,21 @@ const DIRECTORY = 0o040000;
 const LOCAL_HEADER_SIZE = 30;
 const STORED = 0;
 const DEFLATED = 8;
+const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
+const END_OF_CENTRAL_DIRECTORY_SIZE = 22;
+const MAX_COMMENT_SIZE = 0xffff;
+const ZIP64_LOCATOR = 0x07064b50;
+const ZIP64_LOCATOR_SIZE = 20;
+const ZIP64_END_OF_CENTRAL_DIRECTORY = 0x06064b50;
 
 /**
  * A medium that is a zip archive (stored or deflated entries, zip64), read in place through its central
  * directory. Refused as a whole when opened (UnsafePathError): unsafe names (`..`, absolute, backslashes),
  * duplicate names, entries whose Unix mode is a link or a device, encrypted entries, unknown compression
- * methods, entries whose data would lie past the end of the file. A deflated entry is never inflated past
- * the size its header declares (zip bombs stop there, with ContentVerificationError).
+ * methods, entries whose data would lie past the end of the file, and an archive whose end record declares more
+ * than `MAX_ARCHIVE_ENTRIES` entries (before its central directory is read). A deflated entry is never inflated past
+ * the size its header declares (zip bombs stop there, with ContentVerificationError); an entry whose local header,
+ * CRC-32 or deflate stream is damaged fails its read with ContentVerificationError, the entry named.
  */
 export class ZipMedium extends IndexedArchiveMedium<StreamZip.ZipEntry> {
   private constructor(private readonly zip: StreamZip.StreamZipAsync, index: ArchiveIndex<StreamZip.ZipEntry>, archivePath: string) {
@@ -26,9 +34,11 @@ export class ZipMedium extends IndexedArchiveMedium<StreamZip.ZipEntry> {
 
   static async open(archivePath: string): Promise<ZipMedium> {
     const description = `zip archive ${archivePath}`;
+    const archiveSize = (await stat(archivePath)).size;
+    const declared = await declaredEntryCount(archivePath, archiveSize);
+    if (declared !== undefined && declared > MAX_ARCHIVE_ENTRIES) throw tooManyEntries(description, declared);
     const zip = new StreamZip.async({ file: archivePath, skipEntryNameValidation: true });
     try {
-      const archiveSize = (await stat(archivePath)).size;
       const entries = await zip.entries().catch((error: unknown) => {
         throw new InvalidMetadataError(`${description}: ${(error as Error).message}`, { cause: error });
       });
@@ -52,14 +62,55 @@ export class ZipMedium extends IndexedArchiveMedium<StreamZip.ZipEntry> {
   async open(path: string): Promise<Readable> {
     const file = this.index.file(path);
     if (file.size === 0) return Readable.from([]);
-    const source = (await this.zip.stream(file.location)) as Readable;
-    const limited = new DeclaredSizeLimit(file.size, `${this.description}: '${file.path}'`);
-    source.on('error', (error) => limited.destroy(error));
+    const what = `${this.description}: '${file.path}'`;
+    const source = (await this.zip.stream(file.location).catch((error: unknown) => {
+      throw asDamage(error, what);
+    })) as Readable;
+    const limited = new DeclaredSizeLimit(file.size, what);
+    source.on('error', (error) => limited.destroy(asDamage(error, what)));
     return source.pipe(limited);
   }
 
   async close(): Promise<void> {
     await this.zip.close();
+  }
+}
+
+/**
+ * node-stream-zip's and zlib's complaints about an entry (a local header that disagrees with the central directory,
+ * a CRC-32 mismatch, a broken deflate stream) say its bytes in the archive are damaged; errors of the system (a read
+ * that failed) and our own pass as they are.
+ */
+function asDamage(error: unknown, what: string): Error {
+  if (error instanceof FioupError || (error as NodeJS.ErrnoException).syscall !== undefined) return error as Error;
+  return new ContentVerificationError(`${what} is damaged in the archive (${(error as Error).message}): write the bundle again`, { cause: error });
+}
+
+/**
+ * The entry count the end-of-central-directory record declares (its zip64 twin's when the record defers to it),
+ * read from the end of the archive before the central directory is; undefined when there is no such record (the
+ * zip reader then refuses the archive).
+ */
+async function declaredEntryCount(archivePath: string, archiveSize: number): Promise<number | undefined> {
+  const handle = await open(archivePath, 'r');
+  try {
+    const tailSize = Math.min(archiveSize, END_OF_CENTRAL_DIRECTORY_SIZE + MAX_COMMENT_SIZE);
+    const tail = Buffer.alloc(tailSize);
+    await handle.read(tail, 0, tailSize, archiveSize - tailSize);
+    const signature = Buffer.alloc(4);
+    signature.writeUInt32LE(END_OF_CENTRAL_DIRECTORY);
+    const end = tail.lastIndexOf(signature);
+    if (end < 0 || end + END_OF_CENTRAL_DIRECTORY_SIZE > tailSize) return undefined;
+    const count = tail.readUInt16LE(end + 10);
+    if (count !== 0xffff) return count;
+    const locator = end - ZIP64_LOCATOR_SIZE;
+    if (locator < 0 || tail.readUInt32LE(locator) !== ZIP64_LOCATOR) return count;
+    const record = Buffer.alloc(40);
+    const { bytesRead } = await handle.read(record, 0, record.length, Number(tail.readBigUInt64LE(locator + 8)));
+    if (bytesRead !== record.length || record.readUInt32LE(0) !== ZIP64_END_OF_CENTRAL_DIRECTORY) return undefined;
+    return Number(record.readBigUInt64LE(32));
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,6 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { REPORTS_DIRECTORY } from '../medium/layout.js';
+import { parseStrictJson } from '../tuf/strict-json.js';
 import { REPORT_FORMAT, type UpdateReport } from './report.js';
 
 /** One report found on a drive, as `bundle inspect` lists it. */
@@ -51,8 +52,11 @@ async function reportsUnder(reportsDirectory: string): Promise<ReportListing[]> 
 async function readListing(file: string, device: string): Promise<ReportListing> {
   const unknown = { file, device, finishedAt: undefined, result: undefined, exitCode: undefined, previousTarget: undefined, newTarget: undefined };
   try {
-    if ((await stat(file)).size > MAX_REPORT_BYTES) return { ...unknown, problem: `larger than ${MAX_REPORT_BYTES} bytes` };
-    const report = JSON.parse(await readFile(file, 'utf8')) as Partial<UpdateReport>;
+    // A drive is anyone's: only a regular file is read (a FIFO would hang the read), capped, with the strict reader.
+    const info = await lstat(file);
+    if (!info.isFile()) return { ...unknown, problem: 'not a regular file' };
+    if (info.size > MAX_REPORT_BYTES) return { ...unknown, problem: `larger than ${MAX_REPORT_BYTES} bytes` };
+    const report = parseStrictJson(await readFile(file), file) as Partial<UpdateReport>;
     if (report?.format !== REPORT_FORMAT) return { ...unknown, problem: 'not a fioup-offline report' };
     return {
       file,

@@ -50,19 +50,43 @@ export function parseSnapshot(bytes: Buffer, fileName: string): SignedMetadata<S
   });
 }
 
-/** A target's custom fields stay unparsed until read: selection needs a few of them, of a few targets. */
-const isTargetCustom = (path: readonly string[]) => path.length === 4 && path[0] === 'signed' && path[1] === 'targets' && path[3] === 'custom';
+/** The map of targets stays unparsed until the file's signatures are found good: see `TargetsEnvelope`. */
+const isTargetMap = (path: readonly string[]) => path.length === 2 && path[0] === 'signed' && path[1] === 'targets';
+/** Inside that map, a target's custom fields stay unparsed until read: selection needs a few of them, of a few targets. */
+const isTargetCustom = (path: readonly string[]) => path.length === 2 && path[1] === 'custom';
 
+/**
+ * targets.json read in two steps, so that an unsigned file costs a scan of its bytes and no more, however large: the
+ * envelope (signatures, the signed bytes, version, expiry), then, once a threshold of its signatures is found good,
+ * its targets. A file not spelled canonically is parsed in full at once (and is bounded in size for that, see
+ * `parseSigned`).
+ */
+export interface TargetsEnvelope extends SignedMetadata<CommonFields> {
+  readTargets(): SignedMetadata<TargetsFields>;
+}
+
+export function parseTargetsEnvelope(bytes: Buffer, fileName: string): TargetsEnvelope {
+  const { metadata, signed, shape } = parseEnvelope(bytes, fileName, 'targets', isTargetMap);
+  const fields = commonFields(signed, shape);
+  return {
+    ...metadata,
+    fields,
+    readTargets: () => {
+      const map = signed.targets instanceof DeferredJson ? signed.targets.valueDeferring(isTargetCustom) : signed.targets;
+      const targets = new Map<string, TargetFileEntry>();
+      for (const [name, entry] of Object.entries(shape.object(map, 'targets'))) {
+        const where = `targets[${JSON.stringify(name)}]`;
+        const target = shape.object(entry, where);
+        targets.set(name, new TargetEntry(shape.length(target.length, `${where}.length`), shape.hashes(target.hashes, `${where}.hashes`), target.custom));
+      }
+      return { ...metadata, fields: { ...fields, targets } };
+    },
+  };
+}
+
+/** targets.json in full: for files already trusted (the device's stored copy) or checked otherwise (the host). */
 export function parseTargets(bytes: Buffer, fileName: string): SignedMetadata<TargetsFields> {
-  return parseSigned(bytes, fileName, 'targets', (signed, shape) => {
-    const targets = new Map<string, TargetFileEntry>();
-    for (const [name, entry] of Object.entries(shape.object(signed.targets, 'targets'))) {
-      const where = `targets[${JSON.stringify(name)}]`;
-      const target = shape.object(entry, where);
-      targets.set(name, new TargetEntry(shape.length(target.length, `${where}.length`), shape.hashes(target.hashes, `${where}.hashes`), target.custom));
-    }
-    return { ...commonFields(signed, shape), targets };
-  }, isTargetCustom);
+  return parseTargetsEnvelope(bytes, fileName).readTargets();
 }
 
 /** A target of targets.json, its custom fields parsed each time they are read (see TargetFileEntry). */
@@ -91,31 +115,44 @@ export function parseBundleTargets(bytes: Buffer, fileName: string): SignedMetad
 
 type JsonObject = Record<string, unknown>;
 
+/**
+ * Metadata that fioctl wrote is canonical: its `signed` bytes are what was signed, and they are read once. Other
+ * spellings are parsed in full and encoded again, which costs several times the file's size in memory: that is
+ * refused for files over `MAX_NON_CANONICAL_BYTES`, before any parsing.
+ */
+const MAX_NON_CANONICAL_BYTES = 16 << 20;
+
 function parseSigned<Fields extends CommonFields>(
   bytes: Buffer,
   fileName: string,
   role: RoleName,
   parseFields: (signed: JsonObject, shape: ShapeChecker) => Fields,
-  isDeferred: (path: readonly string[]) => boolean = () => false,
 ): SignedMetadata<Fields> {
+  const { metadata, signed, shape } = parseEnvelope(bytes, fileName, role, () => false);
+  return { ...metadata, fields: parseFields(signed, shape) };
+}
+
+/** The document's signatures and signed bytes, and its `signed` object, with the subtrees `isDeferred` names left unparsed. */
+function parseEnvelope(bytes: Buffer, fileName: string, role: RoleName, isDeferred: (path: readonly string[]) => boolean) {
   const shape: ShapeChecker = new ShapeChecker(fileName);
-  // Metadata that fioctl wrote is canonical: its `signed` bytes are what was signed, and they are read once. Other
-  // spellings are parsed in full and encoded again.
   const canonical = parseCanonicalSigned(bytes, fileName, isDeferred);
+  if (!canonical && bytes.length > MAX_NON_CANONICAL_BYTES) {
+    shape.fail(`is ${bytes.length} bytes of JSON not spelled canonically (as fioctl writes metadata), more than the ${MAX_NON_CANONICAL_BYTES} read in any other spelling`);
+  }
   const document = shape.object(canonical ? canonical.document : parseStrictJson(bytes, fileName), 'the document');
   const signed = shape.object(document.signed, 'signed');
   const type = typeof signed._type === 'string' ? typeNames[signed._type] : undefined;
   if (!type) shape.fail(`signed._type ${JSON.stringify(signed._type)} is not a TUF role`);
   if (type.role !== role) shape.fail(`holds ${type.role} metadata where ${role} metadata was expected`);
   const signatures = shape.array(document.signatures, 'signatures').map((entry, index) => parseSignature(entry, index, type.dialect, shape));
-  return {
+  const metadata = {
     fileName,
     dialect: type.dialect,
-    fields: parseFields(signed, shape),
     signatures,
     signedForms: canonical ? [canonical.signedBytes] : canonicalEncodings(signed, type.dialect, fileName),
     rawBytes: bytes,
   };
+  return { metadata, signed, shape };
 }
 
 function commonFields(signed: JsonObject, shape: ShapeChecker): CommonFields {

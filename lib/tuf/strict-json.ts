@@ -19,6 +19,11 @@ export class DeferredJson {
   value(): unknown {
     return parseStrictJson(this.bytes.subarray(this.start, this.end), this.fileName);
   }
+
+  /** Parses the subtree (canonical, as it was checked), leaving unparsed in turn the subtrees at the paths, relative to it, that `isDeferred` names. */
+  valueDeferring(isDeferred: (path: readonly string[]) => boolean): unknown {
+    return new StrictJsonReader(this.bytes.subarray(this.start, this.end), this.fileName, isDeferred, true).readDocument();
+  }
 }
 
 export interface CanonicalSigned {
@@ -79,8 +84,18 @@ class StrictJsonReader {
   private stringEnd = 0;
   private stringDecoded: string | undefined;
 
-  /** With `isDeferred`, a canonical reading (`parseCanonicalSigned`); without, a strict one (`parseStrictJson`). */
-  constructor(private readonly bytes: Buffer, private readonly fileName: string, private readonly isDeferred?: (path: readonly string[]) => boolean) {}
+  /**
+   * With `isDeferred`, a canonical reading of a document (`parseCanonicalSigned`) or, with `canonicalSubtree`, of a
+   * subtree already checked in one; without, a strict one (`parseStrictJson`).
+   */
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly fileName: string,
+    private readonly isDeferred?: (path: readonly string[]) => boolean,
+    private readonly canonicalSubtree = false,
+  ) {
+    this.canonical = canonicalSubtree;
+  }
 
   readDocument(): unknown {
     if (!isUtf8(this.bytes)) throw new InvalidMetadataError(`${this.fileName}: not valid UTF-8`);
@@ -158,7 +173,7 @@ class StrictJsonReader {
     if (!build) return this.readValue(depth, false);
     this.path.push(key);
     this.skipWhitespace();
-    const entersSigned = depth === 1 && key === 'signed' && this.isDeferred !== undefined;
+    const entersSigned = depth === 1 && key === 'signed' && this.isDeferred !== undefined && !this.canonicalSubtree;
     if (entersSigned) this.canonical = true;
     const start = this.position;
     let value: unknown;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { BadVersionError, ExpiredMetadataError, MetadataMismatchError, MetadataNotFoundError, RollbackError } from '../errors.js';
-import { parseBundleTargets, parseRoot, parseSnapshot, parseTargets, parseTimestamp } from './dialect.js';
+import { parseBundleTargets, parseRoot, parseSnapshot, parseTargets, parseTargetsEnvelope, parseTimestamp, type TargetsEnvelope } from './dialect.js';
 import type {
   BundleTargetsMetadata, CommonFields, MetaFileInfo, RoleName, RootMetadata, SignedMetadata, SnapshotMetadata, TargetsMetadata,
   TimestampMetadata,
@@ -12,6 +12,12 @@ import { requireEverySignatureValid, requireThreshold } from './signatures.js';
 export interface MetadataFile {
   readonly fileName: string;
   readonly bytes: Buffer;
+}
+
+/** The length a trusted role gives the next file (the timestamp of snapshot.json, the snapshot of targets.json), and who says so. */
+export interface NamedLength {
+  readonly length: number;
+  readonly by: string;
 }
 
 /** What the device trusted before this run, used as the floor for rollback checks. */
@@ -119,10 +125,18 @@ export class TrustedMetadataStore {
     return snapshot;
   }
 
+  /** The length the trusted timestamp gives snapshot.json, or the trusted snapshot targets.json: a bound for reading it. */
+  namedLength(file: 'snapshot.json' | 'targets.json'): NamedLength | undefined {
+    const referrer = file === 'snapshot.json' ? this.trustedTimestamp : this.trustedSnapshot;
+    const length = file === 'snapshot.json' ? this.trustedTimestamp?.fields.snapshotMeta.length : this.trustedSnapshot?.fields.meta.get(file)?.length;
+    return referrer && length !== undefined ? { length, by: referrer.fileName } : undefined;
+  }
+
   updateTargets(file: MetadataFile): TargetsMetadata {
     if (!this.trustedSnapshot) throw new Error('updateTargets before the snapshot');
-    const targets = targetsNamedBy(this.trustedSnapshot, file);
-    requireThreshold(targets, this.currentRoot, 'targets');
+    const envelope = targetsNamedBy(this.trustedSnapshot, file);
+    requireThreshold(envelope, this.currentRoot, 'targets');
+    const targets = envelope.readTargets();
     const previous = this.baseline().targets;
     if (previous) requireNoRollback(targets, previous);
     this.requireNotExpired(targets);
@@ -192,7 +206,7 @@ export function checkUnsignedChain(files: { timestamp: MetadataFile; snapshot: M
 } {
   const timestamp = parseTimestamp(files.timestamp.bytes, files.timestamp.fileName);
   const snapshot = snapshotNamedBy(timestamp, files.snapshot);
-  return { timestamp, snapshot, targets: targetsNamedBy(snapshot, files.targets) };
+  return { timestamp, snapshot, targets: targetsNamedBy(snapshot, files.targets).readTargets() };
 }
 
 /** The snapshot in `file`, once its bytes and version are those `timestamp` names. */
@@ -204,12 +218,12 @@ function snapshotNamedBy(timestamp: TimestampMetadata, file: MetadataFile): Snap
   return snapshot;
 }
 
-/** The targets in `file`, once its bytes and version are those `snapshot` names. */
-function targetsNamedBy(snapshot: SnapshotMetadata, file: MetadataFile): TargetsMetadata {
+/** The envelope of the targets in `file` (its targets not read yet), once its bytes and version are those `snapshot` names. */
+function targetsNamedBy(snapshot: SnapshotMetadata, file: MetadataFile): TargetsEnvelope {
   const expected = snapshot.fields.meta.get('targets.json');
   if (!expected) throw new MetadataMismatchError(`${snapshot.fileName}: lists no targets.json`);
   requireMatchingBytes(file, expected, snapshot.fileName);
-  const targets = parseTargets(file.bytes, file.fileName);
+  const targets = parseTargetsEnvelope(file.bytes, file.fileName);
   requireVersion(targets, expected.version, snapshot.fileName);
   return targets;
 }

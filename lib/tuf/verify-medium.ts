@@ -62,8 +62,8 @@ export async function verifyMedium(medium: Medium, trust: DeviceTrust, device: B
   let usedStoredMetadata = false;
   try {
     store.updateTimestamp(await source.readTimestamp());
-    store.updateSnapshot(await source.readSnapshot());
-    store.updateTargets(await source.readTargets());
+    store.updateSnapshot(await source.readSnapshot(store.namedLength('snapshot.json')));
+    store.updateTargets(await source.readTargets(store.namedLength('targets.json')));
   } catch (error) {
     if (!(error instanceof RollbackError)) throw error;
     if (!store.useStoredTargets()) throw error;

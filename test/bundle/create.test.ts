@@ -117,18 +117,24 @@ describe('bundle create round trips', () => {
 });
 
 describe('bundle create: resume, verify, inspect, refusals', () => {
-  test('a dir write resumes: complete files are kept, a truncated one is rewritten', async () => {
+  test('an interrupted dir write resumes without --force: complete files are kept, a truncated one is rewritten', async () => {
     const destination = join(work, 'resume');
-    await create({ destination, format: 'dir' });
-    const victim = sourceFiles.find((path) => path.startsWith('apps/blobs/'))!;
+    const interrupted = new Error('interrupted');
+    const stopAfterFive = (event: ProgressEvent) => {
+      if (event.type === 'bytes' && event.label === WRITE_LABEL && event.files!.done === 5) throw interrupted;
+    };
+    await assert.rejects(create({ destination, format: 'dir', onProgress: stopAfterFive }), (error) => error === interrupted);
+    const left = await filesUnder(destination);
+    assert.ok(!left.includes('bundle.json') && left.includes('.fioup-offline-writing.json'), left.join(' '));
+    const victim = left.find((path) => path.startsWith('apps/') && !path.endsWith('.fioup-partial'))!;
     await truncate(join(destination, victim), 3);
-    await rm(join(destination, 'bundle.json'));
-    await writeFile(join(destination, 'apps/.stale.fioup-partial'), 'left by a crash');
+    const stale = join(destination, victim.replace(/[^/]+$/, (name) => `.${name}.fioup-partial`));
+    await writeFile(stale, 'left by a crash');
     const result = await create({ destination, format: 'dir' });
-    assert.equal(result.written, 1, 'only the truncated file');
-    assert.equal(result.skipped, sourceFiles.length - 1);
+    assert.equal(result.skipped, 4, 'the complete files are kept');
+    assert.equal(result.written, sourceFiles.length - 4);
     assert.ok((await readFile(join(destination, victim))).equals(await readFile(join(source, victim))));
-    assert.deepEqual(await filesUnder(destination), [...sourceFiles, 'bundle.json'].sort());
+    assert.deepEqual(await filesUnder(destination), [...sourceFiles, 'bundle.json'].sort(), 'no claim, no partial file left');
     await verifyBundle(destination);
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,5 +94,14 @@ describe('locks: flock(2) held for exactly as long as the process lives', () => 
     assert.deepEqual([await flockFree(paths.device), await flockFree(paths.aktualizrLite)], [false, false]);
     both.release();
     assert.deepEqual([await flockFree(paths.device), await flockFree(paths.aktualizrLite)], [true, true]);
+  });
+
+  test('a lock path that is a FIFO or a directory is refused at once, not waited on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fioup-lock-'));
+    const fifo = join(dir, 'aklite.lock');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(acquireAkliteLock(fifo), (error: Error) => error.message === `cannot lock ${fifo}: it is not a regular file`);
+    await assert.rejects(acquireDeviceLock(fifo), /it is not a regular file/);
+    await assert.rejects(acquireDeviceLock(dir), /EISDIR|not a regular file/);
   });
 });
