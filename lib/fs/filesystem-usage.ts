@@ -49,10 +49,10 @@ export function filesystemUsage(path: string): FilesystemUsage {
   };
 }
 
-/** "12.0 MiB of 16.0 MiB free, 1,024 of 4,096 inodes free (the filesystem mounted at /data)". */
+/** "the filesystem mounted at /data has 12.0 MiB of 16.0 MiB free and 1024 of 4096 inodes free". */
 export function describeUsage(usage: FilesystemUsage): string {
-  const inodes = usage.inodesTotal > 0 ? `, ${usage.inodesFree} of ${usage.inodesTotal} inodes free` : '';
-  return `${formatBytes(usage.bytesAvailable)} of ${formatBytes(usage.bytesTotal)} free${inodes} (the filesystem mounted at ${usage.mountPoint})`;
+  const inodes = usage.inodesTotal > 0 ? ` and ${usage.inodesFree} of ${usage.inodesTotal} inodes free` : '';
+  return `the filesystem mounted at ${usage.mountPoint} has ${formatBytes(usage.bytesAvailable)} of ${formatBytes(usage.bytesTotal)} free${inodes}`;
 }
 
 /** The longest mount point that contains `path`; `/` when the mount table cannot be read. */

@@ -45,9 +45,10 @@ export function withPath<E>(error: E, path: string): E {
 
 /** Out of space on the filesystem of `path` (Docker's own ENOSPC, reported in its messages, included). */
 export function outOfSpace(path: string, action: string, cause: unknown, code = 'ENOSPC'): OutOfSpaceError {
+  const usage = usageFacts(path);
+  const numbers = usage ? describeUsage(usage) : `the usage of the filesystem of ${path} cannot be read`;
   return new OutOfSpaceError(
-    `${action}: no space left (${code}) on the filesystem of ${path}, ${usageOf(path)}: ` +
-      'free space (or inodes: remove files) there, then run the command again', { cause },
+    `${action}: no space left (${code}): ${numbers}; free space (or inodes: remove files) there, then run the command again`, { cause },
   );
 }
 
@@ -89,11 +90,6 @@ function mkdirFailure(path: string, action: string, cause: ErrnoError): FioupErr
 
 function notADirectory(existing: string, action: string, cause: unknown): MissingDirectoryError {
   return new MissingDirectoryError(`${action}: ${existing} is a file, not a directory (ENOTDIR): move it away or correct the configured path`, { cause });
-}
-
-function usageOf(path: string): string {
-  const usage = usageFacts(path);
-  return usage ? describeUsage(usage) : 'whose usage cannot be read';
 }
 
 function usageFacts(path: string) {

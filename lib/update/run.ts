@@ -76,19 +76,26 @@ class Switch {
         return this.rollBack(error.message);
       }
     }
-    await runSteps('run', [{ name: commonStepNames.run.finish, run: () => this.finish() }], this.env.onProgress);
+    await runSteps('run', [
+      { name: commonStepNames.run.finish, run: () => this.finish() },
+      { name: commonStepNames.run.clean, run: () => this.clean() },
+    ], this.env.onProgress);
     await this.callback('install-post', 'OK');
     return { outcome: 'done', target: this.pending.target.name };
   }
 
   /**
-   * The target becomes current, then each part removes what only the previous payload used; the installation is
-   * closed once that is done (phase `finishing` until then, which the next `run` completes after a crash).
+   * The target becomes current; the installation stays open (phase `finishing`) until `clean` is done, so that the
+   * next `run` completes a clean-up a crash interrupted.
    */
   private async finish(): Promise<void> {
     const failedTargets = this.state.failedTargets.filter((name) => name !== this.pending.target.name);
     this.state = { ...this.state, current: this.pending.target, pending: { ...this.pending, phase: 'finishing' }, failedTargets };
     await this.env.files.state.save(this.state);
+  }
+
+  /** Each part removes what only the previous payload used, then the installation is closed. */
+  private async clean(): Promise<void> {
     for (const { run } of this.parts) await run.finish();
     this.state = { ...this.state, pending: undefined };
     await this.env.files.state.save(this.state);

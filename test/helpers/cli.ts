@@ -41,3 +41,71 @@ export function runProgram(program: string, args: readonly string[], options: { 
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/** A CLI run in a process group of its own, its NDJSON progress (`--json`) read as it comes. */
+export interface LiveCli {
+  readonly pid: number;
+  /** Resolves with the next progress event that `matches`, or undefined once the command ended without one. */
+  waitFor(matches: (event: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined>;
+  /** The step events received so far, in order (`<step> start` / `<step> done`), with when they came (ms after the start). */
+  readonly steps: readonly { readonly label: string; readonly at: number }[];
+  /** Kills the whole group with SIGKILL, the command and what it runs (compose, flock), as a power cut would. */
+  kill(): void;
+  readonly done: Promise<CliResult>;
+}
+
+export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): LiveCli {
+  const { program, args: before } = cliCommand();
+  const child = spawn(program, [...before, ...args, '--json'], {
+    cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  const steps: { label: string; at: number }[] = [];
+  const startedAt = Date.now();
+  const waiters: { matches: (event: Record<string, unknown>) => boolean; resolve: (event: Record<string, unknown> | undefined) => void }[] = [];
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      let event: Record<string, unknown>;
+      try {
+        event = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (event.event === 'step') steps.push({ label: `${event.step} ${event.state}`, at: Date.now() - startedAt });
+      for (const waiter of waiters.splice(0)) {
+        if (waiter.matches(event)) waiter.resolve(event);
+        else waiters.push(waiter);
+      }
+    }
+  });
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      for (const waiter of waiters.splice(0)) waiter.resolve(undefined);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+  return {
+    pid: child.pid!,
+    steps,
+    waitFor: (matches) => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
+      else waiters.push({ matches, resolve });
+    }),
+    kill: () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+    done,
+  };
+}
