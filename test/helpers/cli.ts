@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -45,8 +46,6 @@ export function runProgram(program: string, args: readonly string[], options: { 
 /** A CLI run in a process group of its own, its NDJSON progress (`--json`) read as it comes. */
 export interface LiveCli {
   readonly pid: number;
-  /** Resolves with the next progress event that `matches`, or undefined once the command ended without one. */
-  waitFor(matches: (event: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined>;
   /** The step events received so far, in order (`<step> start` / `<step> done`), with when they came (ms after the start). */
   readonly steps: readonly { readonly label: string; readonly at: number }[];
   /** Kills the whole group with SIGKILL, the command and what it runs (compose, flock), as a power cut would. */
@@ -64,7 +63,6 @@ export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = 
   let pending = '';
   const steps: { label: string; at: number }[] = [];
   const startedAt = Date.now();
-  const waiters: { matches: (event: Record<string, unknown>) => boolean; resolve: (event: Record<string, unknown> | undefined) => void }[] = [];
   child.stdout.on('data', (chunk) => {
     stdout += chunk;
     pending += chunk;
@@ -78,27 +76,16 @@ export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = 
         continue;
       }
       if (event.event === 'step') steps.push({ label: `${event.step} ${event.state}`, at: Date.now() - startedAt });
-      for (const waiter of waiters.splice(0)) {
-        if (waiter.matches(event)) waiter.resolve(event);
-        else waiters.push(waiter);
-      }
     }
   });
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
-      for (const waiter of waiters.splice(0)) waiter.resolve(undefined);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
   return {
     pid: child.pid!,
     steps,
-    waitFor: (matches) => new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
-      else waiters.push({ matches, resolve });
-    }),
     kill: () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -108,4 +95,10 @@ export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = 
     },
     done,
   };
+}
+
+/** The state letter of /proc/<pid>/stat: R, S, T (stopped, as FIOUP_OFFLINE_STOP_AT leaves a command)... */
+export async function processState(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return /\) (\w)/.exec(stat)?.[1];
 }
