@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exitCodeForError, exitCodeForOutcome, type ExitCodeValue, type Outcome } from '../exit-codes.js';
-import { writeJsonAtomic } from '../fs/atomic.js';
+import { readJsonLeniently, writeJsonAtomic } from '../fs/atomic.js';
 import { explainSystemError } from '../fs/system-errors.js';
 import type { ProgressListener } from '../progress.js';
 import type { DeviceStateStore, TargetRecord } from './state.js';
@@ -52,14 +51,8 @@ export class UpdateHistory {
 
   /** Every entry, oldest first; a history that cannot be read is empty (it informs, it never blocks an update). */
   async load(): Promise<HistoryEntry[]> {
-    const text = await readFile(this.path, 'utf8').catch(() => undefined);
-    if (text === undefined) return [];
-    try {
-      const stored = JSON.parse(text) as { entries?: HistoryEntry[] };
-      return Array.isArray(stored.entries) ? stored.entries : [];
-    } catch {
-      return [];
-    }
+    const entries = ((await readJsonLeniently(this.path)) as { entries?: unknown } | undefined)?.entries;
+    return Array.isArray(entries) ? (entries as HistoryEntry[]) : [];
   }
 
   async append(entry: HistoryEntry): Promise<void> {

@@ -1,6 +1,6 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../fs/atomic.js';
+import { readJsonLeniently, writeJsonAtomic } from '../fs/atomic.js';
 import type { DeviceStateStore } from './state.js';
 
 /**
@@ -13,24 +13,14 @@ import type { DeviceStateStore } from './state.js';
 export class ImageLoadJournal {
   private readonly path: string;
 
-  constructor(stateDirectory: string) {
-    this.path = join(stateDirectory, 'loading-images.json');
-  }
-
-  static of(state: DeviceStateStore): ImageLoadJournal {
-    return new ImageLoadJournal(state.directory);
+  constructor(state: DeviceStateStore) {
+    this.path = join(state.directory, 'loading-images.json');
   }
 
   /** The images listed; a journal that cannot be read lists none (it only ever frees space). */
   async list(): Promise<string[]> {
-    const text = await readFile(this.path, 'utf8').catch(() => undefined);
-    if (text === undefined) return [];
-    try {
-      const { images } = JSON.parse(text) as { images?: unknown };
-      return Array.isArray(images) ? images.filter((image): image is string => typeof image === 'string') : [];
-    } catch {
-      return [];
-    }
+    const images = ((await readJsonLeniently(this.path)) as { images?: unknown } | undefined)?.images;
+    return Array.isArray(images) ? images.filter((image): image is string => typeof image === 'string') : [];
   }
 
   async add(images: readonly string[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { withPath } from './system-errors.js';
 
@@ -45,6 +45,17 @@ export async function removeAbandonedTemporaries(directory: string): Promise<voi
   for (const name of names) {
     const pid = TEMPORARY_NAME.exec(name)?.[1];
     if (pid !== undefined && Number(pid) !== process.pid) await rm(join(directory, name), { force: true });
+  }
+}
+
+/** The JSON value a file holds; undefined when it is missing, unreadable or not JSON (files that only inform). */
+export async function readJsonLeniently(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
 }
 

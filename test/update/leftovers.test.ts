@@ -72,7 +72,8 @@ describe('what crashed commands leave is removed by the next install or run', ()
   test('a run killed while it removes what the previous target used: the next run finishes the clean-up', async () => {
     const replaced = await factoryImagesInDocker(factory);
     assert.equal(replaced.length, 1, 'target 3 runs');
-    assert.equal((await install(2)).code, 101);
+    const downgrade = await device.cli(['install', '--src-dir', factory.dirs.medium, '--target', target(2), '--force']);
+    assert.equal(downgrade.code, 101, downgrade.stderr);
     const killed = await device.cli(['run'], { FIOUP_OFFLINE_CRASH_AT: 'run:clean' });
     assert.equal(killed.code, KILLED, killed.stderr);
     assert.equal((await device.state()).pending?.phase, 'finishing');

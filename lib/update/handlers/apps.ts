@@ -95,7 +95,7 @@ class AppsInstall implements PartInstall {
     const images = this.trees.flatMap((tree) => tree.images.map((image) => ({ tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers })));
     const absent = [];
     for (const image of images) if (!(await env.engine.hasImage(image.config.digest))) absent.push(image.config.digest);
-    await ImageLoadJournal.of(env.files.state).add(absent);
+    await new ImageLoadJournal(env.files.state).add(absent);
     const dockerRoot = await env.engine.rootDir();
     await loadImagesConcurrently(env.engine, images, this.appStore.blobs, {
       concurrency: env.config.parallelLoads,
@@ -127,7 +127,7 @@ class AppsInstall implements PartInstall {
     const { engine, files } = this.context.env;
     const removed = this.loadedImages.splice(0);
     for (const imageId of removed) await engine.removeImage(imageId, { force: true });
-    await ImageLoadJournal.of(files.state).remove(removed);
+    await new ImageLoadJournal(files.state).remove(removed);
   }
 }
 
@@ -265,7 +265,7 @@ async function removeAppLeftovers(env: DeviceEnvironment, state: DeviceState): P
   const phase = state.pending?.phase;
   const switching = phase === 'switching' || phase === 'rolling-back';
   if (!switching) await settleProjects(env, state.current?.apps ?? [], { keepStaging: phase === 'staged' });
-  const journal = ImageLoadJournal.of(env.files.state);
+  const journal = new ImageLoadJournal(env.files.state);
   const journalled = await journal.list();
   if (journalled.length === 0) return;
   const dirs = env.files.apps;
