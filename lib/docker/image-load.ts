@@ -120,12 +120,6 @@ function uniqueBlobs(image: ImageToLoad): BlobDescriptor[] {
   return [...byDigest.values()];
 }
 
-/**
- * The tar Docker loads: `manifest.json` (what the classic image store reads), an OCI layout (`oci-layout`,
- * `index.json`: what the containerd image store reads), then every blob. Small entries come first; blobs are
- * streamed in, and a blob that errors (verification) ends the archive with that error, without a trailer.
- * A blob's header gives its descriptor's size: the verified stream gives exactly that many bytes or errors.
- */
 /** The room an image's layers hold on Docker's filesystem from the end of its tar until Docker extracted them. */
 interface Room {
   reservation: { release(): void } | undefined;
