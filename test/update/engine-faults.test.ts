@@ -62,6 +62,16 @@ describe('dockerd dies under install and run', () => {
     return output.replace(/[^\d]/g, '');
   };
 
+  /** `run`, stopped just before its start step (the previous apps stopped, the new projects in place), dockerd killed there. */
+  const runKillingEngineAtStart = async () => {
+    const run = spawnCli(['run', '--config', device.configDir], { env: { ...engine.env, FIOUP_OFFLINE_STOP_AT: 'run:start' } });
+    for (let attempt = 0; attempt < 600 && (await processState(run.pid)) !== 'T'; attempt++) await sleep(50);
+    assert.equal(await processState(run.pid), 'T', 'the run stopped before its start step');
+    await engine.kill();
+    process.kill(run.pid, 'SIGCONT');
+    return run.done;
+  };
+
   test('dockerd down when run starts: one line naming the socket and the fix, nothing changed, run works once it answers', async () => {
     assert.equal((await cli(install(1))).code, 101);
     await engine.kill();
@@ -79,14 +89,7 @@ describe('dockerd dies under install and run', () => {
 
   test('dockerd killed while the new apps start: the rollback stays pending, and the next run completes it once dockerd is back', async () => {
     assert.equal((await cli(install(2))).code, 101);
-    // The run stops itself just before its start step (the previous apps stopped, the new projects in place).
-    const run = spawnCli(['run', '--config', device.configDir], { env: { ...engine.env, FIOUP_OFFLINE_STOP_AT: 'run:start' } });
-    for (let attempt = 0; attempt < 600 && (await processState(run.pid)) !== 'T'; attempt++) await sleep(50);
-    assert.equal(await processState(run.pid), 'T', 'the run stopped before its start step');
-    await engine.kill();
-    process.kill(run.pid, 'SIGCONT');
-    const interrupted = await run.done;
-
+    const interrupted = await runKillingEngineAtStart();
     assert.equal(interrupted.code, 1, interrupted.stderr);
     assert.match(interrupted.stderr, new RegExp(`${target(2)} failed .*restoring ${target(1)} could not finish: Docker does not answer at .*; ` +
       `the rollback stays pending, and 'fioup-offline run' completes it`));
@@ -107,5 +110,21 @@ describe('dockerd dies under install and run', () => {
     const status = await cli(['status', '--json']);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`"name":\\s*"${APP}",[^}]*"state":\\s*"(running|healthy)"`), 'status shows the previous app running');
+  });
+
+  test('the same at boot: fioup-offline-finish.service (auto --after-reboot) completes the pending rollback', async () => {
+    assert.equal((await cli([...install(2), '--force'])).code, 101);
+    const interrupted = await runKillingEngineAtStart();
+    assert.equal(interrupted.code, 1, interrupted.stderr);
+    assert.equal((await device.state()).pending?.phase, 'rolling-back');
+
+    await engine.start();
+    const boot = await cli(['auto', '--after-reboot', '--reboot-command', 'false']);
+    assert.equal(boot.code, 99, boot.stderr);
+    const state = await device.state();
+    assert.equal(state.pending, undefined);
+    assert.equal(state.current?.name, target(1));
+    assert.deepEqual(await appContainerStates(), ['running']);
+    assert.equal(await versionServed(), '1');
   });
 });
