@@ -1,6 +1,7 @@
 import { defaultConfigPaths } from '../lib/config/device-config.js';
 import { loadDeviceEnvironment, type DeviceEnvironment } from '../lib/device/environment.js';
 import { exitCodeForError, type ExitCodeValue } from '../lib/exit-codes.js';
+import { explainSystemError } from '../lib/fs/system-errors.js';
 import { Output } from './output.js';
 
 /** Options every command takes. */
@@ -20,7 +21,8 @@ export async function runCommand(args: GlobalArgs, body: (output: Output) => Pro
   const output = new Output({ json: args.json, color: args.color, verbose: args.verbose, logLevel: args['log-level'] });
   try {
     process.exitCode = await body(output);
-  } catch (error) {
+  } catch (raw) {
+    const error = explainSystemError(raw);
     const code = exitCodeForError(error);
     const message = error instanceof Error ? error.message : String(error);
     output.error(message, error instanceof Error ? error.stack : undefined);

@@ -19,6 +19,32 @@ export class ConfigError extends FioupError {}
 /** Another fioup-offline, aktualizr-lite or aklite-offline holds a lock this command needs. */
 export class LockedError extends FioupError {}
 
+// --- the device's own filesystems and engine (lib/fs/system-errors.ts turns the system's errors into these) ------
+
+/**
+ * A filesystem of the device refused a change the command had to make; the message names the path, the cause
+ * and the fix. Each kind below has its own class.
+ */
+export class DeviceFilesystemError extends FioupError {}
+
+/** The filesystem holding a path the command writes is mounted read-only (EROFS). */
+export class ReadOnlyFilesystemError extends DeviceFilesystemError {}
+
+/** A directory the command works in does not exist, or a part of its path is not a directory (ENOENT, ENOTDIR). */
+export class MissingDirectoryError extends DeviceFilesystemError {}
+
+/** The command may not write or read a path of the device (EACCES, EPERM). */
+export class PermissionDeniedError extends DeviceFilesystemError {}
+
+/** dockerd does not answer (its socket refuses the connection, is missing, or the connection broke off). */
+export class EngineUnavailableError extends FioupError {}
+
+/**
+ * The rollback of a failed update could not finish because dockerd stopped answering: it stays pending, and the
+ * next `run` completes it once dockerd answers again.
+ */
+export class RollbackPendingError extends EngineUnavailableError {}
+
 // --- medium and metadata -------------------------------------------------------------------------------
 
 /** The medium (directory, archive, drive) cannot be found or holds no update. */
@@ -88,6 +114,12 @@ export class BlobNotFoundError extends ContentVerificationError {}
 
 /** Not enough free space for the update (message gives needed and available bytes). */
 export class InsufficientSpaceError extends FioupError {}
+
+/**
+ * A filesystem ran out of bytes or inodes while the command wrote to it (ENOSPC, EDQUOT, or Docker saying so):
+ * out of space like the refusal before the update, with the filesystem's numbers.
+ */
+export class OutOfSpaceError extends InsufficientSpaceError {}
 
 /** Docker refused to load an image. */
 export class ImageLoadError extends FioupError {}

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirectory, renameDurable } from '../fs/atomic.js';
+import { withPath } from '../fs/system-errors.js';
 import type { BlobSource } from '../oci/blob-source.js';
 import { readAppArchive, type AppArchive } from './app-archive-reader.js';
 
@@ -39,6 +40,8 @@ async function writeNewFile(path: string, mode: number, content: AsyncIterable<B
     }
     await handle.chmod(mode);
     await handle.sync();
+  } catch (error) {
+    throw withPath(error, path);
   } finally {
     await handle.close();
   }

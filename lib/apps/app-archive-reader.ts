@@ -31,6 +31,12 @@ export interface AppArchiveVisitor {
   file(file: AppArchiveFile, content: AsyncIterable<Buffer>): Promise<void>;
 }
 
+/** What an archive holds once extracted: the bytes of its files, and its entries (files and directories). */
+export interface ArchiveExpansion {
+  readonly bytes: number;
+  readonly entries: number;
+}
+
 /** Bytes the archive may expand to: a guard against a gzip bomb (composeapp allows a 1 GiB archive). */
 const MAX_APP_ARCHIVE_EXPANDED_BYTES = 2 * 1024 ** 3;
 
@@ -42,7 +48,7 @@ const MAX_APP_ARCHIVE_EXPANDED_BYTES = 2 * 1024 ** 3;
  * entry. A visitor must treat what it received as unverified until this resolves: only then has the archive's
  * digest been checked.
  */
-export async function readAppArchive(blobs: BlobSource, archive: AppArchive, visitor: AppArchiveVisitor): Promise<void> {
+export async function readAppArchive(blobs: BlobSource, archive: AppArchive, visitor: AppArchiveVisitor): Promise<ArchiveExpansion> {
   const what = archive.blob.what;
   const seen = new Set<string>();
   const files = new Set<string>();
@@ -70,21 +76,47 @@ export async function readAppArchive(blobs: BlobSource, archive: AppArchive, vis
       if (expanded > MAX_APP_ARCHIVE_EXPANDED_BYTES) throw new ContentVerificationError(`${what}: expands to more than ${MAX_APP_ARCHIVE_EXPANDED_BYTES} bytes`);
       const hash = createHash('sha256');
       const hashed = (async function* () {
-        for await (const chunk of entry.content()) {
+        for await (const chunk of readingArchive(entry.content())) {
           hash.update(chunk);
           yield chunk;
         }
       })();
-      await visitor.file({ path, size: entry.size, mode: entry.mode }, hashed);
+      try {
+        await visitor.file({ path, size: entry.size, mode: entry.mode }, hashed);
+      } catch (error) {
+        throw error instanceof ArchiveReadFailure || error instanceof FioupError ? error : new VisitorFailure(error);
+      }
       for await (const _chunk of hashed);
       const actual = digestOfHex(hash.digest('hex'));
       if (expected !== undefined && actual !== expected) throw new ContentVerificationError(`${where} has digest ${actual}, the archive index says ${expected}`);
     }
-  } catch (error) {
+  } catch (failure) {
     tar.destroy();
+    // What the visitor could not do (a full or read-only disk) is the device's fault, not the archive's.
+    if (failure instanceof VisitorFailure) throw failure.cause;
+    const error = failure instanceof ArchiveReadFailure ? failure.cause : failure;
     if (error instanceof FioupError) throw error;
     throw new ContentVerificationError(`${what}: not a valid gzip tar (${(error as Error).message})`, { cause: error });
   }
   const absent = [...(archive.index?.keys() ?? [])].filter((path) => !files.has(path));
   if (absent.length > 0) throw new ContentVerificationError(`${what}: lacks ${absent.map((path) => JSON.stringify(path)).join(', ')} listed in its index`);
+  return { bytes: expanded, entries: seen.size + files.size };
+}
+
+/** An error of the visitor's own work, passed through as it is. */
+class VisitorFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/** An error reading the archive (the medium, gunzip, the tar), however deep in the visitor's work it surfaced. */
+class ArchiveReadFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+async function* readingArchive(content: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* content;
+  } catch (error) {
+    throw new ArchiveReadFailure(error);
+  }
 }

@@ -7,7 +7,7 @@ import { parseBlobJson, requireArray, requireObject, requireString } from '../oc
 import { MEDIA_TYPES } from '../oci/media-types.js';
 import type { PinnedReference } from '../oci/pinned-reference.js';
 import type { AppUri } from '../targets/app-uri.js';
-import { readAppArchive, type AppArchive } from './app-archive-reader.js';
+import { readAppArchive, type AppArchive, type ArchiveExpansion } from './app-archive-reader.js';
 import { COMPOSE_FILE_NAME, MAX_COMPOSE_FILE_BYTES, parseComposeFile, type ComposeService } from './compose-file.js';
 import { describePlatform, platformMatches, type Platform } from './platform.js';
 
@@ -81,6 +81,8 @@ export interface AppTree {
   /** Undefined for apps published without an archive index: the archive's own digest then vouches for its files. */
   readonly archiveIndex: BlobDescriptor | undefined;
   readonly archive: AppArchive;
+  /** What the archive extracts to: the compose project's size on the device. */
+  readonly expansion: ArchiveExpansion;
   readonly services: readonly ComposeService[];
   readonly images: readonly ImageTree[];
   readonly layersMeta: LayersMeta | undefined;
@@ -106,10 +108,11 @@ export async function buildAppTree(blobs: BlobSource, app: AppUri, platform: Pla
   const archive: AppArchive = { blob: archiveBlob, index };
 
   const layersMeta = layersMetaBlob === undefined ? undefined : await readLayersMeta(blobs, layersMetaBlob, platform);
-  const services = parseComposeFile(await readComposeFile(blobs, archive), `${COMPOSE_FILE_NAME} ${of}`);
+  const { text, expansion } = await readComposeFile(blobs, archive);
+  const services = parseComposeFile(text, `${COMPOSE_FILE_NAME} ${of}`);
   const images: ImageTree[] = [];
   for (const group of groupByImage(services).values()) images.push(await buildImageTree(blobs, group, platform, of));
-  return { app, platform, manifest, manifestConfig, archiveIndex, archive, services, images, layersMeta };
+  return { app, platform, manifest, manifestConfig, archiveIndex, archive, expansion, services, images, layersMeta };
 }
 
 /** Every blob of the tree once (images shared by services or apps' layers appear once), in chain order. */
@@ -186,10 +189,13 @@ function parseArchiveIndex(bytes: Buffer, what: string): ReadonlyMap<string, str
   return index;
 }
 
-/** The compose file's text, taken from the archive stream: checked against the index when there is one, and by the archive's digest, verified on the way. */
-async function readComposeFile(blobs: BlobSource, archive: AppArchive): Promise<string> {
+/**
+ * The compose file's text, taken from the archive stream: checked against the index when there is one, and by the
+ * archive's digest, verified on the way; with what the whole archive extracts to.
+ */
+async function readComposeFile(blobs: BlobSource, archive: AppArchive): Promise<{ text: string; expansion: ArchiveExpansion }> {
   let text: string | undefined;
-  await readAppArchive(blobs, archive, {
+  const expansion = await readAppArchive(blobs, archive, {
     file: async (file, content) => {
       if (file.path !== COMPOSE_FILE_NAME) return;
       if (file.size > MAX_COMPOSE_FILE_BYTES) throw new ContentVerificationError(`${COMPOSE_FILE_NAME} of ${archive.blob.what}: ${file.size} bytes, more than the ${MAX_COMPOSE_FILE_BYTES} allowed`);
@@ -199,7 +205,7 @@ async function readComposeFile(blobs: BlobSource, archive: AppArchive): Promise<
     },
   });
   if (text === undefined) throw new ContentVerificationError(`${archive.blob.what}: has no ${COMPOSE_FILE_NAME}`);
-  return text;
+  return { text, expansion };
 }
 
 /** Layers-meta only sizes the update: absent from the medium, it is ignored (as composectl does); present, it must be intact. */

@@ -3,6 +3,7 @@ import { buildInfo } from '../build-info.js';
 import type { DeviceEnvironment } from '../device/environment.js';
 import { targetRef, UpdateHistory, type HistoryCommand, type HistoryEntry } from '../device/history.js';
 import { ExitCode, exitCodeForError, type ExitCodeValue, type Outcome } from '../exit-codes.js';
+import { explainSystemError } from '../fs/system-errors.js';
 import { findMediaOnRemovableDrives, openMedium } from '../medium/open-medium.js';
 import { deviceIdentity } from '../report/device-identity.js';
 import { reportsRootOf } from '../report/list.js';
@@ -40,14 +41,16 @@ const EARLIER_UPDATES_IN_REPORT = 5;
  */
 export async function autoUpdate(env: DeviceEnvironment, options: AutoUpdateOptions): Promise<AutoUpdateResult> {
   const schedule = new RebootSchedule(env.files.state.directory);
-  if (options.mediumPath === undefined && !(await schedule.isScheduled())) {
+  const before = await env.files.state.load();
+  // A rollback left pending (dockerd stopped answering in the middle) is completed at boot, whoever started it.
+  const rollbackPending = before.pending?.phase === 'rolling-back';
+  if (options.mediumPath === undefined && !rollbackPending && !(await schedule.isScheduled())) {
     env.onProgress({ type: 'info', message: 'no update started by fioup-offline auto waits for this boot: nothing to do' });
     return { report: undefined, exitCode: ExitCode.ok, reportWrite: undefined, rebootRequested: false };
   }
   const startedAt = new Date();
   const history = UpdateHistory.of(env.files.state);
   const earlierUpdates = (await history.load()).slice(-EARLIER_UPDATES_IN_REPORT).reverse();
-  const before = await env.files.state.load();
   const steps = new StepLog(history, targetRef(before.current));
 
   const run = () => steps.run('run', async () => (await runPending(env)).outcome);
@@ -105,7 +108,7 @@ class StepLog {
     try {
       this.lastOutcome = await work();
     } catch (error) {
-      failure = error;
+      failure = explainSystemError(error);
     }
     const recorded = (await this.history.load()).filter((entry) => entry.command === command && entry.startedAt >= startedAt.toISOString());
     if (recorded.length > 0) this.entries.push(...recorded);

@@ -33,7 +33,12 @@ export class AppDirectories {
    * factory image), as composeappmanager.cc finds them: every directory. Names no app could have are left alone.
    */
   async installed(): Promise<string[]> {
-    const entries = await readdir(this.root, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    return this.projectsIn(this.root);
+  }
+
+  /** The app projects in `root` (the compose apps root, the staging area or the previous projects' directory). */
+  async projectsIn(root: string): Promise<string[]> {
+    const entries = await readdir(root, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [];
       throw error;
     });

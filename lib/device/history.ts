@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exitCodeForError, exitCodeForOutcome, type ExitCodeValue, type Outcome } from '../exit-codes.js';
-import { writeJsonAtomic } from '../fs/atomic.js';
+import { readJsonLeniently, writeJsonAtomic } from '../fs/atomic.js';
+import { explainSystemError } from '../fs/system-errors.js';
 import type { ProgressListener } from '../progress.js';
 import type { DeviceStateStore, TargetRecord } from './state.js';
 
@@ -51,14 +51,8 @@ export class UpdateHistory {
 
   /** Every entry, oldest first; a history that cannot be read is empty (it informs, it never blocks an update). */
   async load(): Promise<HistoryEntry[]> {
-    const text = await readFile(this.path, 'utf8').catch(() => undefined);
-    if (text === undefined) return [];
-    try {
-      const stored = JSON.parse(text) as { entries?: HistoryEntry[] };
-      return Array.isArray(stored.entries) ? stored.entries : [];
-    } catch {
-      return [];
-    }
+    const entries = ((await readJsonLeniently(this.path)) as { entries?: unknown } | undefined)?.entries;
+    return Array.isArray(entries) ? (entries as HistoryEntry[]) : [];
   }
 
   async append(entry: HistoryEntry): Promise<void> {
@@ -79,7 +73,8 @@ export function targetRef(target: TargetRecord | undefined): TargetRef | undefin
 
 /**
  * Runs a command's work (the caller holds the device lock) and appends its history entry, whether it returned an
- * outcome or threw. A history that cannot be written is a warning: the update's own state is what matters.
+ * outcome or threw (a system error thrown as the typed error it is, see system-errors.ts). A history that cannot be
+ * written is a warning: the update's own state is what matters.
  */
 export async function recordAttempt<T extends { readonly outcome: Outcome; readonly failure?: string }>(
   state: DeviceStateStore, command: HistoryCommand, onProgress: ProgressListener, work: (attempt: Attempt) => Promise<T>, known: Attempt = {},
@@ -96,14 +91,15 @@ export async function recordAttempt<T extends { readonly outcome: Outcome; reado
     ...splitReason(message),
   });
   const append = async (value: HistoryEntry) => {
-    await UpdateHistory.of(state).append(value).catch((error: Error) => {
-      onProgress({ type: 'warning', message: `the update history could not be written: ${error.message}` });
+    await UpdateHistory.of(state).append(value).catch((error: unknown) => {
+      onProgress({ type: 'warning', message: `the update history could not be written: ${(explainSystemError(error) as Error).message}` });
     });
   };
   let result: T;
   try {
     result = await work(attempt);
-  } catch (error) {
+  } catch (raw) {
+    const error = explainSystemError(raw);
     await append(entry({ result: 'failed', exitCode: exitCodeForError(error), error: (error as Error)?.name }, (error as Error)?.message ?? String(error)));
     throw error;
   }

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
+import { EngineUnavailableError } from '../errors.js';
 
 export interface EngineVersion {
   /** dockerd's version, e.g. "26.1.5". */
@@ -36,26 +37,35 @@ export class DockerEngine {
   private client: Promise<Docker> | undefined;
   private rootDirAnswer: Promise<string | undefined> | undefined;
 
-  private docker(): Promise<Docker> {
+  /**
+   * Runs one exchange with dockerd; a connection that cannot be made or breaks off is an EngineUnavailableError
+   * (dockerd is down, or died in the middle), whatever the call.
+   */
+  private async call<T>(work: (docker: Docker) => Promise<T>): Promise<T> {
     this.client ??= import('dockerode').then(({ default: Dockerode }) => new Dockerode());
-    return this.client;
-  }
-
-  private async image(reference: string): Promise<Docker.Image> {
-    return (await this.docker()).getImage(reference);
-  }
-
-  private async container(id: string): Promise<Docker.Container> {
-    return (await this.docker()).getContainer(id);
+    const docker = await this.client;
+    try {
+      return await work(docker);
+    } catch (error) {
+      throw engineUnavailable(error) ?? error;
+    }
   }
 
   private async containersOf(project: string): Promise<Docker.ContainerInfo[]> {
-    return (await this.docker()).listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } });
+    return this.call((docker) => docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } }));
   }
 
   async version(): Promise<EngineVersion> {
-    const info = await (await this.docker()).version();
+    const info = await this.call((docker) => docker.version());
     return { version: info.Version, apiVersion: info.ApiVersion };
+  }
+
+  /** Whether dockerd answers now (`GET /_ping`). */
+  async reachable(): Promise<boolean> {
+    return this.call((docker) => docker.ping()).then(() => true, (error: unknown) => {
+      if (error instanceof EngineUnavailableError) return false;
+      throw error;
+    });
   }
 
   /**
@@ -63,7 +73,7 @@ export class DockerEngine {
    * (`GET /info` takes dockerd a few hundred milliseconds): an install asks early and uses the answer later.
    */
   rootDir(): Promise<string | undefined> {
-    this.rootDirAnswer ??= this.docker().then(async (docker) => ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir || undefined);
+    this.rootDirAnswer ??= this.call(async (docker) => ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir || undefined);
     return this.rootDirAnswer;
   }
 
@@ -74,43 +84,39 @@ export class DockerEngine {
 
   /** The id of the image a reference (tag or id) names, or undefined when Docker has no such image. */
   async imageIdOf(reference: string): Promise<string | undefined> {
-    try {
-      return (await (await this.image(reference)).inspect()).Id;
-    } catch (error) {
+    return this.call(async (docker) => (await docker.getImage(reference).inspect()).Id).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
       throw error;
-    }
+    });
   }
 
   /** Points `<repo>:<tag>` at the image (moving the tag if it named another one). */
   async tag(imageId: string, repo: string, tag: string): Promise<void> {
-    await (await this.image(imageId)).tag({ repo, tag });
+    await this.call((docker) => docker.getImage(imageId).tag({ repo, tag }));
   }
 
   async listImages(): Promise<LocalImage[]> {
-    const images = await (await this.docker()).listImages();
+    const images = await this.call((docker) => docker.listImages());
     return images.map((image) => ({ id: image.Id, repoTags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>') }));
   }
 
   /** Removes a tag, or an image by id; `force` also removes an id that several tags name. Missing images are fine. */
   async removeImage(reference: string, options: { force?: boolean } = {}): Promise<void> {
-    try {
-      await (await this.image(reference)).remove({ force: options.force ?? false });
-    } catch (error) {
+    await this.call((docker) => docker.getImage(reference).remove({ force: options.force ?? false })).catch((error: unknown) => {
       if (!isNotFound(error)) throw error;
-    }
+    });
   }
 
   /** Sends a tar to `POST /images/load`; the answer is Docker's stream of JSON progress messages. */
   async loadImageTar(tar: Readable): Promise<Readable> {
-    return (await (await this.docker()).loadImage(tar, { quiet: false })) as Readable;
+    return (await this.call((docker) => docker.loadImage(tar, { quiet: false }))) as Readable;
   }
 
   /** Every container (running or not) of a compose project, with its state and health. */
   async projectContainers(project: string): Promise<ProjectContainer[]> {
     const listed = await this.containersOf(project);
     return Promise.all(listed.map(async (summary) => {
-      const { State } = await (await this.container(summary.Id)).inspect();
+      const { State } = await this.call((docker) => docker.getContainer(summary.Id).inspect());
       return {
         id: summary.Id,
         name: (summary.Names[0] ?? summary.Id).replace(/^\//, ''),
@@ -124,16 +130,35 @@ export class DockerEngine {
 
   /** Removes every container of a compose project, for when its compose file is gone. */
   async removeProjectContainers(project: string): Promise<void> {
-    for (const container of await this.containersOf(project)) await (await this.container(container.Id)).remove({ force: true });
+    for (const container of await this.containersOf(project)) await this.call((docker) => docker.getContainer(container.Id).remove({ force: true }));
   }
 
   /** The last lines a container wrote to stdout and stderr, as text. */
   async logsTail(containerId: string, lines: number): Promise<string> {
-    const container = await this.container(containerId);
-    const { Config } = await container.inspect();
-    const raw = await container.logs({ stdout: true, stderr: true, tail: lines, follow: false });
-    return Config.Tty ? raw.toString('utf8') : demultiplexLogs(raw).toString('utf8');
+    return this.call(async (docker) => {
+      const container = docker.getContainer(containerId);
+      const { Config } = await container.inspect();
+      const raw = await container.logs({ stdout: true, stderr: true, tail: lines, follow: false });
+      return Config.Tty ? raw.toString('utf8') : demultiplexLogs(raw).toString('utf8');
+    });
   }
+}
+
+/** Errors of a connection to dockerd that could not be made or broke off. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * The EngineUnavailableError for an error of the connection to dockerd (refused, no socket, broken off: dockerd
+ * is down or died in the middle of the exchange); undefined for any other error, dockerd's answers included.
+ */
+export function engineUnavailable(error: unknown): EngineUnavailableError | undefined {
+  if (error instanceof EngineUnavailableError) return error;
+  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  const connection = code !== undefined && (CONNECTION_ERRORS.has(code) || (code === 'ENOENT' && syscall === 'connect'));
+  if (!connection && !/socket hang up/.test((error as Error | undefined)?.message ?? '')) return undefined;
+  const host = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  return new EngineUnavailableError(`Docker does not answer at ${host} (${code ?? (error as Error).message}): ` +
+    'start dockerd (systemctl start docker), then run the command again', { cause: error });
 }
 
 /** Without a TTY, Docker frames each log chunk with 8 bytes: stream type, 3 zero bytes, big-endian length. */

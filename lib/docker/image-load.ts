@@ -1,13 +1,15 @@
 import { Readable } from 'node:stream';
 import { encodeTarHeader, TAR_BLOCK, tarPadding } from '../archive/tar-format.js';
 import { ImageLoadError } from '../errors.js';
+import { outOfSpace } from '../fs/system-errors.js';
 import type { BlobSource } from '../oci/blob-source.js';
 import type { BlobDescriptor } from '../oci/descriptor.js';
 import { ociBlobPath } from '../oci/image-layout.js';
 import { MEDIA_TYPES } from '../oci/media-types.js';
 import type { ProgressListener } from '../progress.js';
-import type { DockerEngine } from './engine.js';
+import { engineUnavailable, type DockerEngine } from './engine.js';
 import type { LocalImageTag } from './image-ref.js';
+import { LayerMeasure, type Expansion, type ExpansionGuard } from './layer-expansion.js';
 
 /** One single-platform image to load: its manifest, config and layers, and the local tag it gets. */
 export interface ImageToLoad {
@@ -25,6 +27,8 @@ export interface ImageLoadOptions {
   onProgress?: ProgressListener;
   /** Aborting it breaks the load off: Docker gets a truncated tar and loads nothing. */
   signal?: AbortSignal;
+  /** Measures the layers as they stream and breaks the load off before Docker extracts what would not fit. */
+  guard?: ExpansionGuard;
 }
 
 export interface ImageLoadResult {
@@ -61,28 +65,31 @@ export async function loadImage(
     options.onProgress?.({ type: 'bytes', label: image.tag.reference, done: sentBytes, total: totalBytes });
   };
 
-  const tar = Readable.from(imageTarChunks(image, contents, blobs, countSent), { objectMode: false });
+  const room: Room = { reservation: undefined };
+  const tar = Readable.from(imageTarChunks(image, contents, blobs, countSent, options.guard, room), { objectMode: false });
   let tarError: unknown;
   tar.on('error', (error) => (tarError = error));
   const abort = () => tar.destroy(options.signal!.reason as Error);
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
     const messages = await engine.loadImageTar(tar).catch((error: unknown) => {
-      throw tarError ?? new ImageLoadError(`docker load of ${image.tag.reference} failed: ${messageOf(error)}`, { cause: error });
+      throw tarError ?? engineUnavailable(error) ?? new ImageLoadError(`docker load of ${image.tag.reference} failed: ${messageOf(error)}`, { cause: error });
     });
     const dockerError = await firstProgressError(messages).catch((error: unknown) => {
-      throw tarError ?? new ImageLoadError(`docker load of ${image.tag.reference} broke off: ${messageOf(error)}`, { cause: error });
+      throw tarError ?? engineUnavailable(error) ?? new ImageLoadError(`docker load of ${image.tag.reference} broke off: ${messageOf(error)}`, { cause: error });
     });
     if (tarError) throw tarError;
-    if (dockerError !== undefined) throw new ImageLoadError(`Docker refused to load ${image.tag.reference}: ${dockerError}`);
+    if (dockerError !== undefined) throw await refusal(engine, image, dockerError);
     if (!(await engine.hasImage(imageId))) {
       throw new ImageLoadError(`docker load of ${image.tag.reference} reported success but Docker has no image ${imageId}`);
     }
   } catch (error) {
     tar.destroy();
-    await removePartialImage(engine, imageId);
+    // Not to hide why the load failed: with dockerd gone, what it kept is for the next install to remove.
+    await removePartialImage(engine, imageId).catch(() => undefined);
     throw error;
   } finally {
+    room.reservation?.release();
     options.signal?.removeEventListener('abort', abort);
   }
   return { image, imageId, loaded: true, sentBytes };
@@ -113,14 +120,25 @@ function uniqueBlobs(image: ImageToLoad): BlobDescriptor[] {
   return [...byDigest.values()];
 }
 
+/** The room an image's layers hold on Docker's filesystem from the end of its tar until Docker extracted them. */
+interface Room {
+  reservation: { release(): void } | undefined;
+}
+
+/** A guard is asked again whenever a layer expanded by this much more since it was last asked. */
+const GUARD_CHECK_BYTES = 4 * 1024 * 1024;
+
 /**
  * The tar Docker loads: `manifest.json` (what the classic image store reads), an OCI layout (`oci-layout`,
  * `index.json`: what the containerd image store reads), then every blob. Small entries come first; blobs are
  * streamed in, and a blob that errors (verification) ends the archive with that error, without a trailer.
  * A blob's header gives its descriptor's size: the verified stream gives exactly that many bytes or errors.
+ * With a guard, each layer is measured as it goes by, and the guard's refusal ends the archive the same way,
+ * before its trailer: Docker, which extracts nothing before the end, loads nothing.
  */
 async function* imageTarChunks(
   image: ImageToLoad, contents: readonly BlobDescriptor[], blobs: ImageBlobs, countSent: (bytes: number) => void,
+  guard: ExpansionGuard | undefined, room: Room,
 ): AsyncGenerator<Buffer> {
   const dockerManifest = [{
     Config: ociBlobPath(image.config.digest),
@@ -147,16 +165,50 @@ async function* imageTarChunks(
     yield content;
     yield tarPadding(content.length);
   }
+  const layers = new Set(image.layers.map((layer) => layer.digest));
+  const expanded = { bytes: 0, entries: 0 as number | undefined };
   for (const blob of contents) {
-    yield tarHeader(ociBlobPath(blob.digest), blob.size);
-    for await (const chunk of await blobs.open(blob)) {
-      const bytes = chunk as Buffer;
-      yield bytes;
-      countSent(bytes.length);
+    const measure = guard && layers.has(blob.digest) ? new LayerMeasure(blob) : undefined;
+    let checked = expanded.bytes;
+    try {
+      yield tarHeader(ociBlobPath(blob.digest), blob.size);
+      for await (const chunk of await blobs.open(blob)) {
+        const bytes = chunk as Buffer;
+        yield bytes;
+        countSent(bytes.length);
+        if (!measure) continue;
+        await measure.write(bytes);
+        if (expanded.bytes + measure.expandedBytes - checked >= GUARD_CHECK_BYTES) {
+          checked = expanded.bytes + measure.expandedBytes;
+          guard!.check(image.tag.reference, { bytes: checked, entries: undefined });
+        }
+      }
+      yield tarPadding(blob.size);
+      const layer = await measure?.end();
+      if (layer) add(expanded, layer);
+    } finally {
+      measure?.destroy();
     }
-    yield tarPadding(blob.size);
+  }
+  if (guard) {
+    guard.check(image.tag.reference, expanded);
+    room.reservation = guard.reserve(expanded);
   }
   yield Buffer.alloc(2 * TAR_BLOCK);
+}
+
+function add(total: { bytes: number; entries: number | undefined }, layer: Expansion): void {
+  total.bytes += layer.bytes;
+  total.entries = total.entries === undefined || layer.entries === undefined ? undefined : total.entries + layer.entries;
+}
+
+/** Docker's refusal of a load; out of space (its ENOSPC, in words) is out of space, with the filesystem's numbers. */
+async function refusal(engine: DockerEngine, image: ImageToLoad, message: string): Promise<Error> {
+  if (/no space left on device|disk quota exceeded/i.test(message)) {
+    const root = await engine.rootDir().catch(() => undefined);
+    if (root) return outOfSpace(root, `Docker could not load ${image.tag.reference}`, new Error(message));
+  }
+  return new ImageLoadError(`Docker refused to load ${image.tag.reference}: ${message}`);
 }
 
 function tarHeader(path: string, size: number): Buffer {

@@ -1,6 +1,7 @@
 import type { ProgressListener } from '../progress.js';
 import type { DockerEngine } from './engine.js';
 import { loadImage, type ImageBlobs, type ImageLoadResult, type ImageToLoad } from './image-load.js';
+import type { ExpansionGuard } from './layer-expansion.js';
 
 export interface LoadImagesOptions {
   /** How many load requests at once: dockerd inflates and registers each request's layers on one core. */
@@ -10,6 +11,8 @@ export interface LoadImagesOptions {
   readonly label?: string;
   /** Hears of every image loaded (or only tagged), as soon as it is, so that a failure elsewhere can undo it. */
   readonly onLoaded?: (result: ImageLoadResult) => void;
+  /** Watches the filesystem the layers extract to (see `ExpansionGuard`). */
+  readonly guard?: ExpansionGuard;
 }
 
 /**
@@ -45,7 +48,11 @@ export async function loadImagesConcurrently(
         started[index] = true;
         running++;
         const image = images[index]!;
-        loadImage(engine, image, blobs, { signal: abort.signal, onProgress: (event) => event.type === 'bytes' && report(index, event.done) })
+        loadImage(engine, image, blobs, {
+          signal: abort.signal,
+          onProgress: (event) => event.type === 'bytes' && report(index, event.done),
+          ...(options.guard ? { guard: options.guard } : {}),
+        })
           .then((result) => {
             results.push(result);
             options.onLoaded?.(result);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { withPath } from './system-errors.js';
 
 /**
  * Writes a file so that a crash or power cut leaves either the old content or the new one, never a mix:
@@ -17,7 +18,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   } catch (error) {
     await handle.close();
     await rm(temporary, { force: true });
-    throw error;
+    throw withPath(error, path);
   }
   await handle.close();
   try {
@@ -27,6 +28,35 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw error;
   }
   await fsyncDirectory(directory);
+}
+
+/** The names `writeFileAtomic` gives its temporary files: `.<name>.<pid>.<8 hex>.tmp`. */
+const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes what writes of other processes killed between writing and renaming left in `directory` (their temporary
+ * files); for directories whose writers hold a lock the caller holds too, so that none of them is still writing.
+ */
+export async function removeAbandonedTemporaries(directory: string): Promise<void> {
+  const names = await readdir(directory).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  for (const name of names) {
+    const pid = TEMPORARY_NAME.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid) await rm(join(directory, name), { force: true });
+  }
+}
+
+/** The JSON value a file holds; undefined when it is missing, unreadable or not JSON (files that only inform). */
+export async function readJsonLeniently(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {

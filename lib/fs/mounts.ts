@@ -7,7 +7,11 @@ export interface MountEntry {
 
 /** The mount table (`/proc/mounts` format: fields separated by spaces, spaces inside fields escaped as octal). */
 export async function readMounts(mountTable = '/proc/mounts'): Promise<MountEntry[]> {
-  return (await readFile(mountTable, 'utf8'))
+  return parseMountTable(await readFile(mountTable, 'utf8'));
+}
+
+export function parseMountTable(text: string): MountEntry[] {
+  return text
     .split('\n')
     .filter(Boolean)
     .map((line) => {

@@ -61,18 +61,20 @@ export class DeviceTrustStore {
 
   /** Stores what became trusted in `verified`: new roots first, then the other roles. */
   async persist(verified: VerifiedMedium): Promise<void> {
-    for (const root of verified.newRoots) {
-      await writeFileAtomic(join(this.trustedDir, rootFileName(root.fields.version)), root.rawBytes);
-    }
+    for (const { path, bytes } of this.toPersist(verified)) await writeFileAtomic(path, bytes);
+  }
+
+  /** The files `persist` writes, for the space check before it. */
+  toPersist(verified: VerifiedMedium): { path: string; bytes: Uint8Array }[] {
+    const files: { name: string; metadata: { readonly rawBytes: Uint8Array } }[] = verified.newRoots.map((root) => ({ name: rootFileName(root.fields.version), metadata: root }));
     const others = [
       [TUF_FILES.timestamp, verified.timestamp],
       [TUF_FILES.snapshot, verified.snapshot],
       [TUF_FILES.targets, verified.usedStoredMetadata ? undefined : verified.targets],
       [TUF_FILES.bundleTargets, verified.bundleTargets],
     ] as const;
-    for (const [name, metadata] of others) {
-      if (metadata) await writeFileAtomic(join(this.trustedDir, name), metadata.rawBytes);
-    }
+    for (const [name, metadata] of others) if (metadata) files.push({ name, metadata });
+    return files.map(({ name, metadata }) => ({ path: join(this.trustedDir, name), bytes: metadata.rawBytes }));
   }
 
   private async readStored(name: string, maxBytes: number): Promise<MetadataFile | undefined> {

@@ -1,51 +1,100 @@
-import { stat, statfs } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import type { Expansion, ExpansionGuard } from '../docker/layer-expansion.js';
 import { InsufficientSpaceError } from '../errors.js';
+import { describeUsage, filesystemUsage, type FilesystemUsage } from '../fs/filesystem-usage.js';
 import { formatBytes } from '../format.js';
 
-/** Bytes an update will write under `path`, for the message: `what`. */
+/** Bytes and inodes an update will write under `path`, for the message: `what`. */
 export interface SpaceNeed {
   readonly path: string;
   readonly bytes: number;
+  /** Files and directories it creates. */
+  readonly inodes: number;
   readonly what: string;
 }
 
+/** What `[pacman] storage_watermark` leaves an update on a filesystem: bytes and inodes up to that percentage. */
+export interface Allowance {
+  readonly bytes: number;
+  /** Infinity on filesystems without an inode table. */
+  readonly inodes: number;
+}
+
+export function allowanceOf(usage: FilesystemUsage, watermarkPercent: number): Allowance {
+  const share = (total: number, used: number) => Math.floor((total * watermarkPercent) / 100) - used;
+  return {
+    bytes: share(usage.bytesTotal, usage.bytesUsed),
+    inodes: usage.inodesTotal > 0 ? share(usage.inodesTotal, usage.inodesUsed) : Infinity,
+  };
+}
+
 /**
- * Refuses an update that would fill a filesystem above `[pacman] storage_watermark` percent. Needs on the same
- * filesystem add up. Runs before anything is written.
+ * Refuses an update that would fill a filesystem, in bytes or in inodes, above `[pacman] storage_watermark`
+ * percent. Needs on the same filesystem add up. Runs before anything is written.
  */
-export async function requireFreeSpace(needs: readonly SpaceNeed[], watermarkPercent: number): Promise<void> {
-  const byFilesystem = new Map<number, { path: string; bytes: number; what: string[] }>();
+export function requireFreeSpace(needs: readonly SpaceNeed[], watermarkPercent: number): void {
+  const byFilesystem = new Map<number, { usage: FilesystemUsage; bytes: number; inodes: number; what: string[] }>();
   for (const need of needs) {
-    const existing = await existingAncestor(need.path);
-    const { dev } = await stat(existing);
-    const entry = byFilesystem.get(dev) ?? { path: existing, bytes: 0, what: [] };
+    const usage = filesystemUsage(need.path);
+    const entry = byFilesystem.get(usage.device) ?? { usage, bytes: 0, inodes: 0, what: [] };
     entry.bytes += need.bytes;
-    entry.what.push(`${formatBytes(need.bytes)} for ${need.what}`);
-    byFilesystem.set(dev, entry);
+    entry.inodes += need.inodes;
+    entry.what.push(`${formatBytes(need.bytes)} and ${need.inodes} inodes for ${need.what}`);
+    byFilesystem.set(usage.device, entry);
   }
-  for (const { path, bytes, what } of byFilesystem.values()) {
-    const fs = await statfs(path);
-    const total = fs.blocks * fs.bsize;
-    const used = (fs.blocks - fs.bfree) * fs.bsize;
-    const allowed = Math.floor((total * watermarkPercent) / 100) - used;
-    if (bytes > allowed) {
-      throw new InsufficientSpaceError(
-        `not enough free space on the filesystem of ${path}: the update needs ${formatBytes(bytes)} (${what.join(', ')}), ` +
-          `and only ${formatBytes(Math.max(0, allowed))} may be used under the ${watermarkPercent}% storage watermark ` +
-          `(${formatBytes(fs.bavail * fs.bsize)} free of ${formatBytes(total)})`,
-      );
-    }
+  for (const { usage, bytes, inodes, what } of byFilesystem.values()) {
+    const allowed = allowanceOf(usage, watermarkPercent);
+    if (bytes <= allowed.bytes && inodes <= allowed.inodes) continue;
+    const short = bytes > allowed.bytes
+      ? `only ${formatBytes(Math.max(0, allowed.bytes))} may be used`
+      : `only ${Math.max(0, allowed.inodes)} inodes may be used`;
+    throw new InsufficientSpaceError(
+      `not enough free space on the filesystem of ${usage.path}: the update needs ${formatBytes(bytes)} and ${inodes} inodes ` +
+        `(${what.join(', ')}), and ${short} under the ${watermarkPercent}% storage watermark (${describeUsage(usage)}); ` +
+        'free space there, or raise [pacman] storage_watermark',
+    );
   }
 }
 
-async function existingAncestor(path: string): Promise<string> {
-  for (let current = path; ; current = dirname(current)) {
-    try {
-      await stat(current);
-      return current;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(current) === current) throw error;
-    }
-  }
+/** Disk a layer's entries take beyond their bytes: one filesystem block each at most (files round up to one). */
+const BLOCK_BYTES = 4096;
+
+/**
+ * The guard of the filesystem Docker extracts layers to (`DockerRootDir`), while images load: each image's layers,
+ * measured as they stream, must fit in what the watermark leaves now, less what the loads under way reserved. It
+ * stops a layer that expands to more than its app announced (or than the space check estimated) before Docker
+ * has the whole tar, hence before Docker extracted any of it.
+ */
+export function watermarkGuard(path: string, watermarkPercent: number): ExpansionGuard {
+  const reserved = { bytes: 0, inodes: 0 };
+  const needOf = (expansion: Expansion) => ({ bytes: expansion.bytes + (expansion.entries ?? 0) * BLOCK_BYTES, inodes: expansion.entries ?? 0 });
+  return {
+    check(what, expansion) {
+      const usage = filesystemUsage(path);
+      const allowed = allowanceOf(usage, watermarkPercent);
+      const need = needOf(expansion);
+      const room = { bytes: allowed.bytes - reserved.bytes, inodes: allowed.inodes - reserved.inodes };
+      if (need.bytes <= room.bytes && need.inodes <= room.inodes) return;
+      const sofar = expansion.entries === undefined ? 'at least ' : '';
+      const short = need.bytes > room.bytes ? `only ${formatBytes(Math.max(0, room.bytes))} may be used` : `only ${Math.max(0, room.inodes)} inodes may be used`;
+      throw new InsufficientSpaceError(
+        `loading ${what}: its layers expand to ${sofar}${formatBytes(need.bytes)}${expansion.entries === undefined ? '' : ` and ${need.inodes} inodes`}, ` +
+          `and ${short} on the filesystem of ${path} under the ${watermarkPercent}% storage watermark (${describeUsage(usage)}): ` +
+          'the load was stopped before Docker extracted it; free space there, or raise [pacman] storage_watermark',
+      );
+    },
+    reserve(expansion) {
+      const need = needOf(expansion);
+      reserved.bytes += need.bytes;
+      reserved.inodes += need.inodes;
+      let held = true;
+      return {
+        release: () => {
+          if (!held) return;
+          held = false;
+          reserved.bytes -= need.bytes;
+          reserved.inodes -= need.inodes;
+        },
+      };
+    },
+  };
 }

@@ -6,9 +6,11 @@ import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
 import { appsRunning } from './app-status.js';
 import { checkIn } from './check-in.js';
-import { requireFreeSpace } from './free-space.js';
+import { explainSystemError } from '../fs/system-errors.js';
+import { requireFreeSpace, type SpaceNeed } from './free-space.js';
 import { handlerFor } from './handlers/index.js';
 import type { MediumInspection } from './inspect-medium.js';
+import { removeLeftovers } from './leftovers.js';
 import type { PartInstall, PayloadHandler } from './payload.js';
 import { describePlan, needsStoppedApps, planUpdate, requireNoOtherPending, type UpdatePlan } from './plan.js';
 import { commonStepNames, installPhases, runSteps, type Step } from './steps.js';
@@ -39,7 +41,7 @@ export async function installFromMedium(env: DeviceEnvironment, medium: Medium, 
   const lock = await env.lock();
   try {
     return await recordAttempt(env.files.state, 'install', env.onProgress, async (attempt) => {
-      const state = await env.files.state.load();
+      const state = withoutFinishedUpdate(await env.files.state.load());
       attempt.previous = targetRef(state.current);
       requireNoOtherPending(state, options);
       const { plan, inspection, upToDate, current } = await planFromMedium(env, medium, state, options, attempt);
@@ -48,8 +50,17 @@ export async function installFromMedium(env: DeviceEnvironment, medium: Medium, 
       return new Installation(env, medium, state, plan, inspection, current).run();
     });
   } finally {
+    await removeLeftovers(env);
     lock.release();
   }
+}
+
+/**
+ * An update whose `run` died while it removed what the previous target used is over (its target is current): the
+ * install goes on from there, and the leftovers go at its end.
+ */
+function withoutFinishedUpdate(state: DeviceState): DeviceState {
+  return state.pending?.phase === 'finishing' ? { ...state, pending: undefined } : state;
 }
 
 async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: DeviceState, options: InstallOptions, attempt: Attempt) {
@@ -84,6 +95,10 @@ async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: Dev
   });
   return { plan: decision.plan, inspection, upToDate: decision.kind === 'up-to-date', current };
 }
+
+/** state.json, history.json, current-target and the image journal, each rewritten once beside itself. */
+const STATE_REWRITE_BYTES = 1024 * 1024;
+const STATE_REWRITE_INODES = 8;
 
 interface PartInstallation {
   readonly handler: PayloadHandler;
@@ -124,7 +139,7 @@ class Installation {
     try {
       await runSteps('install', steps, this.env.onProgress);
     } catch (error) {
-      if (!this.committed) for (const { install } of this.parts) await install.forget();
+      if (!this.committed) for (const { install } of this.parts) await this.forget(install);
       await this.callback(post, 'FAILED');
       throw error;
     }
@@ -154,10 +169,28 @@ class Installation {
     for (const { install } of this.parts) await work(install);
   }
 
+  /** Undoing what failed must not hide why it failed: what cannot be undone now goes with the leftovers later. */
+  private async forget(install: PartInstall): Promise<void> {
+    await install.forget().catch((error: unknown) => {
+      this.env.onProgress({ type: 'warning', message: `what the failed install fetched could not all be removed yet: ${(explainSystemError(error) as Error).message}` });
+    });
+  }
+
   private async checkSpace(): Promise<void> {
-    const needs = [];
+    const needs = [this.stateNeed()];
     for (const { install } of this.parts) needs.push(...(await install.spaceNeeded()));
-    await requireFreeSpace(needs, this.env.config.storageWatermark);
+    requireFreeSpace(needs, this.env.config.storageWatermark);
+  }
+
+  /** The metadata the commit stores, and room for rewriting the device's own files (each written beside itself first). */
+  private stateNeed(): SpaceNeed {
+    const metadata = this.inspection.trustStore.toPersist(this.inspection.verified);
+    return {
+      path: this.env.files.state.storagePath,
+      bytes: metadata.reduce((sum, file) => sum + file.bytes.length, 0) + STATE_REWRITE_BYTES,
+      inodes: metadata.length + STATE_REWRITE_INODES,
+      what: 'the device state',
+    };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { DeviceEnvironment } from '../device/environment.js';
+import type { DeviceState } from '../device/state.js';
 import type { Medium } from '../medium/medium.js';
 import type { SpaceNeed } from './free-space.js';
 import type { PendingInstallation, PlanPart, UpdatePlan } from './plan.js';
@@ -17,6 +18,11 @@ export interface PayloadHandler<P extends PlanPart = PlanPart> {
   readonly stepNames: PartStepNames;
   install(part: P, context: InstallContext): PartInstall;
   run(part: P, context: RunContext): PartRun;
+  /**
+   * Removes what commands that died or were abandoned left of this payload in its world, given the device state
+   * as it now is (the device lock held): called at the end of every install and run, whatever their plan.
+   */
+  removeLeftovers?(env: DeviceEnvironment, state: DeviceState): Promise<void>;
 }
 
 /** The names of a payload's steps: the crash-safety contract (see steps.ts). */
@@ -71,6 +77,8 @@ export interface RollbackOptions {
 /** One part's side of one `run`. */
 export interface PartRun {
   activationState(): Promise<ActivationState>;
+  /** Refuses (before any switch or rollback step) when what the part's steps need does not answer. */
+  requireReady(): Promise<void>;
   /** The named steps that switch to the new payload; a FioupError from one starts the rollback. */
   readonly switchSteps: readonly Step[];
   rollBack(options: RollbackOptions): Promise<void>;

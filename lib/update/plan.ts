@@ -52,8 +52,11 @@ export interface UpdatePlan {
   readonly parts: readonly PlanPart[];
 }
 
-/** Where an installation stands; `run` resumes from here after a crash or restart. */
-export type PendingPhase = 'staged' | 'switching' | 'rolling-back';
+/**
+ * Where an installation stands; `run` resumes from here after a crash or restart. `finishing`: the target is
+ * current already, and what only the previous payload used is being removed.
+ */
+export type PendingPhase = 'staged' | 'switching' | 'rolling-back' | 'finishing';
 
 /** An installed plan waiting for (or in the middle of) `run`. */
 export interface PendingInstallation extends UpdatePlan {

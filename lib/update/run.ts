@@ -2,9 +2,10 @@ import type { CallbackStep } from '../device/callbacks.js';
 import type { DeviceEnvironment } from '../device/environment.js';
 import { recordAttempt, targetRef } from '../device/history.js';
 import type { DeviceState } from '../device/state.js';
-import { FioupError, NothingPendingError, RollbackFailedError } from '../errors.js';
+import { FioupError, NothingPendingError, RollbackFailedError, RollbackPendingError } from '../errors.js';
 import type { Outcome } from '../exit-codes.js';
 import { handlerFor } from './handlers/index.js';
+import { removeLeftovers } from './leftovers.js';
 import type { PartRun, PayloadHandler } from './payload.js';
 import { partOf, planRootfsRollback, type PendingInstallation, type PendingPhase } from './plan.js';
 import { commonStepNames, runSteps } from './steps.js';
@@ -29,6 +30,7 @@ export async function runPending(env: DeviceEnvironment): Promise<RunResult> {
     const attempt = { target: targetRef(pending.target), previous: targetRef(state.current) };
     return await recordAttempt(env.files.state, 'run', env.onProgress, () => new Switch(env, state, pending).run(), attempt);
   } finally {
+    await removeLeftovers(env);
     lock.release();
   }
 }
@@ -57,26 +59,65 @@ class Switch {
         if (activation === 'fell-back') return this.bootloaderFellBack();
       }
     }
-    if (this.pending.phase === 'rolling-back') return this.rollBack('an earlier rollback was interrupted');
-    try {
-      await runSteps('run', [
-        { name: commonStepNames.run.mark, run: () => this.setPhase('switching') },
-        ...this.parts.flatMap(({ run }) => run.switchSteps),
-      ], this.env.onProgress);
-    } catch (error) {
-      if (!(error instanceof FioupError)) throw error;
-      return this.rollBack(error.message);
+    if (this.pending.phase === 'rolling-back') {
+      const reason = 'its rollback was interrupted';
+      await this.pendingIfNotReady(reason);
+      return this.rollBack(reason);
     }
-    await runSteps('run', [{ name: commonStepNames.run.finish, run: () => this.finish() }], this.env.onProgress);
+    if (this.pending.phase !== 'finishing') {
+      await this.requireReady();
+      try {
+        await runSteps('run', [
+          { name: commonStepNames.run.mark, run: () => this.setPhase('switching') },
+          ...this.parts.flatMap(({ run }) => run.switchSteps),
+        ], this.env.onProgress);
+      } catch (error) {
+        if (!(error instanceof FioupError)) throw error;
+        return this.rollBack(error.message);
+      }
+    }
+    await runSteps('run', [
+      { name: commonStepNames.run.finish, run: () => this.finish() },
+      { name: commonStepNames.run.clean, run: () => this.clean() },
+    ], this.env.onProgress);
     await this.callback('install-post', 'OK');
     return { outcome: 'done', target: this.pending.target.name };
   }
 
-  /** The target becomes current, then each part removes what only the previous payload used. */
+  /**
+   * The target becomes current; the installation stays open (phase `finishing`) until `clean` is done, so that the
+   * next `run` completes a clean-up a crash interrupted.
+   */
   private async finish(): Promise<void> {
-    this.state = { ...this.state, current: this.pending.target, pending: undefined, failedTargets: this.state.failedTargets.filter((name) => name !== this.pending.target.name) };
+    const failedTargets = this.state.failedTargets.filter((name) => name !== this.pending.target.name);
+    this.state = { ...this.state, current: this.pending.target, pending: { ...this.pending, phase: 'finishing' }, failedTargets };
     await this.env.files.state.save(this.state);
+  }
+
+  /** Each part removes what only the previous payload used, then the installation is closed. */
+  private async clean(): Promise<void> {
     for (const { run } of this.parts) await run.finish();
+    this.state = { ...this.state, pending: undefined };
+    await this.env.files.state.save(this.state);
+  }
+
+  /** Every part's steps can work (dockerd answers...); when one cannot, nothing starts and the installation stays as it is. */
+  private async requireReady(): Promise<void> {
+    for (const { run } of this.parts) await run.requireReady();
+  }
+
+  /**
+   * After a rollback failed: when a part cannot work now (dockerd stopped answering), the rollback stays pending
+   * (its phase was persisted) for the next `run` to complete.
+   */
+  private async pendingIfNotReady(reason: string): Promise<void> {
+    try {
+      await this.requireReady();
+    } catch (error) {
+      const previous = this.pending.previous?.name ?? 'the previous apps';
+      throw new RollbackPendingError(`${this.pending.target.name} failed (${reason.split('\n')[0]}), and restoring ${previous} could not finish: ` +
+        `${(error as Error).message}; the rollback stays pending, and 'fioup-offline run' completes it (fioup-offline-finish.service at boot)`, { cause: error });
+    }
   }
 
   /**
@@ -96,6 +137,7 @@ class Switch {
     try {
       for (const { run } of [...this.parts].reverse()) await run.rollBack({ switched: true, rebootFollows });
     } catch (error) {
+      await this.pendingIfNotReady(reason);
       await this.callback('install-post', 'FAILED', previous);
       return this.giveUp(reason, `restoring ${previous ?? 'the previous apps'} failed too: ${(error as Error).message}`, { notified: true });
     }
@@ -119,6 +161,7 @@ class Switch {
     try {
       for (const { run } of [...this.parts].reverse()) await run.rollBack({ switched: false, rebootFollows: false });
     } catch (error) {
+      await this.pendingIfNotReady(reason);
       return this.giveUp(reason, `the previous apps do not start: ${(error as Error).message}`, { notified: true });
     }
     await this.endPending();
@@ -132,7 +175,10 @@ class Switch {
   private async giveUp(reason: string, why: string, options: { notified: boolean } = { notified: false }): Promise<never> {
     await this.endPending();
     if (!options.notified) await this.callback('install-post', 'FAILED');
-    throw new RollbackFailedError(`${this.pending.target.name} failed (${reason.split('\n')[0]}), and ${why}`);
+    const previous = this.pending.previous?.name ?? 'the previous target';
+    throw new RollbackFailedError(`${this.pending.target.name} failed (${reason.split('\n')[0]}), and ${why}; ` +
+      `the installation is closed with the projects of ${previous} in place, not running: find out why from the log lines above, ` +
+      `then install a target that works with 'fioup-offline install' (--force to install ${previous} again)`);
   }
 
   /**

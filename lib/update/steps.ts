@@ -10,7 +10,7 @@ export interface Step {
 /** The steps every install and run has, whatever the payloads; each payload adds its own (`PartStepNames`). */
 export const commonStepNames = {
   install: { verify: 'verify', space: 'space', commit: 'commit' },
-  run: { mark: 'mark', finish: 'finish' },
+  run: { mark: 'mark', finish: 'finish', clean: 'clean' },
 } as const;
 
 /**
@@ -38,10 +38,13 @@ export function installStepNames(handlers: readonly Pick<PayloadHandler, 'stepNa
   return [...download, ...install];
 }
 
-/** The run steps of such a plan: mark the switch, each part's switch steps, finish. */
+/**
+ * The run steps of such a plan: mark the switch, each part's switch steps, finish (the target is current), clean
+ * (what only the previous payload used goes).
+ */
 export function runStepNames(handlers: readonly Pick<PayloadHandler, 'stepNames'>[]): string[] {
-  const { mark, finish } = commonStepNames.run;
-  return [mark, ...handlers.flatMap((handler) => handler.stepNames.switch), finish];
+  const { mark, finish, clean } = commonStepNames.run;
+  return [mark, ...handlers.flatMap((handler) => handler.stepNames.switch), finish, clean];
 }
 
 /**

@@ -10,7 +10,9 @@ import { writeImage, type ImageSpec } from '../../fixtures/oci/image.js';
 import { DockerEngine } from '../../lib/docker/engine.js';
 import { loadImage, type ImageToLoad } from '../../lib/docker/image-load.js';
 import { loadImages } from '../helpers/images.js';
-import { ContentVerificationError, ImageLoadError } from '../../lib/errors.js';
+import { ContentVerificationError, ImageLoadError, InsufficientSpaceError } from '../../lib/errors.js';
+import { watermarkGuard } from '../../lib/update/free-space.js';
+import { mountSmallFilesystem } from '../helpers/small-filesystem.js';
 import type { ProgressEvent } from '../../lib/progress.js';
 import { imageToLoad, verifiedOpener } from './oci-images.js';
 
@@ -118,5 +120,33 @@ describe('loadImage streams a docker-save + OCI tar to dockerd', () => {
       return true;
     });
     assert.equal(await engine.hasImage(image.config.digest), false);
+  });
+
+  test('a gzip bomb (96 MiB of zeros in a 100 KiB layer) is stopped while it streams, before Docker extracts it', async () => {
+    const small = await mountSmallFilesystem(dir, 'docker-root', '64M');
+    try {
+      const image = await fixtureImage({ name: 'bomb', files: [{ path: 'zeros', content: Buffer.alloc(96 << 20) }] });
+      const bomb = image.layers.at(-1)!;
+      assert.ok(bomb.size < 1 << 20, `the layer is ${bomb.size} bytes compressed`);
+      // The guard watches a 64 MiB filesystem, as it would watch DockerRootDir: 80% of it is less than the bomb.
+      const guard = watermarkGuard(small.mountPoint, 80);
+      await assert.rejects(loadImage(engine, image, verifiedOpener(store), { guard }), (error: unknown) => {
+        assert.ok(error instanceof InsufficientSpaceError, String(error));
+        assert.match(error.message, new RegExp(`^loading ${image.tag.reference.replace(/[.]/g, '\\.')}: its layers expand to at least [\\d.]+ MiB, ` +
+          `and only [\\d.]+ MiB may be used on the filesystem of ${small.mountPoint} under the 80% storage watermark .*: the load was stopped before Docker extracted it`));
+        return true;
+      });
+      assert.equal(await engine.hasImage(image.config.digest), false);
+      assert.equal(await engine.imageIdOf(image.tag.reference), undefined);
+
+      // The same image loads under a guard with room for it: the guard measures, and stops only what does not fit.
+      const roomy = watermarkGuard(tmpdir(), 95);
+      const loaded = await loadImage(engine, image, verifiedOpener(store), { guard: roomy });
+      assert.equal(loaded.loaded, true);
+      assert.equal(await engine.hasImage(image.config.digest), true);
+      await engine.removeImage(image.tag.reference);
+    } finally {
+      small.unmount();
+    }
   });
 });

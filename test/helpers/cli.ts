@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,4 +41,64 @@ export function runProgram(program: string, args: readonly string[], options: { 
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** A CLI run in a process group of its own, its NDJSON progress (`--json`) read as it comes. */
+export interface LiveCli {
+  readonly pid: number;
+  /** The step events received so far, in order (`<step> start` / `<step> done`), with when they came (ms after the start). */
+  readonly steps: readonly { readonly label: string; readonly at: number }[];
+  /** Kills the whole group with SIGKILL, the command and what it runs (compose, flock), as a power cut would. */
+  kill(): void;
+  readonly done: Promise<CliResult>;
+}
+
+export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): LiveCli {
+  const { program, args: before } = cliCommand();
+  const child = spawn(program, [...before, ...args, '--json'], {
+    cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  const steps: { label: string; at: number }[] = [];
+  const startedAt = Date.now();
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      let event: Record<string, unknown>;
+      try {
+        event = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (event.event === 'step') steps.push({ label: `${event.step} ${event.state}`, at: Date.now() - startedAt });
+    }
+  });
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+  return {
+    pid: child.pid!,
+    steps,
+    kill: () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+    done,
+  };
+}
+
+/** The state letter of /proc/<pid>/stat: R, S, T (stopped, as FIOUP_OFFLINE_STOP_AT leaves a command)... */
+export async function processState(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return /\) (\w)/.exec(stat)?.[1];
 }

@@ -4,14 +4,16 @@ import { extractAppArchive } from '../../apps/app-archive-extract.js';
 import { COMPOSE_FILE_NAME } from '../../apps/compose-file.js';
 import { AppStore } from '../../apps/app-store.js';
 import type { AppTree } from '../../apps/app-tree.js';
-import type { AppRecord } from '../../device/state.js';
+import type { DeviceEnvironment } from '../../device/environment.js';
+import { ImageLoadJournal } from '../../device/image-journal.js';
+import type { AppRecord, DeviceState } from '../../device/state.js';
 import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../../docker/compose-override.js';
 import { loadImagesConcurrently } from '../../docker/load-images.js';
 import { localImageTag } from '../../docker/image-ref.js';
 import { renameDurable } from '../../fs/atomic.js';
 import { parseAppUri } from '../../targets/app-uri.js';
 import { projectImages } from '../app-status.js';
-import type { SpaceNeed } from '../free-space.js';
+import { watermarkGuard, type SpaceNeed } from '../free-space.js';
 import type { InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
 import { appsToInstall, type AppChange, type AppsPart } from '../plan.js';
 
@@ -29,7 +31,11 @@ export const appsHandler: PayloadHandler<AppsPart> = {
   kind: 'apps', needs: 'run', stepNames: appStepNames,
   install: (part, context) => new AppsInstall(part, context),
   run: (part, context) => new AppsRun(part, context),
+  removeLeftovers: (env, state) => removeAppLeftovers(env, state),
 };
+
+/** Disk a file takes beyond its bytes: one filesystem block at most. */
+const BLOCK_BYTES = 4096;
 
 class AppsInstall implements PartInstall {
   private readonly appStore: AppStore;
@@ -60,25 +66,43 @@ class AppsInstall implements PartInstall {
       if (present[index]) continue;
       for (const layer of image.layers) {
         // Docker keeps the tar it receives while it extracts it: the compressed size, plus the extracted size
-        // from layers-meta (or an estimate of three times the compressed size where the app has none).
+        // from layers-meta (or an estimate of three times the compressed size where the app has none; the
+        // loads measure every layer as it streams and stop one that expands beyond what the watermark leaves).
         dockerBytes += layer.size + (tree.layersMeta?.layers.get(layer.digest)?.usage ?? 3 * layer.size);
       }
     }
-    const needs: SpaceNeed[] = [{ path: this.context.env.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.archive.blob.size, 0), what: 'compose projects' }];
+    // Each project: its files (each rounded up to a block), its directory and the override file.
+    const projects = this.trees.map(({ expansion }) => ({ bytes: expansion.bytes + (expansion.entries + 2) * BLOCK_BYTES, inodes: expansion.entries + 2 }));
+    const needs: SpaceNeed[] = [{
+      path: this.context.env.files.apps.stagingRoot,
+      bytes: projects.reduce((sum, project) => sum + project.bytes, 0),
+      inodes: projects.reduce((sum, project) => sum + project.inodes, 1),
+      what: 'compose projects',
+    }];
     const dockerRoot = await engine.rootDir();
-    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what: 'container images' });
+    // Docker's inodes cannot be known before the layers are read: the loads count them as they stream.
+    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, inodes: 0, what: 'container images' });
     return needs;
   }
 
-  /** Images stream from the medium into Docker, hashed on the way, several at once. */
+  /**
+   * Images stream from the medium into Docker, hashed on the way, several at once, each layer measured against
+   * the watermark of Docker's filesystem. The images are journalled before the first byte goes: if this install
+   * dies or is abandoned, the next install or run removes them.
+   */
   async fetch(): Promise<{ loadedImages: readonly string[] }> {
     const { env } = this.context;
     const images = this.trees.flatMap((tree) => tree.images.map((image) => ({ tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers })));
+    const absent = [];
+    for (const image of images) if (!(await env.engine.hasImage(image.config.digest))) absent.push(image.config.digest);
+    await new ImageLoadJournal(env.files.state).add(absent);
+    const dockerRoot = await env.engine.rootDir();
     await loadImagesConcurrently(env.engine, images, this.appStore.blobs, {
       concurrency: env.config.parallelLoads,
       onProgress: env.onProgress,
       label: `${images.length} image(s)`,
       onLoaded: (result) => result.loaded && this.loadedImages.push(result.imageId),
+      ...(dockerRoot ? { guard: watermarkGuard(dockerRoot, env.config.storageWatermark) } : {}),
     });
     return { loadedImages: [...this.loadedImages] };
   }
@@ -88,7 +112,6 @@ class AppsInstall implements PartInstall {
     const { env } = this.context;
     const dirs = env.files.apps;
     await rm(dirs.stagingRoot, { recursive: true, force: true });
-    await rm(dirs.previousRoot, { recursive: true, force: true });
     for (const tree of this.trees) {
       const directory = dirs.staged(tree.app.name);
       await extractAppArchive(this.appStore.blobs, tree.archive, directory);
@@ -101,7 +124,10 @@ class AppsInstall implements PartInstall {
 
   /** A failed install leaves Docker as it found it: the images this run loaded go again. */
   async forget(): Promise<void> {
-    for (const imageId of this.loadedImages.splice(0)) await this.context.env.engine.removeImage(imageId, { force: true });
+    const { engine, files } = this.context.env;
+    const removed = this.loadedImages.splice(0);
+    for (const imageId of removed) await engine.removeImage(imageId, { force: true });
+    await new ImageLoadJournal(files.state).remove(removed);
   }
 }
 
@@ -119,6 +145,11 @@ class AppsRun implements PartRun {
 
   async activationState(): Promise<'ready'> {
     return 'ready';
+  }
+
+  /** Stopping, switching and starting apps all need dockerd: refused before any of it starts when it does not answer. */
+  async requireReady(): Promise<void> {
+    await this.context.env.engine.version();
   }
 
   /**
@@ -147,14 +178,12 @@ class AppsRun implements PartRun {
    * used (an image a container still uses stays), then the staging area.
    */
   async finish(): Promise<void> {
-    const { env } = this.context;
-    if (env.config.pruneImages) await this.pruneReplaced();
-    await rm(env.files.apps.previousRoot, { recursive: true, force: true });
-    await rm(env.files.apps.stagingRoot, { recursive: true, force: true });
+    await settleProjects(this.context.env, this.context.pending.target.apps, { keepStaging: false });
   }
 
+  /** After a rollback (or one that could not finish), the previous target's projects are in place again. */
   async forget(): Promise<void> {
-    await rm(this.context.env.files.apps.stagingRoot, { recursive: true, force: true });
+    await settleProjects(this.context.env, this.context.pending.previous?.apps ?? [], { keepStaging: false });
   }
 
   private changed(): AppChange[] {
@@ -190,18 +219,6 @@ class AppsRun implements PartRun {
     }
   }
 
-  private async pruneReplaced(): Promise<void> {
-    const { env, pending } = this.context;
-    const keep = new Set<string>();
-    for (const app of pending.target.apps) for (const image of await projectImages(env.files.apps.current(app.name))) keep.add(image);
-    for (const change of this.changed()) {
-      if (!change.from) continue;
-      for (const image of await projectImages(env.files.apps.previous(change.name))) {
-        if (!keep.has(image)) await env.engine.removeImage(image).catch(() => undefined);
-      }
-    }
-  }
-
   /** `compose down` in the app's project; when the project directory is gone, its containers are removed by label. */
   private async stopApp(app: string): Promise<void> {
     const { env } = this.context;
@@ -209,6 +226,60 @@ class AppsRun implements PartRun {
     if (await exists(join(dir, COMPOSE_FILE_NAME))) await (await env.compose()).down({ name: app, dir });
     else await env.engine.removeProjectContainers(app);
   }
+}
+
+/**
+ * Puts the compose directories in the order of a device running `apps`, no switch being under way: a project of
+ * theirs left aside in `previous` (a rollback that could not finish) goes back into `compose_apps_root`; any other
+ * project there is one they replaced or dropped, removed with the images only it used (`[pacman] docker_prune`);
+ * the staging area goes unless an installation waits in it.
+ */
+async function settleProjects(env: DeviceEnvironment, apps: readonly AppRecord[], options: { keepStaging: boolean }): Promise<void> {
+  const dirs = env.files.apps;
+  const running = new Set(apps.map((app) => app.name));
+  const aside = await dirs.projectsIn(dirs.previousRoot);
+  const replaced: string[] = [];
+  for (const app of aside) {
+    if (running.has(app) && !(await exists(dirs.current(app)))) await moveDirectory(dirs.previous(app), dirs.current(app));
+    else replaced.push(app);
+  }
+  if (replaced.length > 0 && env.config.pruneImages) {
+    const keep = new Set<string>();
+    for (const app of await dirs.installed()) for (const image of await projectImages(dirs.current(app))) keep.add(image);
+    for (const app of replaced) {
+      for (const image of await projectImages(dirs.previous(app))) {
+        if (!keep.has(image)) await env.engine.removeImage(image).catch(() => undefined);
+      }
+    }
+  }
+  await rm(dirs.previousRoot, { recursive: true, force: true });
+  if (!options.keepStaging) await rm(dirs.stagingRoot, { recursive: true, force: true });
+}
+
+/**
+ * What commands that died or were abandoned left (the handler's `removeLeftovers`): unless a switch is under way,
+ * the compose directories are settled for the current target; then the images an install journalled and that no
+ * project of the device names are removed.
+ */
+async function removeAppLeftovers(env: DeviceEnvironment, state: DeviceState): Promise<void> {
+  const phase = state.pending?.phase;
+  const switching = phase === 'switching' || phase === 'rolling-back';
+  if (!switching) await settleProjects(env, state.current?.apps ?? [], { keepStaging: phase === 'staged' });
+  const journal = new ImageLoadJournal(env.files.state);
+  const journalled = await journal.list();
+  if (journalled.length === 0) return;
+  const dirs = env.files.apps;
+  const named = new Set<string>();
+  for (const root of [dirs.root, dirs.stagingRoot, dirs.previousRoot]) {
+    for (const app of await dirs.projectsIn(root)) {
+      for (const image of await projectImages(join(root, app))) {
+        const id = await env.engine.imageIdOf(image);
+        if (id) named.add(id);
+      }
+    }
+  }
+  for (const image of journalled) if (!named.has(image)) await env.engine.removeImage(image, { force: true });
+  await journal.remove(journalled);
 }
 
 async function exists(path: string): Promise<boolean> {

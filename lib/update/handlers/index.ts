@@ -8,6 +8,9 @@ const handlers: { readonly [K in PartKind]: PayloadHandler<Extract<PlanPart, { k
   apps: appsHandler,
 };
 
+/** Every payload handler, in plan order. */
+export const payloadHandlers: readonly PayloadHandler[] = Object.values(handlers) as PayloadHandler[];
+
 /** The handler of each kind of plan part. */
 export function handlerFor<P extends PlanPart>(part: P): PayloadHandler<P> {
   return handlers[part.kind] as unknown as PayloadHandler<P>;

@@ -52,6 +52,9 @@ class RootfsRun implements PartRun {
     }
   }
 
+  /** The sysroot is local: nothing to wait for. */
+  async requireReady(): Promise<void> {}
+
   /** Once the new apps failed on the new rootfs, the previous commit becomes the next boot again. */
   async rollBack(options: RollbackOptions): Promise<void> {
     if (options.switched) await this.context.env.rootfs.deploy(this.part.previousCommit, this.context.env.onProgress);
