@@ -92,6 +92,9 @@ export class InsufficientSpaceError extends FioupError {}
 /** Docker refused to load an image. */
 export class ImageLoadError extends FioupError {}
 
+/** Docker does not answer: dockerd is not running, or its socket cannot be reached. */
+export class DockerNotRunningError extends FioupError {}
+
 /** `docker compose` failed for an app, or its containers did not come up running (and healthy) in time. */
 export class ComposeError extends FioupError {}
 

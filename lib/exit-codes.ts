@@ -73,6 +73,7 @@ export const errorExitCodes: ReadonlyMap<ErrorClass, ExitCodeValue> = new Map<Er
   [errors.BlobNotFoundError, ExitCode.contentVerification],
   [errors.InsufficientSpaceError, ExitCode.insufficientSpace],
   [errors.ImageLoadError, ExitCode.imageLoad],
+  [errors.DockerNotRunningError, ExitCode.other],
   [errors.ComposeError, ExitCode.other],
   [errors.InstallationPendingError, ExitCode.installationPending],
   [errors.NothingPendingError, ExitCode.nothingPending],

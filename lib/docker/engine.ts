@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
+import { DockerNotRunningError } from '../errors.js';
 
 export interface EngineVersion {
   /** dockerd's version, e.g. "26.1.5". */
@@ -51,6 +52,24 @@ export class DockerEngine {
 
   private async containersOf(project: string): Promise<Docker.ContainerInfo[]> {
     return (await this.docker()).listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } });
+  }
+
+  /**
+   * Refuses at once when dockerd does not answer, saying what to do: commands that need Docker ask before they do
+   * anything else (rather than fail with a socket error after verifying the medium).
+   */
+  async requireRunning(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        (await this.docker()).ping(),
+        new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${PING_TIMEOUT_MS / 1000} s`)), PING_TIMEOUT_MS))),
+      ]);
+    } catch (error) {
+      throw dockerNotRunning(error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async version(): Promise<EngineVersion> {
@@ -145,6 +164,14 @@ function demultiplexLogs(framed: Buffer): Buffer {
     offset += 8 + length;
   }
   return Buffer.concat(payloads);
+}
+
+const PING_TIMEOUT_MS = 10_000;
+
+function dockerNotRunning(error: unknown): DockerNotRunningError {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EACCES') return new DockerNotRunningError(`cannot reach Docker (${message}): run as root, or as a member of the docker group`, { cause: error });
+  return new DockerNotRunningError(`Docker is not running (${message}): start it with 'systemctl start docker'`, { cause: error });
 }
 
 function isNotFound(error: unknown): boolean {

@@ -3,16 +3,16 @@ import { dirname, join } from 'node:path';
 import { extractAppArchive } from '../../apps/app-archive-extract.js';
 import { COMPOSE_FILE_NAME } from '../../apps/compose-file.js';
 import { AppStore } from '../../apps/app-store.js';
-import type { AppTree } from '../../apps/app-tree.js';
+import { appBlobs, type AppBlob, type AppTree, type ImageTree } from '../../apps/app-tree.js';
 import type { AppRecord } from '../../device/state.js';
 import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../../docker/compose-override.js';
-import { loadImagesConcurrently } from '../../docker/load-images.js';
+import { ImagesProgress, loadImagesConcurrently } from '../../docker/load-images.js';
 import { localImageTag } from '../../docker/image-ref.js';
 import { renameDurable } from '../../fs/atomic.js';
 import { parseAppUri } from '../../targets/app-uri.js';
 import { projectImages } from '../app-status.js';
 import type { SpaceNeed } from '../free-space.js';
-import type { InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
+import type { ContentCheck, InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
 import { appsToInstall, type AppChange, type AppsPart } from '../plan.js';
 
 /** The app handler's steps: `load` images, `stage` projects; at run, `stop` what changes, `switch` projects, `start`. */
@@ -70,14 +70,40 @@ class AppsInstall implements PartInstall {
     return needs;
   }
 
+  /** Every blob of every new app's tree, hashed through the medium's verifying streams as `fetch` reads them; nothing is loaded. */
+  async verifyContent(): Promise<ContentCheck> {
+    const seen = new Set<string>();
+    const images = this.trees.flatMap((tree) => {
+      // The app's own blobs go with its first image.
+      const appLevel = appBlobs(tree).filter(({ kind }) => APP_LEVEL_BLOBS.has(kind)).map(({ descriptor }) => descriptor);
+      return tree.images.map((image, index) => ({
+        name: imageName(tree, image),
+        blobs: [...(index === 0 ? appLevel : []), ...(image.index ? [image.index] : []), image.manifest, image.config, ...image.layers]
+          .filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest)),
+      }));
+    });
+    const progress = new ImagesProgress(CONTENT_CHECK_LABEL, images.map((image) => ({ name: image.name, bytes: image.blobs.reduce((sum, blob) => sum + blob.size, 0) })), this.context.env.onProgress);
+    for (const [index, image] of images.entries()) {
+      progress.start(index);
+      let hashed = 0;
+      for (const blob of image.blobs) {
+        for await (const chunk of await this.appStore.blobs.open(blob)) progress.set(index, (hashed += (chunk as Buffer).length));
+      }
+      progress.finish(index, 'verified');
+    }
+    return { blobs: seen.size, bytes: progress.totalBytes };
+  }
+
   /** Images stream from the medium into Docker, hashed on the way, several at once. */
   async fetch(): Promise<{ loadedImages: readonly string[] }> {
     const { env } = this.context;
-    const images = this.trees.flatMap((tree) => tree.images.map((image) => ({ tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers })));
+    const images = this.trees.flatMap((tree) => tree.images.map((image) => ({
+      name: imageName(tree, image), tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers,
+    })));
     await loadImagesConcurrently(env.engine, images, this.appStore.blobs, {
       concurrency: env.config.parallelLoads,
       onProgress: env.onProgress,
-      label: `${images.length} image(s)`,
+      label: LOAD_LABEL,
       onLoaded: (result) => result.loaded && this.loadedImages.push(result.imageId),
     });
     return { loadedImages: [...this.loadedImages] };
@@ -103,6 +129,15 @@ class AppsInstall implements PartInstall {
   async forget(): Promise<void> {
     for (const imageId of this.loadedImages.splice(0)) await this.context.env.engine.removeImage(imageId, { force: true });
   }
+}
+
+const LOAD_LABEL = 'load';
+const CONTENT_CHECK_LABEL = 'verify content';
+const APP_LEVEL_BLOBS = new Set<AppBlob['kind']>(['app manifest', 'app manifest config', 'archive index', 'layers-meta', 'app archive']);
+
+/** "web: nginx": the app and the image's repository name, for progress (the whole reference does not fit a line). */
+function imageName(tree: AppTree, image: ImageTree): string {
+  return `${tree.app.name}: ${image.reference.repository.split('/').at(-1)}`;
 }
 
 class AppsRun implements PartRun {
@@ -185,7 +220,10 @@ class AppsRun implements PartRun {
     const projects = apps.map((app) => ({ name: app.name, dir: env.files.apps.current(app.name) }));
     for (const project of projects) await compose.start(project);
     for (const project of projects) {
-      await compose.waitUntilRunning(project, { timeoutMs: env.startTimeoutMs });
+      await compose.waitUntilRunning(project, {
+        timeoutMs: env.startTimeoutMs,
+        onWaiting: (what, waitedMs) => env.onProgress({ type: 'wait', what: `app ${project.name} (${what})`, waitedMs, timeoutMs: env.startTimeoutMs }),
+      });
       env.onProgress({ type: 'step', step: `start ${project.name}`, state: 'done' });
     }
   }
