@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { ProgressEvent } from '../lib/progress.js';
 import { ProgressView } from './progress-view.js';
-import { canRedraw, escapeControls, jsonLine, safeForTerminal, useColor } from './terminal.js';
+import { canRedraw, escapeControls, jsonLine, safeForTerminal, useColor, wrapToWidth } from './terminal.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -80,7 +80,7 @@ export class Output {
   result<T>(document: T, human: (safe: T) => string): void {
     this.view.end();
     if (this.json) this.stdout.write(jsonLine(document));
-    else this.stdout.write(`${human(safeForTerminal(document))}\n`);
+    else this.stdout.write(`${fitted(this.stdout, human(safeForTerminal(document)))}\n`);
   }
 
   warn(message: string): void {
@@ -100,7 +100,7 @@ export class Output {
   /** A failure: one line on stderr (the stack with --verbose), and with --json the error document on stdout. */
   error(message: string, options: { detail?: string; code?: number; kind?: string } = {}): void {
     this.view.end();
-    this.stderr.write(`${this.paintMessages.red('error:')} ${escapeControls(message)}\n`);
+    this.stderr.write(`${fitted(this.stderr, `${this.paintMessages.red('error:')} ${escapeControls(message)}`)}\n`);
     if (options.detail && this.verbose) this.stderr.write(`${escapeControls(options.detail)}\n`);
     if (this.json && options.code !== undefined) this.stdout.write(jsonLine({ error: { code: options.code, kind: options.kind, message } }));
   }
@@ -121,13 +121,13 @@ export class Output {
     switch (event.type) {
       case 'info':
         this.view.end();
-        this.stderr.write(`${escapeControls(event.message)}\n`);
+        this.stderr.write(`${fitted(this.stderr, escapeControls(event.message))}\n`);
         return;
       case 'step':
         if (event.state === 'start' && !this.verbose) return;
         this.view.end();
-        this.stderr.write(`${this.paintMessages.dim(`[${escapeControls(event.step, { singleLine: true })}]`)} ${event.state}` +
-          `${event.detail ? `: ${escapeControls(event.detail)}` : ''}\n`);
+        this.stderr.write(`${fitted(this.stderr, `${this.paintMessages.dim(`[${escapeControls(event.step, { singleLine: true })}]`)} ${event.state}` +
+          `${event.detail ? `: ${escapeControls(event.detail)}` : ''}`)}\n`);
         return;
       case 'bytes':
         this.view.bytes(event);
@@ -143,7 +143,7 @@ export class Output {
   /** A line of text that is not progress: the live progress line steps aside for it, and comes back under it. */
   private message(line: string): void {
     this.view.clear();
-    this.stderr.write(`${line}\n`);
+    this.stderr.write(`${fitted(this.stderr, line)}\n`);
     this.view.restore();
   }
 
@@ -167,4 +167,9 @@ export class Output {
       if (this.steps.current === event.step) this.steps.current = undefined;
     }
   }
+}
+
+/** Text for a stream: on a terminal, broken between words to its width. */
+function fitted(stream: OutputStream, text: string): string {
+  return stream.isTTY && stream.columns ? wrapToWidth(text, stream.columns) : text;
 }

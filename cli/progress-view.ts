@@ -21,7 +21,9 @@ export interface ProgressViewOptions {
 /** How often a transfer is shown: 5 redraws a second on a terminal, a line every 5 s in a log. */
 const INTERVAL_MS = { live: 200, lines: 5000 } as const;
 const MAX_BAR = 30;
-const MIN_BAR = 8;
+const MIN_BAR = 10;
+/** The label and counter keep at least this much before the bar is dropped. */
+const MIN_NAME = 16;
 
 /** What one label's transfer has done so far, for its average rate. */
 interface Transfer {
@@ -141,12 +143,13 @@ function rate(transfer: Transfer, now: number): number {
   return seconds > 0 ? transfer.event.done / seconds : 0;
 }
 
-/** "image 3/6 web: nginx", "37/120 files" */
+/** "image 3/6 web: nginx" (the images started so far, and the last one started), "37/120 files" */
 function counter(event: BytesEvent): string {
   if (event.files) return `${event.files.done}/${event.files.total} files`;
   if (event.images) {
     const { done, total, active } = event.images;
-    return `image ${Math.min(done + 1, total)}/${total}${active.length > 0 ? ` ${escapeControls(active.join(', '), { singleLine: true })}` : ''}`;
+    const latest = active.at(-1);
+    return `image ${Math.min(Math.max(done + active.length, 1), total)}/${total}${latest === undefined ? '' : ` ${escapeControls(latest, { singleLine: true })}`}`;
   }
   return '';
 }
@@ -159,17 +162,29 @@ function timeLeft(event: BytesEvent, bytesPerSecond: number): string | undefined
   return bytesPerSecond > 0 ? `${formatDuration((event.total - event.done) / bytesPerSecond)} left` : undefined;
 }
 
-/** `load image 3/6 web: nginx  [#####-----]  45.2 MiB / 120.0 MiB  38%  12.3 MiB/s  6 s left`, cut to `columns`. */
+/**
+ * `load image 3/6 web: nginx [#####-----] 45.2/120.0 MiB 38% 12.3 MiB/s 6 s left`, cut to `columns`: the name
+ * gives way to the bar, the bar to the numbers.
+ */
 function liveLine(event: BytesEvent, bytesPerSecond: number, columns: number): string {
   const left = [escapeControls(event.label, { singleLine: true }), counter(event)].filter(Boolean).join(' ');
-  const right = ['', `${formatBytes(event.done)} / ${formatBytes(event.total)}`, `${percent(event)}%`,
-    ...(bytesPerSecond > 0 ? [`${formatBytes(bytesPerSecond)}/s`] : []), timeLeft(event, bytesPerSecond) ?? ''].filter((part, index) => index === 0 || part).join('  ');
+  const remaining = timeLeft(event, bytesPerSecond);
+  const right = [` ${bytesOfTotal(event.done, event.total)}`, `${percent(event)}%`,
+    ...(bytesPerSecond > 0 ? [`${formatBytes(bytesPerSecond)}/s`] : []), ...(remaining ? [remaining] : [])].join(' ');
   const room = Math.max(1, columns - 1);
-  const barWidth = Math.min(MAX_BAR, room - left.length - right.length - 4);
-  const bar = barWidth >= MIN_BAR ? `  [${'#'.repeat(Math.floor((barWidth * percent(event)) / 100)).padEnd(barWidth, '-')}]` : '';
-  const leftRoom = room - bar.length - right.length;
-  const shortLeft = leftRoom >= 8 ? fitToWidth(left, leftRoom + 1) : left;
+  const leftRoom = room - right.length - (MIN_BAR + 3);
+  if (leftRoom < MIN_NAME) return fitToWidth(`${fitToWidth(left, Math.max(2, room - right.length + 1))}${right}`, columns);
+  const shortLeft = left.length > leftRoom ? fitToWidth(left, leftRoom + 1) : left;
+  const barWidth = Math.min(MAX_BAR, room - shortLeft.length - right.length - 3);
+  const bar = ` [${'#'.repeat(Math.floor((barWidth * percent(event)) / 100)).padEnd(barWidth, '-')}]`;
   return fitToWidth(`${shortLeft}${bar}${right}`, columns);
+}
+
+/** `45.2/120.0 MiB`, or `512.0 KiB/1.2 GiB` when the units differ. */
+function bytesOfTotal(done: number, total: number): string {
+  const [doneText, totalText] = [formatBytes(done), formatBytes(total)];
+  const unit = totalText.split(' ')[1];
+  return doneText.endsWith(` ${unit}`) ? `${doneText.split(' ')[0]}/${totalText}` : `${doneText}/${totalText}`;
 }
 
 /** `load: image 3/6 web: nginx, 45.2 MiB / 120.0 MiB (38%), 12.3 MiB/s, 6 s left` */

@@ -86,3 +86,60 @@ export function fitToWidth(text: string, columns: number): string {
   const characters = [...text];
   return characters.length <= room ? text : `${characters.slice(0, room - 1).join('')}…`;
 }
+
+// eslint-disable-next-line no-control-regex
+const COLOUR = /\u001b\[[0-9;]*m/g;
+
+/** The columns a line takes: its colours take none, a tab up to the next multiple of 8. */
+function visibleWidth(text: string): number {
+  let width = 0;
+  for (const character of text.replace(COLOUR, '')) width = character === '\t' ? width + 8 - (width % 8) : width + 1;
+  return width;
+}
+
+/**
+ * Text for a terminal `columns` wide: each line longer than that is broken between words (a word longer than a line
+ * is cut), its continuation indented two columns past the line's own indentation. The terminal would otherwise
+ * wrap it mid-word and flush left.
+ */
+export function wrapToWidth(text: string, columns: number): string {
+  return text.split('\n').map((line) => (visibleWidth(line) <= columns ? line : wrapLine(line, columns))).join('\n');
+}
+
+function wrapLine(line: string, columns: number): string {
+  const indent = ' '.repeat(Math.min(line.length - line.trimStart().length + 2, Math.floor(columns / 2)));
+  const pieces: string[] = [];
+  let current = '';
+  for (const word of line.split(/(?<=\S) +(?=\S)/)) {
+    const candidate = current === '' ? word : `${current} ${word}`;
+    if (visibleWidth(candidate) <= columns) {
+      current = candidate;
+      continue;
+    }
+    if (current !== '') pieces.push(current);
+    current = `${indent}${word.trimStart()}`;
+    while (visibleWidth(current) > columns) {
+      const cut = cutAt(current, columns);
+      pieces.push(current.slice(0, cut));
+      current = `${indent}${current.slice(cut)}`;
+    }
+  }
+  return [...pieces, current].join('\n');
+}
+
+/** The index in `text` after its first `columns` visible columns. */
+function cutAt(text: string, columns: number): number {
+  let width = 0;
+  for (let index = 0; index < text.length; index++) {
+    if (text[index] === '\u001b') {
+      const colour = /^\u001b\[[0-9;]*m/.exec(text.slice(index));
+      if (colour) {
+        index += colour[0].length - 1;
+        continue;
+      }
+    }
+    width = text[index] === '\t' ? width + 8 - (width % 8) : width + 1;
+    if (width > columns) return index;
+  }
+  return text.length;
+}

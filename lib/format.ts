@@ -14,5 +14,6 @@ export function formatBytes(bytes: number): string {
 export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Math.ceil(seconds)} s`;
   const minutes = Math.floor(seconds / 60);
-  return minutes < 60 ? `${minutes} min ${Math.floor(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const rest = Math.floor(seconds % 60);
+  return minutes < 60 ? `${minutes} min${rest ? ` ${rest} s` : ''}` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

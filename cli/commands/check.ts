@@ -90,11 +90,12 @@ function planLines(report: PrintedReport, { paint }: Output): string[] {
   if (!plan) return [];
   const rootfs = partOf(plan, 'rootfs');
   const lines = [`${paint.bold('Plan')}     ${plan.target.name} (version ${plan.target.version}): ${plan.description}${rootfs ? `; rootfs ${rootfs.commit.slice(0, 12)}` : ''}`];
-  for (const filesystem of space ?? []) {
-    const line = `on ${filesystem.path}: ${formatBytes(filesystem.bytes)} (${filesystem.what.join(', ')}), ${formatBytes(filesystem.allowed)} may be used under the watermark`;
+  for (const filesystem of space?.filesystems ?? []) {
+    const line = `${formatBytes(filesystem.bytes)} on the filesystem of ${filesystem.path} (${filesystem.what.join(', ')}); ` +
+      `${formatBytes(filesystem.allowed)} may be used under the ${space!.watermarkPercent}% watermark`;
     lines.push(`${paint.bold('Space')}    ${filesystem.fits ? line : paint.red(line)}`);
   }
-  if (space?.length === 0) lines.push(`${paint.bold('Space')}    nothing to write`);
+  if (space?.filesystems.length === 0) lines.push(`${paint.bold('Space')}    nothing to write`);
   lines.push(`${paint.bold('Content')}  ${content
     ? `${content.blobs} blob(s), ${formatBytes(content.bytes)}, read and hashed: intact`
     : "the hash chains are verified; 'check --verify-content' also reads and hashes every blob"}`);

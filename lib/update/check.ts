@@ -52,8 +52,8 @@ export interface CheckReport {
   readonly selected: string | undefined;
   /** What install would do: the plan, with a line for people. */
   readonly plan: (UpdatePlan & { readonly description: string }) | undefined;
-  /** What install would write on each filesystem, against the storage watermark. */
-  readonly space: readonly FilesystemSpace[] | undefined;
+  /** What install would write on each filesystem, against `[pacman] storage_watermark`. */
+  readonly space: { readonly watermarkPercent: number; readonly filesystems: readonly FilesystemSpace[] } | undefined;
   /** With `verifyContent`: the blobs read and hashed, all intact. */
   readonly content: ContentCheck | undefined;
   /** The outcome, or the error that decides the exit code (6, 8, 20, 30, 60, 70, 102...) once the report is shown. */
@@ -128,7 +128,7 @@ export async function checkMedium(env: DeviceEnvironment, medium: Medium, option
       .map((row) => checkedTarget(row, row.forDevice ? refusalOf(row, state, facts.current, request) : undefined)),
     selected: selection.selected?.name,
     plan: plan && { ...plan, description: describePlan(plan) },
-    space: dryRun?.space,
+    space: dryRun && { watermarkPercent: config.storageWatermark, filesystems: dryRun.space },
     content: dryRun?.content,
     verdict,
   };

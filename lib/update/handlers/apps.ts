@@ -8,6 +8,7 @@ import type { AppRecord } from '../../device/state.js';
 import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../../docker/compose-override.js';
 import { ImagesProgress, loadImagesConcurrently } from '../../docker/load-images.js';
 import { localImageTag } from '../../docker/image-ref.js';
+import { formatBytes } from '../../format.js';
 import { renameDurable } from '../../fs/atomic.js';
 import { parseAppUri } from '../../targets/app-uri.js';
 import { projectImages } from '../app-status.js';
@@ -54,10 +55,12 @@ class AppsInstall implements PartInstall {
   async spaceNeeded(): Promise<SpaceNeed[]> {
     const { engine } = this.context.env;
     let dockerBytes = 0;
+    let loadBytes = 0;
     const images = this.trees.flatMap((tree) => tree.images.map((image) => ({ tree, image })));
     const present = await Promise.all(images.map(({ image }) => engine.hasImage(image.config.digest)));
     for (const [index, { tree, image }] of images.entries()) {
       if (present[index]) continue;
+      loadBytes += image.config.size + image.layers.reduce((sum, layer) => sum + layer.size, 0);
       for (const layer of image.layers) {
         // Docker keeps the tar it receives while it extracts it: the compressed size, plus the extracted size
         // from layers-meta (or an estimate of three times the compressed size where the app has none).
@@ -66,7 +69,9 @@ class AppsInstall implements PartInstall {
     }
     const needs: SpaceNeed[] = [{ path: this.context.env.files.apps.stagingRoot, bytes: this.trees.reduce((sum, tree) => sum + 4 * tree.archive.blob.size, 0), what: 'compose projects' }];
     const dockerRoot = await engine.rootDir();
-    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what: 'container images' });
+    const toLoad = present.filter((isPresent) => !isPresent).length;
+    const what = `container images: ${toLoad} of ${images.length} to load (${formatBytes(loadBytes)}) and their layers extracted`;
+    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, what });
     return needs;
   }
 
