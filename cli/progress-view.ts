@@ -198,8 +198,9 @@ function plainLine(event: BytesEvent, bytesPerSecond: number): string {
 function summary(event: BytesEvent, elapsedMs: number): string {
   const what = event.files ? `${event.files.total} files, ` : event.images ? `${event.images.total} image(s), ` : '';
   const seconds = elapsedMs / 1000;
-  return `${escapeControls(event.label, { singleLine: true })}: ${what}${formatBytes(event.total)} in ${formatDuration(seconds)}` +
-    `${seconds > 0 ? ` (${formatBytes(event.total / seconds)}/s)` : ''}`;
+  const took = seconds < 10 ? `${seconds.toFixed(1)} s` : formatDuration(seconds);
+  return `${escapeControls(event.label, { singleLine: true })}: ${what}${formatBytes(event.total)} in ${took}` +
+    `${seconds > 0 && event.total > 0 ? ` (${formatBytes(event.total / seconds)}/s)` : ''}`;
 }
 
 /** `2025-06-01T10:00:05Z`: the time of a log line, to the second. */

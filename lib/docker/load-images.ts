@@ -95,7 +95,8 @@ export class ImagesProgress {
   private readonly sent: number[];
   private readonly active = new Set<number>();
   private done = 0;
-  readonly totalBytes: number;
+  /** The bytes of all the images, less those of images that needed none (Docker had them). */
+  totalBytes: number;
 
   constructor(private readonly label: string, private readonly images: readonly { readonly name: string; readonly bytes: number }[], private readonly onProgress: ProgressListener = ignoreProgress) {
     this.sent = images.map(() => 0);
@@ -113,9 +114,10 @@ export class ImagesProgress {
     this.emit();
   }
 
-  /** Image `index` is done (`outcome`: loaded, already there, verified), `bytes` of it sent. */
+  /** Image `index` is done (`outcome`: loaded, already there, verified), `bytes` of it sent: what was not sent leaves the total. */
   finish(index: number, outcome: string, bytes = this.images[index]!.bytes): void {
-    this.sent[index] = this.images[index]!.bytes;
+    this.totalBytes -= this.images[index]!.bytes - bytes;
+    this.sent[index] = bytes;
     this.active.delete(index);
     this.done++;
     this.onProgress({ type: 'item', label: this.label, name: this.images[index]!.name, outcome, bytes, done: this.done, total: this.images.length });

@@ -12,6 +12,10 @@ export interface TerminalOptions {
   readonly columns?: number;
   readonly rows?: number;
   readonly env?: Readonly<Record<string, string>>;
+  /** A shell command run first, on the same terminal (`echo ...` to see whether the screen gets cleared). */
+  readonly before?: string;
+  /** The CLI's stdout goes to this file instead of the terminal. */
+  readonly stdoutTo?: string;
 }
 
 /** A shell word: the text in single quotes. */
@@ -33,15 +37,17 @@ export class TmuxTerminal {
     const terminal = new TmuxTerminal(dir, join(dir, 'tmux.sock'));
     const { program, args: before } = cliCommand();
     const env = Object.entries(options.env ?? {}).map(([name, value]) => `export ${name}=${quote(value)}`);
+    // bash: on Ctrl-C it waits for the CLI, which handles the signal and exits, then goes on (dash may die first).
     await writeFile(join(dir, 'run.sh'), [
       `while [ ! -e ${quote(join(dir, 'go'))} ]; do sleep 0.05; done`,
       `cd ${quote(repoRoot)}`,
       ...env,
-      `${[program, ...before, ...args].map(quote).join(' ')}`,
+      ...(options.before ? [options.before] : []),
+      `${[program, ...before, ...args].map(quote).join(' ')}${options.stdoutTo ? ` > ${quote(options.stdoutTo)}` : ''}`,
       `echo $? > ${quote(join(dir, 'exit'))}`,
       'sleep 3600',
     ].join('\n'));
-    await terminal.tmux('new-session', '-d', '-s', 'cli', '-x', String(options.columns ?? 80), '-y', String(options.rows ?? 24), `sh ${quote(join(dir, 'run.sh'))}`);
+    await terminal.tmux('new-session', '-d', '-s', 'cli', '-x', String(options.columns ?? 80), '-y', String(options.rows ?? 24), `bash ${quote(join(dir, 'run.sh'))}`);
     await terminal.tmux('pipe-pane', '-o', '-t', 'cli', `cat >> ${quote(join(dir, 'raw'))}`);
     await writeFile(join(dir, 'go'), '');
     return terminal;

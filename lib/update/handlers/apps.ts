@@ -207,11 +207,14 @@ class AppsRun implements PartRun {
     }
   }
 
-  /** Per app, two renames that can each be redone: the running project to `previous`, the staged one into place. */
+  /**
+   * Per app, two renames that can each be redone: the running project to `previous`, the staged one into place. A new
+   * app has no running project: what is in place when the switch is redone is its own, moved there before.
+   */
   private async switchProjects(): Promise<void> {
     const dirs = this.context.env.files.apps;
     for (const change of this.changed()) {
-      if ((await exists(dirs.current(change.name))) && !(await exists(dirs.previous(change.name)))) {
+      if (change.from && (await exists(dirs.current(change.name))) && !(await exists(dirs.previous(change.name)))) {
         await moveDirectory(dirs.current(change.name), dirs.previous(change.name));
       }
       if (change.to && (await exists(dirs.staged(change.name)))) await moveDirectory(dirs.staged(change.name), dirs.current(change.name));
