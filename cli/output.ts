@@ -1,4 +1,5 @@
 import { Chalk, type ChalkInstance } from 'chalk';
+import type { InterruptedAt } from '../lib/interruption.js';
 import type { ProgressEvent } from '../lib/progress.js';
 import { ProgressView } from './progress-view.js';
 import { canRedraw, escapeControls, jsonLine, safeForTerminal, useColor, wrapToWidth } from './terminal.js';
@@ -20,13 +21,6 @@ export interface OutputStream {
   write(text: string): unknown;
   readonly isTTY?: boolean;
   readonly columns?: number;
-}
-
-/** The steps a command went through, for the message after an interruption. */
-export interface StepsSoFar {
-  /** The step under way (started, not done), if any. */
-  readonly current: string | undefined;
-  readonly done: ReadonlySet<string>;
 }
 
 /**
@@ -69,7 +63,8 @@ export class Output {
     return this.options.json;
   }
 
-  get stepsSoFar(): StepsSoFar {
+  /** The steps the command went through so far, for the message after an interruption. */
+  get stepsSoFar(): InterruptedAt {
     return this.steps;
   }
 

@@ -13,7 +13,7 @@ export interface DryRun {
   readonly content: ContentCheck | undefined;
 }
 
-export const VERIFY_CONTENT_STEP = 'verify content';
+const VERIFY_CONTENT_STEP = 'verify content';
 
 /**
  * `install`'s download phase without a write: each part of the plan verifies what it would install (the hash chains,

@@ -2,8 +2,9 @@ import type { DeviceEnvironment } from '../device/environment.js';
 import { failureReason, UpdateHistory, type HistoryEntry } from '../device/history.js';
 import type { TargetRecord } from '../device/state.js';
 import type { DockerEngine } from '../docker/engine.js';
-import type { DockerNotRunningError } from '../errors.js';
+import { DockerNotRunningError } from '../errors.js';
 import { appStatus, projectImages, type AppStatus } from './app-status.js';
+import { requireEngineForApps } from './check-in.js';
 import type { PendingInstallation } from './plan.js';
 
 export interface DeviceStatus {
@@ -15,7 +16,7 @@ export interface DeviceStatus {
   readonly failureReasons: Readonly<Record<string, string>>;
   /** The last updates, newest first. */
   readonly history: readonly HistoryEntry[];
-  /** Why the apps' states are unknown (Docker does not answer); null when Docker answered. */
+  /** Why the apps' states are unknown (Docker does not answer); null when Docker answered, or apps are not managed. */
   readonly docker: { readonly problem: string } | null;
   /** `imagesPresent` is null when Docker does not answer. */
   readonly apps: readonly (AppStatus & { readonly imagesPresent: boolean | null })[];
@@ -27,12 +28,16 @@ const HISTORY_SHOWN = 10;
 
 /**
  * `status`: the device state, the last updates and, for each app of the current target, its containers and whether
- * its images are loaded. Without Docker, the device state all the same, its apps marked unknown.
+ * its images are loaded. Without Docker, the device state all the same, its apps marked unknown. A device whose apps
+ * are not managed (`[pacman] type = "ostree"`) is not asked about Docker.
  */
 export async function deviceStatus(env: DeviceEnvironment): Promise<DeviceStatus> {
   const { engine, files: { apps: dirs } } = env;
   const state = await env.files.state.load();
-  const docker = await engine.requireRunning().then(() => null, (error: DockerNotRunningError) => ({ problem: error.message }));
+  const docker = await requireEngineForApps(env).then(() => null, (error: unknown) => {
+    if (!(error instanceof DockerNotRunningError)) throw error;
+    return { problem: error.message };
+  });
   const apps = [];
   for (const app of state.current?.apps ?? []) {
     if (docker) {

@@ -5,16 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { runCli } from '../helpers/cli.js';
+import { lastJsonDocument, runCli } from '../helpers/cli.js';
 import { createTestDevice, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 
 const APP = 'msg-app';
 const hardwareIds = ['amd64-linux'];
-
-/** The last JSON document of a `--json` run. */
-function lastDocument(stdout: string) {
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
 
 describe('messages that name the problem and the fix', () => {
   let workdir: string;
@@ -64,16 +59,24 @@ describe('messages that name the problem and the fix', () => {
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stderr, /^warning: Docker is not running \(connect ENOENT .*\): start it with 'systemctl start docker'; the apps' states are unknown$/m);
     assert.match(status.stdout, /^pending target: amd64-linux-lmp-1 \(version 1, staged\): run 'fioup-offline run'$/m);
-    const json = lastDocument((await dev.cli(['status', '--json'], noDocker)).stdout);
+    const json = lastJsonDocument((await dev.cli(['status', '--json'], noDocker)).stdout);
     assert.equal(json.current, null, 'current is there, null');
     assert.equal(json.pending.target.version, 1);
     assert.match(json.docker.problem, /^Docker is not running/);
     assert.deepEqual(json.apps, []);
     assert.equal((await dev.cli(['run'])).code, 0);
-    const running = lastDocument((await dev.cli(['status', '--json'], noDocker)).stdout);
+    const running = lastJsonDocument((await dev.cli(['status', '--json'], noDocker)).stdout);
     assert.deepEqual(running.apps.map((app: { name: string; state: string; imagesPresent: unknown }) => [app.name, app.state, app.imagesPresent]), [[APP, 'unknown', null]]);
     assert.equal(running.pending, null, 'pending is there, null');
-    assert.equal(lastDocument((await dev.cli(['status', '--json'])).stdout).docker, null);
+    assert.equal(lastJsonDocument((await dev.cli(['status', '--json'])).stdout).docker, null);
+
+    // A device whose apps are not managed does not need Docker: no warning.
+    const rootfsOnly = await device();
+    await rootfsOnly.configure('20-ostree.toml', '[pacman]\ntype = "ostree"\n');
+    const quiet = await rootfsOnly.cli(['status', '--json'], noDocker);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stdout + quiet.stderr, /Docker is not running/);
+    assert.equal(lastJsonDocument(quiet.stdout).docker, null);
   });
 
   test('--target that names nothing lists the targets there are; a rerun of install that resumes says so; --src-dir \'\' is refused', async () => {
@@ -112,16 +115,16 @@ describe('messages that name the problem and the fix', () => {
     assert.equal(defaults.code, 0, defaults.stderr);
     assert.match(defaults.stderr, /^warning: no configuration file found \(looked in \/usr\/lib\/sota\/conf\.d, \/var\/sota\/sota\.toml, \/etc\/sota\/conf\.d\/\): using the defaults, hardware id \S+$/m);
 
-    const report = lastDocument((await dev.cli(['check', '--src-dir', factory.dirs.medium, '--json'])).stdout);
+    const report = lastJsonDocument((await dev.cli(['check', '--src-dir', factory.dirs.medium, '--json'])).stdout);
     assert.deepEqual(report.targets.map((row: { version: unknown }) => row.version), [2, 1]);
     const tar = join(workdir, 'bundle.tar');
     assert.equal((await runCli(['bundle-create', factory.dirs.medium, tar])).code, 0);
-    const inspected = lastDocument((await runCli(['bundle', 'inspect', tar, '--json'])).stdout);
+    const inspected = lastJsonDocument((await runCli(['bundle', 'inspect', tar, '--json'])).stdout);
     assert.deepEqual(inspected.targets.map((target: { version: unknown }) => target.version), [2, 1]);
     assert.equal((await dev.cli(['install', '--src-dir', tar])).code, 101);
     assert.equal((await dev.cli(['run'])).code, 0);
-    assert.equal(lastDocument((await dev.cli(['current', '--json'])).stdout).version, 2);
-    const status = lastDocument((await dev.cli(['status', '--json'])).stdout);
+    assert.equal(lastJsonDocument((await dev.cli(['current', '--json'])).stdout).version, 2);
+    const status = lastJsonDocument((await dev.cli(['status', '--json'])).stdout);
     assert.equal(status.current.version, 2);
     assert.ok(status.history.every((entry: { target: { version: unknown } }) => typeof entry.target.version === 'number'));
   });

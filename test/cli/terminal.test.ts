@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import { sampleApps, type AppSpec } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { C1_TERMINAL_ATTACK, TERMINAL_ATTACK, writeTarMedium } from '../../fixtures/hostile.js';
-import { runCli } from '../helpers/cli.js';
+import { lastJsonDocument, runCli } from '../helpers/cli.js';
 import { createTestDevice, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 import { TmuxTerminal } from '../helpers/terminal.js';
 
@@ -164,7 +164,7 @@ describe('the CLI on a real terminal (tmux at 80x24) and in logs', () => {
 
     const json = await hostile.cli(['check', '--src-dir', factory.dirs.medium, '--all', '--json']);
     assert.doesNotMatch(json.stdout, ESCAPE, 'raw, the JSON holds no control character');
-    const report = JSON.parse(json.stdout.trim().split('\n').at(-1)!);
+    const report = lastJsonDocument(json.stdout);
     const names = report.targets.map((row: { name: string }) => row.name);
     for (const name of [`c1${C1_TERMINAL_ATTACK}-lmp-3`, `evil${TERMINAL_ATTACK}-lmp-2`]) assert.ok(names.includes(name), `parsed, the name is exact: ${JSON.stringify(name)}`);
 

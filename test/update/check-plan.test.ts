@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
+import { lastJsonDocument } from '../helpers/cli.js';
 import { createTestDevice, factoryImagesInDocker, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 
 // App names of their own: other test files run compose projects on the same dockerd at the same time.
@@ -12,11 +13,6 @@ const APP = 'chk-app';
 const BROKEN = 'chk-broken';
 const hardwareIds = ['amd64-linux'];
 const target = (version: number) => `amd64-linux-lmp-${version}`;
-
-/** The last JSON document of a `--json` run: the report. */
-function report(stdout: string) {
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
 
 describe('check answers what install would do: the same plan, the same refusals', () => {
   let workdir: string;
@@ -49,7 +45,7 @@ describe('check answers what install would do: the same plan, the same refusals'
     try {
       const dryRun = await fresh.cli(['check', '--src-dir', factory.dirs.medium, '--verify-content', '--json']);
       assert.equal(dryRun.code, 16, dryRun.stderr);
-      const { space, content, plan } = report(dryRun.stdout);
+      const { space, content, plan } = lastJsonDocument(dryRun.stdout);
       assert.equal(plan.target.name, target(3));
       assert.equal(space.watermarkPercent, 80);
       assert.ok(space.filesystems.length > 0 && space.filesystems.every((filesystem: { fits: boolean; bytes: number; allowed: number }) => filesystem.fits && filesystem.bytes > 0 && filesystem.allowed > 0));
@@ -79,7 +75,7 @@ describe('check answers what install would do: the same plan, the same refusals'
     assert.equal((await device.cli(['install', '--src-dir', factory.dirs.medium, '--target', target(1)])).code, 102, 'install agrees');
     const forced = await check('--target', target(1), '--force', '--json');
     assert.equal(forced.code, 16, forced.stderr);
-    assert.deepEqual(report(forced.stdout).plan.parts, [{ kind: 'apps', changes: [{ name: APP, kind: 'updated', from: { name: APP, uri: factory.targets[1]!.apps[0]!.uri }, to: { name: APP, uri: factory.targets[0]!.apps[0]!.uri } }] }]);
+    assert.deepEqual(lastJsonDocument(forced.stdout).plan.parts, [{ kind: 'apps', changes: [{ name: APP, kind: 'updated', from: { name: APP, uri: factory.targets[1]!.apps[0]!.uri }, to: { name: APP, uri: factory.targets[0]!.apps[0]!.uri } }] }]);
 
     // Another installation pending.
     assert.equal((await device.cli(['install', '--src-dir', factory.dirs.medium])).code, 101);
@@ -88,7 +84,7 @@ describe('check answers what install would do: the same plan, the same refusals'
     assert.match(pending.stdout, new RegExp(`target ${target(3)} is installed and waits for 'fioup-offline run'; run it first$`, 'm'));
     const resumed = await check('--json');
     assert.equal(resumed.code, 16, 'the staged target itself: install would resume it');
-    assert.equal(report(resumed.stdout).plan.target.name, target(3));
+    assert.equal(lastJsonDocument(resumed.stdout).plan.target.name, target(3));
 
     // A target that failed before.
     assert.equal((await device.cli(['run'])).code, 99, 'the broken app does not start: rolled back');
@@ -101,7 +97,7 @@ describe('check answers what install would do: the same plan, the same refusals'
     assert.equal(install.code, 102, install.stderr);
     const retry = await check('--force', '--json');
     assert.equal(retry.code, 16, retry.stderr);
-    const retried = report(retry.stdout);
+    const retried = lastJsonDocument(retry.stdout);
     assert.equal(retried.plan.description, `${APP} updated, ${BROKEN} new`);
     assert.deepEqual(retried.targets.map((row: { name: string; installable: boolean }) => [row.name, row.installable]), [[target(3), true], [target(2), false], [target(1), true]]);
     assert.deepEqual(await device.state().then((state) => [state.current?.name, state.pending]), [target(2), undefined], 'check changed nothing');
