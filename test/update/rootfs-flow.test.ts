@@ -118,7 +118,7 @@ describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {
     assert.match(await waitForLog(web.get('client')!.id, webPage(WEB, 2)), new RegExp(webPage(WEB, 2)));
     const status = JSON.parse((await main.device.cli(['status', '--json'])).stdout);
     assert.equal(status.current.name, target(2));
-    assert.equal(status.pending, undefined);
+    assert.equal(status.pending, null, 'nothing pending: the key is there, null');
     assert.deepEqual(status.apps.map((app: { name: string; state: string }) => `${app.name} ${app.state}`), [`${WEB} running`]);
   });
 
