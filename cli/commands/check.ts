@@ -80,6 +80,7 @@ function renderReport(report: PrintedReport, output: Output, all: boolean): stri
 
 function status(row: CheckedTarget, { paint }: Output): string {
   if (row.installable) return paint.green('installable');
+  if (row.relation === 'same' && row.forDevice) return 'current';
   if (row.refusal) return paint.yellow(row.relation === 'older' ? 'older: install --force to downgrade' : 'failed before: install --force to retry');
   return paint.yellow(row.reasons.join(', ') || 'not installable');
 }

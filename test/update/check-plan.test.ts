@@ -92,6 +92,7 @@ describe('check answers what install would do: the same plan, the same refusals'
     assert.equal(failed.code, 102, failed.stderr);
     assert.match(failed.stdout, new RegExp(`^${target(3)} \\* +3 +${APP},${BROKEN} +failed before: install --force to retry$`, 'm'));
     assert.match(failed.stdout, new RegExp(`^${target(1)} +1 +${APP} +older: install --force to downgrade$`, 'm'));
+    assert.match(failed.stdout, new RegExp(`^${target(2)} +2 +${APP} +current$`, 'm'));
     assert.match(failed.stdout, new RegExp(`target ${target(3)} failed to start before and was rolled back: use --force to try it again$`, 'm'));
     const install = await device.cli(['install', '--src-dir', factory.dirs.medium]);
     assert.equal(install.code, 102, install.stderr);
