@@ -84,7 +84,7 @@ function describeCreated({ destination, ...result }: CreateBundleResult & { dest
   return [
     `Bundle written to ${destination} and verified: ${result.manifest.files.length} files, ${formatBytes(bytes)}` +
       (result.skipped ? ` (${result.skipped} already present)` : ''),
-    ...result.manifest.targets.map((target) => `  ${target.name} (version ${target.version}) for ${target.hardwareIds.join(', ') || '-'}: ${describeTarget(target)}`),
+    ...result.manifest.targets.map((target) => `  ${target.name} (version ${target.version ?? '-'}) for ${target.hardwareIds.join(', ') || '-'}: ${describeTarget(target)}`),
     `Metadata valid until ${result.manifest.metadataExpires}.`,
     ...result.notes.map((note) => `note: ${note}`),
   ].join('\n');
@@ -174,7 +174,7 @@ function describeSummary(summary: BundleSummary): string {
   for (const [hardwareId, targets] of Object.entries(summary.targetsByHardwareId)) {
     lines.push(`${hardwareId}:`);
     for (const target of targets) {
-      lines.push(`  ${target.name}  version ${target.version}  tags ${target.tags.join(',') || '-'}  ${describeTarget(target)}`);
+      lines.push(`  ${target.name}  version ${target.version ?? '-'}  tags ${target.tags.join(',') || '-'}  ${describeTarget(target)}`);
       for (const app of target.apps) {
         lines.push(`    ${app.name}: ${app.platforms.map((platform) => `${platform.platform} ${formatBytes(platform.bytes)}`).join(', ') || 'not in it'}`);
       }

@@ -188,7 +188,7 @@ describe('the CLI on a real terminal (tmux at 80x24) and in logs', () => {
     }
   });
 
-  test('bundle-create at 80 columns: the whole bundle on one line, then the read-back, nothing stale', async () => {
+  test('bundle-create at 80 columns: the whole bundle on one line, then the read-back, nothing stale; a hostile target name escaped, an unusable target without a version', async () => {
     const terminal = await TmuxTerminal.start(['bundle-create', factory.dirs.medium, join(workdir, 'bundle.tar')]);
     try {
       assert.equal(await terminal.exitCode(), 0, (await terminal.screen()).join('\n'));
@@ -197,6 +197,7 @@ describe('the CLI on a real terminal (tmux at 80x24) and in logs', () => {
       assert.deepEqual(screen.filter((line) => PROGRESS_ROW.test(line)), []);
       assert.equal(screen.filter((line) => /^write: \d+ files, [\d.]+ MiB in [\d.]+ s/.test(line)).length, 1, screen.join('\n'));
       assert.equal(screen.filter((line) => /^read back: \d+ files, [\d.]+ MiB in [\d.]+ s/.test(line)).length, 1, screen.join('\n'));
+      assert.ok(screen.some((line) => line.startsWith('  evil\\x1b[2J\\x1b[H\\x1b[1;32mOK: update verified\\x1b[0m-lmp-2 (version -)')), screen.join('\n'));
     } finally {
       await terminal.close();
     }
