@@ -1,12 +1,22 @@
+import { UsageError } from '../lib/errors.js';
 import type { Medium } from '../lib/medium/medium.js';
 import { findMediaOnRemovableDrives, openMedium } from '../lib/medium/open-medium.js';
 import type { Output } from './output.js';
+
+/** An empty path (`--src-dir ''`, an unset variable) would name the current directory: refused. */
+export function nonEmptyPath(option: string) {
+  return (value: string) => {
+    if (value.trim() === '') throw new UsageError(`--${option} is empty: name the medium (its mount point, a bundle directory, .tar or .zip)`);
+    return value;
+  };
+}
 
 /** The `--src-dir` option of the commands that read a medium. */
 export const mediumOption = {
   alias: 's',
   type: 'string',
   description: 'The medium: a bundle directory, .tar or .zip (default: look on mounted removable drives)',
+  coerce: nonEmptyPath('src-dir'),
 } as const;
 
 /** The medium named by --src-dir, or the one bundle found on a mounted removable drive (said aloud). */

@@ -1,6 +1,5 @@
 import yargs, { type Argv } from 'yargs';
 import { describeBuild } from '../lib/build-info.js';
-import { defaultConfigPaths } from '../lib/config/device-config.js';
 import { ExitCode } from '../lib/exit-codes.js';
 import { autoCommand } from './commands/auto.js';
 import { bundleCommand, bundleCreateCommand } from './commands/bundle.js';
@@ -9,6 +8,7 @@ import { currentCommand } from './commands/current.js';
 import { installCommand } from './commands/install.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
+import { escapeControls, jsonLine } from './terminal.js';
 
 export const PROGRAM = 'fioup-offline';
 export const SUMMARY = 'Offline updates of Compose Apps and OSTree rootfs from a USB medium.';
@@ -21,15 +21,9 @@ export function cliParser(args: readonly string[], width = Math.min(110, process
   return yargs([...args])
     .scriptName(PROGRAM)
     .usage(`$0 <command> [options]\n\n${SUMMARY}`)
-    .option('config', {
-      alias: 'c',
-      type: 'string',
-      array: true,
-      description: `Config file or directory of *.toml snippets, repeatable (default: ${defaultConfigPaths.join(', ')})`,
-    })
     .option('json', { type: 'boolean', default: false, description: 'Machine-readable output on stdout' })
     .option('verbose', { type: 'boolean', default: false, description: 'More detail, and stack traces on errors' })
-    .option('color', { type: 'boolean', default: true, description: 'Colored output (--no-color to disable)' })
+    .option('color', { type: 'boolean', description: 'Colour always (--color) or never (--no-color); default: on terminals, unless NO_COLOR is set or TERM=dumb (FORCE_COLOR forces it)' })
     .option('log-level', { type: 'number', choices: [0, 1, 2, 3, 4, 5], default: 2, description: 'As aklite-offline: 0 trace, 1 debug, 2 info, 3 warning, 4 error, 5 fatal' })
     .command(bundleCreateCommand)
     .command(bundleCommand)
@@ -41,6 +35,7 @@ export function cliParser(args: readonly string[], width = Math.min(110, process
     .command(statusCommand)
     .completion('completion', false)
     .demandCommand(1, 'Name a command.')
+    .recommendCommands()
     .strict()
     .help()
     .alias('help', 'h')
@@ -54,9 +49,13 @@ export function cliParser(args: readonly string[], width = Math.min(110, process
       process.exit(ExitCode.ok);
     }, true)
     .wrap(width)
+    // A usage error (yargs' own, or a UsageError from a command's check) exits 1, as aklite-offline's; with --json as JSON too.
     .fail((message, error) => {
-      if (error) throw error;
-      process.stderr.write(`Usage: ${PROGRAM} <command> [options]   (${PROGRAM} <command> --help for details)\nerror: ${message}\n`);
+      const given = message || error?.message || 'invalid command line';
+      const mistyped = args.find((arg) => !arg.startsWith('-') && arg !== 'bundle');
+      const text = given.startsWith('Did you mean') ? `unknown command '${mistyped}'. ${given}` : given;
+      process.stderr.write(`Usage: ${PROGRAM} <command> [options]   (${PROGRAM} <command> --help for details)\nerror: ${escapeControls(text)}\n`);
+      if (args.includes('--json')) process.stdout.write(jsonLine({ error: { code: ExitCode.usage, kind: 'UsageError', message: text } }));
       process.exit(ExitCode.usage);
     });
 }

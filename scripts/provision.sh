@@ -5,15 +5,15 @@
 # plus busybox-static (test images), skopeo, ostree, openssl, e2fsprogs (loop filesystems), zstd (zstd image layers), util-linux (flock, the
 # locks shared with aktualizr-lite; losetup), and for the self-contained binaries and the .deb: qemu-user-static
 # with the arm64/armhf C and C++ libraries (running the other architectures), lintian, systemd (systemd-analyze),
-# man-db, and a throw-away Debian root made once with debootstrap (cached as a tarball) that the package tests
-# install the .deb into.
+# man-db, tmux (the pseudo-terminal the CLI's terminal tests drive), and a throw-away Debian root made once with
+# debootstrap (cached as a tarball) that the package tests install the .deb into.
 # Idempotent: a second run installs nothing. Fails loudly when something cannot be had.
 set -euo pipefail
 
 cache=${FIOUP_ENGINE_CACHE:-/var/cache/fioup-offline-test}
 system_packages=(docker.io docker-compose busybox-static skopeo ostree openssl e2fsprogs util-linux iptables xz-utils zstd
                  qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libc6-armhf-cross libstdc++6-armhf-cross
-                 libatomic1-armhf-cross lintian debootstrap systemd man-db)
+                 libatomic1-armhf-cross lintian debootstrap systemd man-db tmux)
 trixie_packages=(docker.io docker-cli docker-compose containerd)
 
 log() { printf '[provision] %s\n' "$*" >&2; }

@@ -10,10 +10,11 @@ import { verifyBundle, type VerifyReport } from '../../lib/bundle/verify.js';
 import { UsageError } from '../../lib/errors.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { formatBytes } from '../../lib/format.js';
-import { runCommand, type GlobalArgs } from '../command.js';
+import { exitCodesEpilog, runCommand, type GlobalArgs } from '../command.js';
 
 export interface BundleCreateArgs extends GlobalArgs {
-  sources: string[];
+  source: string;
+  destination?: string;
   target?: string[];
   'hardware-id'?: string[];
   format?: BundleFormat;
@@ -22,23 +23,34 @@ export interface BundleCreateArgs extends GlobalArgs {
   'min-validity': number;
 }
 
+const CREATE_DESCRIPTION = 'Check fioctl offline-update downloads and write them as a verified bundle';
+
 export const bundleCreateCommand: CommandModule<GlobalArgs, BundleCreateArgs> = {
-  command: 'bundle-create <sources..>',
-  describe: 'Check fioctl offline-update downloads and write them as a verified bundle: bundle-create <fioctl-dir>... <dest>',
+  // yargs takes a variadic positional only last: the paths are read in order (`paths`), the destination last.
+  command: 'bundle-create <source..> [destination]',
+  describe: `${CREATE_DESCRIPTION}: bundle-create <source>... <destination>`,
   builder: (yargs) =>
     (yargs as Argv<GlobalArgs>)
-      .positional('sources', { type: 'string', array: true, demandOption: true, description: 'fioctl offline-update directories, then the destination (omit the destination with --drive)' })
+      .usage(`$0 bundle-create <source>... <destination>\n$0 bundle-create <source>... --drive auto|<device>|<mount point>\n\n${CREATE_DESCRIPTION}`)
+      .strict(false)
+      .strictOptions()
+      .positional('source', { type: 'string', demandOption: true, description: 'fioctl offline-update directories (one or more)' })
+      .positional('destination', { type: 'string', description: 'Where the bundle goes: a directory, or a .tar or .zip file (none with --drive)' })
       .option('target', { type: 'string', array: true, description: 'Keep only this target (repeatable)' })
       .option('hardware-id', { type: 'string', array: true, description: 'Keep only targets for this hardware id (repeatable)' })
       .option('format', { choices: ['dir', 'tar', 'zip'] as const, description: 'Bundle format (default: tar or zip for a destination named so, else dir)' })
       .option('drive', { type: 'string', description: "Write to a drive: 'auto' (the only removable USB drive), its device or its mount point; the bundle goes to <mount point>/fioup-offline-bundle[.tar|.zip]" })
       .option('force', { type: 'boolean', default: false, description: 'Overwrite a bundle already at the destination' })
-      .option('min-validity', { type: 'number', default: 30, description: 'Warn when metadata expires within this many days' }) as Argv<BundleCreateArgs>,
+      .option('min-validity', { type: 'number', default: 30, description: 'Warn when metadata expires within this many days' })
+      .epilog(exitCodesEpilog([
+        ExitCode.ok, ExitCode.other, ExitCode.contentMissing, ExitCode.security, ExitCode.expired, ExitCode.metadataNotFound,
+        ExitCode.invalidMetadata, ExitCode.insufficientSpace, ExitCode.contentVerification,
+      ])) as Argv<BundleCreateArgs>,
   handler: (args) =>
-    runCommand(args, async (output) => {
+    runCommand('bundle-create', args, async (output) => {
       const drive = args.drive === undefined ? undefined : await resolveDrive(args.drive);
       if (drive) output.progress({ type: 'info', message: `writing to ${describeDrive(drive)}` });
-      const { sources, destination } = splitDestination(args, drive);
+      const { sources, destination } = splitDestination(paths(args), args.format, drive);
       const result = await createBundle({
         sources,
         destination,
@@ -48,26 +60,31 @@ export const bundleCreateCommand: CommandModule<GlobalArgs, BundleCreateArgs> = 
         checks: hostChecks({ minValidityDays: args['min-validity'], onWarning: (message) => output.warn(message) }),
         onProgress: output.progress,
       });
-      output.result({ destination, ...(drive ? { drive } : {}), ...result }, () => describeCreated(destination, result));
+      output.result({ destination, ...(drive ? { drive } : {}), ...result }, describeCreated);
       return ExitCode.ok;
     }),
 };
 
-function splitDestination(args: BundleCreateArgs, drive: ChosenDrive | undefined): { sources: string[]; destination: string } {
-  if (drive) {
-    const name = (args.format ?? 'dir') === 'dir' ? 'fioup-offline-bundle' : `fioup-offline-bundle.${args.format}`;
-    return { sources: args.sources, destination: join(drive.mountPoint, name) };
-  }
-  if (args.sources.length < 2) throw new UsageError('name at least one fioctl offline-update directory and the destination (or use --drive)');
-  return { sources: args.sources.slice(0, -1), destination: args.sources.at(-1)! };
+/** Every path of the command line, in order: the sources, then the destination (absent with --drive). */
+function paths(args: BundleCreateArgs & { _: (string | number)[] }): string[] {
+  return [args.source, ...(args.destination === undefined ? [] : [args.destination]), ...args._.slice(1).map(String)];
 }
 
-function describeCreated(destination: string, result: CreateBundleResult): string {
+function splitDestination(given: string[], format: BundleFormat | undefined, drive: ChosenDrive | undefined): { sources: string[]; destination: string } {
+  if (drive) {
+    const name = (format ?? 'dir') === 'dir' ? 'fioup-offline-bundle' : `fioup-offline-bundle.${format}`;
+    return { sources: given, destination: join(drive.mountPoint, name) };
+  }
+  if (given.length < 2) throw new UsageError('name at least one fioctl offline-update directory and the destination (or use --drive)');
+  return { sources: given.slice(0, -1), destination: given.at(-1)! };
+}
+
+function describeCreated({ destination, ...result }: CreateBundleResult & { destination: string }): string {
   const bytes = result.manifest.files.reduce((sum, file) => sum + file.size, 0);
   return [
     `Bundle written to ${destination} and verified: ${result.manifest.files.length} files, ${formatBytes(bytes)}` +
       (result.skipped ? ` (${result.skipped} already present)` : ''),
-    ...result.manifest.targets.map((target) => `  ${target.name} (version ${target.version}) for ${target.hardwareIds.join(', ') || '-'}: ${describeTarget(target)}`),
+    ...result.manifest.targets.map((target) => `  ${target.name} (version ${target.version ?? '-'}) for ${target.hardwareIds.join(', ') || '-'}: ${describeTarget(target)}`),
     `Metadata valid until ${result.manifest.metadataExpires}.`,
     ...result.notes.map((note) => `note: ${note}`),
   ].join('\n');
@@ -95,22 +112,25 @@ export const bundleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command<BundlePathArgs>({
         command: 'verify <bundle>',
         describe: 'Check a bundle byte for byte against its bundle.json, or a raw fioctl download as bundle-create would (exit 0 or the failure\'s code)',
-        builder: bundlePath,
+        builder: (yargs) => bundlePath(yargs).epilog(exitCodesEpilog([
+          ExitCode.ok, ExitCode.other, ExitCode.contentMissing, ExitCode.security, ExitCode.expired, ExitCode.metadataNotFound, ExitCode.invalidMetadata,
+          ExitCode.contentVerification,
+        ])),
         handler: (args) =>
-          runCommand(args, async (output) => {
+          runCommand('bundle verify', args, async (output) => {
             const report = await verifyBundle(args.bundle, { onProgress: output.progress, onWarning: (message) => output.warn(message) });
-            output.result({ bundle: args.bundle, ok: true, ...report }, () => describeVerified(report));
+            output.result({ bundle: args.bundle, ok: true, ...report }, describeVerified);
             return ExitCode.ok;
           }),
       })
       .command<BundlePathArgs>({
         command: 'inspect <bundle>',
         describe: 'Summarise a bundle or a raw fioctl download: bundle-targets.json and its signatures, targets per hardware id, what each installs, platforms, apps, sizes',
-        builder: bundlePath,
+        builder: (yargs) => bundlePath(yargs).epilog(exitCodesEpilog([ExitCode.ok, ExitCode.other, ExitCode.security, ExitCode.metadataNotFound, ExitCode.invalidMetadata])),
         handler: (args) =>
-          runCommand(args, async (output) => {
+          runCommand('bundle inspect', args, async (output) => {
             const summary = await inspectBundle(args.bundle);
-            output.result(summary, () => describeSummary(summary));
+            output.result(summary, describeSummary);
             return ExitCode.ok;
           }),
       })
@@ -154,7 +174,7 @@ function describeSummary(summary: BundleSummary): string {
   for (const [hardwareId, targets] of Object.entries(summary.targetsByHardwareId)) {
     lines.push(`${hardwareId}:`);
     for (const target of targets) {
-      lines.push(`  ${target.name}  version ${target.version}  tags ${target.tags.join(',') || '-'}  ${describeTarget(target)}`);
+      lines.push(`  ${target.name}  version ${target.version ?? '-'}  tags ${target.tags.join(',') || '-'}  ${describeTarget(target)}`);
       for (const app of target.apps) {
         lines.push(`    ${app.name}: ${app.platforms.map((platform) => `${platform.platform} ${formatBytes(platform.bytes)}`).join(', ') || 'not in it'}`);
       }

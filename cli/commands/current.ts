@@ -1,15 +1,16 @@
 import type { CommandModule } from 'yargs';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { currentTarget, type CurrentTarget } from '../../lib/update/current.js';
-import { deviceEnvironment, runCommand, type GlobalArgs } from '../command.js';
+import { configOption, deviceEnvironment, exitCodesEpilog, runCommand, type GlobalArgs } from '../command.js';
 
 export const currentCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'current',
   describe: 'Show the target the device runs: name, version, ostree hash, apps (as aklite-offline current)',
+  builder: (yargs) => yargs.option('config', configOption).epilog(exitCodesEpilog([ExitCode.ok, ExitCode.other])),
   handler: (args) =>
-    runCommand(args, async (output) => {
+    runCommand('current', args, async (output) => {
       const target = await currentTarget(await deviceEnvironment(args, output));
-      output.result(target, () => describe(target));
+      output.result(target, describe);
       return ExitCode.ok;
     }),
 };

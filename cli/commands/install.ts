@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
-import { exitCodeForOutcome } from '../../lib/exit-codes.js';
+import { ExitCode, exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { installFromMedium, type InstallResult } from '../../lib/update/install.js';
-import { deviceEnvironment, runCommand, type GlobalArgs } from '../command.js';
+import { configOption, deviceEnvironment, exitCodesEpilog, runCommand, type GlobalArgs } from '../command.js';
 import { mediumOption, withMedium } from '../medium.js';
 
 export interface InstallArgs extends GlobalArgs {
@@ -15,15 +15,21 @@ export const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
   describe: 'Verify and stage the target from the medium; exit 101 (or 10): `run` next, 100: reboot then `run`',
   builder: (yargs) =>
     yargs
+      .option('config', configOption)
       .option('src-dir', mediumOption)
       .option('target', { alias: 't', type: 'string', description: 'Install this target instead of the newest' })
-      .option('force', { alias: 'f', type: 'boolean', default: false, description: 'Allow a downgrade, or a target that failed before' }),
+      .option('force', { alias: 'f', type: 'boolean', default: false, description: 'Allow a downgrade, or a target that failed before' })
+      .epilog(exitCodesEpilog([
+        ExitCode.ok, ExitCode.appsInstalled, ExitCode.appsNeedFinalization, ExitCode.rebootRequired, ExitCode.other, ExitCode.noMatchingTarget,
+        ExitCode.contentMissing, ExitCode.security, ExitCode.expired, ExitCode.metadataNotFound, ExitCode.invalidMetadata, ExitCode.targetNotFound,
+        ExitCode.installationPending, ExitCode.insufficientSpace, ExitCode.contentVerification, ExitCode.imageLoad, ExitCode.downgradeRefused,
+      ])),
   handler: (args) =>
-    runCommand(args, async (output) => {
+    runCommand('install', args, async (output) => {
       const env = await deviceEnvironment(args, output);
       const result = await withMedium(args['src-dir'], output, (medium) =>
         installFromMedium(env, medium, { force: args.force, ...(args.target === undefined ? {} : { requestedTarget: args.target }) }));
-      output.result(result, () => describe(result));
+      output.result(result, describe);
       return exitCodeForOutcome(result.outcome, { appsInstalled: env.config.appsInstalledExitCode });
     }),
 };

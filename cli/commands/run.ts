@@ -1,15 +1,19 @@
 import type { CommandModule } from 'yargs';
-import { exitCodeForOutcome } from '../../lib/exit-codes.js';
+import { ExitCode, exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { runPending, type RunResult } from '../../lib/update/run.js';
-import { deviceEnvironment, runCommand as run, type GlobalArgs } from '../command.js';
+import { configOption, deviceEnvironment, exitCodesEpilog, runCommand as run, type GlobalArgs } from '../command.js';
 
 export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'run',
   describe: 'Start the installed target (after the reboot `install` asked for, if any); roll back on failure',
+  builder: (yargs) =>
+    yargs
+      .option('config', configOption)
+      .epilog(exitCodesEpilog([ExitCode.ok, ExitCode.rolledBack, ExitCode.rebootRequired, ExitCode.other, ExitCode.nothingPending, ExitCode.rollbackFailed])),
   handler: (args) =>
-    run(args, async (output) => {
+    run('run', args, async (output) => {
       const result = await runPending(await deviceEnvironment(args, output));
-      output.result(result, () => describe(result));
+      output.result(result, describe);
       return exitCodeForOutcome(result.outcome);
     }),
 };

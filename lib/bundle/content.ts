@@ -55,7 +55,7 @@ export async function describeContent(medium: Medium, offered: readonly OfferedT
   const targets: BundleTarget[] = [];
   for (const entry of offered) {
     if (!entry.target) {
-      targets.push({ name: entry.name, version: '', hardwareIds: [], tags: [], apps: [], rootfs: { commit: undefined, present: false }, platforms: [], installs: 'nothing', problem: entry.problem });
+      targets.push({ name: entry.name, version: null, hardwareIds: [], tags: [], apps: [], rootfs: { commit: undefined, present: false }, platforms: [], installs: 'nothing', problem: entry.problem });
       continue;
     }
     const { target } = entry;
@@ -67,7 +67,7 @@ export async function describeContent(medium: Medium, offered: readonly OfferedT
     const rootfsPresent = target.sha256 !== undefined && (await mediumHasCommit(medium, target.sha256));
     targets.push({
       name: target.name,
-      version: String(target.version),
+      version: target.version,
       hardwareIds: target.hardwareIds,
       tags: target.tags,
       apps: bundleApps.sort((a, b) => a.name.localeCompare(b.name)),

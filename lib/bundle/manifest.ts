@@ -40,7 +40,8 @@ export type TargetInstalls = 'rootfs and apps' | 'rootfs only' | 'apps only' | '
 
 export interface BundleTarget {
   readonly name: string;
-  readonly version: string;
+  /** The target's version; null for a target no device can use (earlier builds wrote it as a string). */
+  readonly version: number | null;
   readonly hardwareIds: readonly string[];
   readonly tags: readonly string[];
   /** The apps the target has the device run, narrowed by what its `fetched-apps` says was fetched. */

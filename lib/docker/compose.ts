@@ -25,9 +25,11 @@ export interface WaitOptions {
   logLines?: number;
   /** How long every container must have been up before the project counts as started. */
   settleMs?: number;
+  /** Hears at every poll what is waited for ("service db is starting") and since when. */
+  onWaiting?: (what: string, waitedMs: number) => void;
 }
 
-const DEFAULT_WAIT: Required<WaitOptions> = { timeoutMs: 120_000, pollIntervalMs: 500, logLines: 30, settleMs: 2_000 };
+const DEFAULT_WAIT: Required<Omit<WaitOptions, 'onWaiting'>> = { timeoutMs: 120_000, pollIntervalMs: 500, logLines: 30, settleMs: 2_000 };
 
 /** Finds the compose implementation: v2 first (what fioup requires), then v1. */
 export async function detectCompose(): Promise<ComposeFlavour> {
@@ -78,8 +80,9 @@ export class Compose {
    * unhealthy.
    */
   async waitUntilRunning(project: ComposeProject, options: WaitOptions = {}): Promise<void> {
-    const { timeoutMs, pollIntervalMs, logLines, settleMs } = { ...DEFAULT_WAIT, ...options };
-    const deadline = Date.now() + timeoutMs;
+    const { timeoutMs, pollIntervalMs, logLines, settleMs, onWaiting } = { ...DEFAULT_WAIT, ...options };
+    const startedAt = Date.now();
+    const deadline = startedAt + timeoutMs;
     let upSince: number | undefined;
     for (;;) {
       const containers = await this.ps(project);
@@ -92,6 +95,7 @@ export class Compose {
       if (waiting && Date.now() >= deadline) {
         throw await this.containerError(project, waiting, `still ${stateOf(waiting)} after ${timeoutMs / 1000} s`, logLines);
       }
+      onWaiting?.(waiting ? `service ${waiting.service} is ${stateOf(waiting)}` : 'running, making sure it stays up', Date.now() - startedAt);
       await sleep(pollIntervalMs);
     }
   }

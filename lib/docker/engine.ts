@@ -42,8 +42,7 @@ export class DockerEngine {
    * (dockerd is down, or died in the middle), whatever the call.
    */
   private async call<T>(work: (docker: Docker) => Promise<T>): Promise<T> {
-    this.client ??= import('dockerode').then(({ default: Dockerode }) => new Dockerode());
-    const docker = await this.client;
+    const docker = await this.dockerode();
     try {
       return await work(docker);
     } catch (error) {
@@ -51,8 +50,32 @@ export class DockerEngine {
     }
   }
 
+  private dockerode(): Promise<Docker> {
+    this.client ??= import('dockerode').then(({ default: Dockerode }) => new Dockerode());
+    return this.client;
+  }
+
   private async containersOf(project: string): Promise<Docker.ContainerInfo[]> {
     return this.call((docker) => docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } }));
+  }
+
+  /**
+   * Refuses at once when dockerd does not answer, saying what to do: commands that need Docker ask before they do
+   * anything else (rather than fail with a socket error after verifying the medium).
+   */
+  async requireRunning(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const docker = await this.dockerode();
+    try {
+      await Promise.race([
+        docker.ping(),
+        new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${PING_TIMEOUT_MS / 1000} s`)), PING_TIMEOUT_MS))),
+      ]);
+    } catch (error) {
+      throw dockerNotRunning(error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async version(): Promise<EngineVersion> {
@@ -170,6 +193,14 @@ function demultiplexLogs(framed: Buffer): Buffer {
     offset += 8 + length;
   }
   return Buffer.concat(payloads);
+}
+
+const PING_TIMEOUT_MS = 10_000;
+
+function dockerNotRunning(error: unknown): EngineUnavailableError {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EACCES') return new EngineUnavailableError(`cannot reach Docker (${message}): run as root, or as a member of the docker group`, { cause: error });
+  return new EngineUnavailableError(`Docker is not running (${message}): start it with 'systemctl start docker'`, { cause: error });
 }
 
 function isNotFound(error: unknown): boolean {

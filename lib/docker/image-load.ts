@@ -13,6 +13,8 @@ import { LayerMeasure, type Expansion, type ExpansionGuard } from './layer-expan
 
 /** One single-platform image to load: its manifest, config and layers, and the local tag it gets. */
 export interface ImageToLoad {
+  /** What progress calls it ("web: nginx"); default: the local tag. */
+  name?: string;
   tag: LocalImageTag;
   manifest: BlobDescriptor;
   config: BlobDescriptor;

@@ -1,4 +1,4 @@
-import type { ProgressListener } from '../progress.js';
+import { ignoreProgress, type ProgressListener } from '../progress.js';
 import type { DockerEngine } from './engine.js';
 import { loadImage, type ImageBlobs, type ImageLoadResult, type ImageToLoad } from './image-load.js';
 import type { ExpansionGuard } from './layer-expansion.js';
@@ -6,7 +6,7 @@ import type { ExpansionGuard } from './layer-expansion.js';
 export interface LoadImagesOptions {
   /** How many load requests at once: dockerd inflates and registers each request's layers on one core. */
   readonly concurrency: number;
-  /** `bytes` events for all the images together, labelled `label`. */
+  /** `bytes` events for all the images together, labelled `label`, and an `item` event per image done. */
   readonly onProgress?: ProgressListener;
   readonly label?: string;
   /** Hears of every image loaded (or only tagged), as soon as it is, so that a failure elsewhere can undo it. */
@@ -30,14 +30,9 @@ export async function loadImagesConcurrently(
   const started = images.map(() => false);
   const results: ImageLoadResult[] = [];
   const abort = new AbortController();
-  const sent = images.map(() => 0);
-  const total = images.reduce((sum, image) => sum + bytesOf(image), 0);
+  const progress = new ImagesProgress(options.label ?? 'images', images.map((image) => ({ name: image.name ?? image.tag.reference, bytes: bytesOf(image) })), options.onProgress);
   let failure: unknown;
 
-  const report = (index: number, bytes: number) => {
-    sent[index] = bytes;
-    options.onProgress?.({ type: 'bytes', label: options.label ?? 'images', done: sent.reduce((sum, value) => sum + value, 0), total });
-  };
   const ready = (index: number) => !started[index] && waitsFor[index]!.every((earlier) => done[earlier]);
 
   await new Promise<void>((resolve) => {
@@ -48,15 +43,16 @@ export async function loadImagesConcurrently(
         started[index] = true;
         running++;
         const image = images[index]!;
+        progress.start(index);
         loadImage(engine, image, blobs, {
           signal: abort.signal,
-          onProgress: (event) => event.type === 'bytes' && report(index, event.done),
+          onProgress: (event) => event.type === 'bytes' && progress.set(index, event.done),
           ...(options.guard ? { guard: options.guard } : {}),
         })
           .then((result) => {
             results.push(result);
             options.onLoaded?.(result);
-            report(index, bytesOf(image));
+            progress.finish(index, result.loaded ? 'loaded' : 'already in Docker', result.sentBytes);
           }, (error: unknown) => {
             if (failure === undefined) {
               failure = error;
@@ -96,4 +92,49 @@ function registrarsOf(images: readonly ImageToLoad[], index: number): number[] {
 function bytesOf(image: ImageToLoad): number {
   const sizes = new Map([image.manifest, image.config, ...image.layers].map((blob) => [blob.digest, blob.size]));
   return [...sizes.values()].reduce((sum, size) => sum + size, 0);
+}
+
+/**
+ * The progress of work on several images, some at once (a load, a content check): `bytes` events for all of them
+ * together, with the images done and the names of those under way, and an `item` event as each one is done.
+ */
+export class ImagesProgress {
+  private readonly sent: number[];
+  private readonly active = new Set<number>();
+  private done = 0;
+  /** The bytes of all the images, less those of images that needed none (Docker had them). */
+  totalBytes: number;
+
+  constructor(private readonly label: string, private readonly images: readonly { readonly name: string; readonly bytes: number }[], private readonly onProgress: ProgressListener = ignoreProgress) {
+    this.sent = images.map(() => 0);
+    this.totalBytes = images.reduce((sum, image) => sum + image.bytes, 0);
+  }
+
+  start(index: number): void {
+    this.active.add(index);
+    this.emit();
+  }
+
+  /** Image `index` has had `bytes` of its own processed so far. */
+  set(index: number, bytes: number): void {
+    this.sent[index] = bytes;
+    this.emit();
+  }
+
+  /** Image `index` is done (`outcome`: loaded, already there, verified), `bytes` of it sent: what was not sent leaves the total. */
+  finish(index: number, outcome: string, bytes = this.images[index]!.bytes): void {
+    this.totalBytes -= this.images[index]!.bytes - bytes;
+    this.sent[index] = bytes;
+    this.active.delete(index);
+    this.done++;
+    this.onProgress({ type: 'item', label: this.label, name: this.images[index]!.name, outcome, bytes, done: this.done, total: this.images.length });
+    this.emit();
+  }
+
+  private emit(): void {
+    this.onProgress({
+      type: 'bytes', label: this.label, done: this.sent.reduce((sum, value) => sum + value, 0), total: this.totalBytes,
+      images: { done: this.done, total: this.images.length, active: [...this.active].map((index) => this.images[index]!.name) },
+    });
+  }
 }

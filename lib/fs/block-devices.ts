@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { FioupError } from '../errors.js';
 
 /** A block device as `lsblk` reports it, with the devices below it (a disk's partitions, and theirs). */
 export interface BlockDevice {
@@ -21,7 +22,11 @@ export interface BlockDevice {
 
 /** The block devices of this host, from `lsblk`. */
 export async function listBlockDevices(): Promise<BlockDevice[]> {
-  const { stdout } = await promisify(execFile)('lsblk', ['--bytes', '--json', '--paths', '--output-all']);
+  const { stdout } = await promisify(execFile)('lsblk', ['--bytes', '--json', '--paths', '--output-all']).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    throw new FioupError('lsblk is not installed, and the drives are listed with it: install util-linux ' +
+      '(apt install util-linux, dnf install util-linux; util-linux-lsblk on Yocto/LmP images), or name the medium or drive yourself');
+  });
   return parseBlockDevices(stdout);
 }
 

@@ -53,15 +53,31 @@ async function pullOverLoopback(repo: string, medium: Medium, commit: string): P
   }
 }
 
+/** The sha256 of a stream, and its length. */
+async function sha256Of(stream: AsyncIterable<unknown>): Promise<{ hex: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hex: hash.digest('hex'), size };
+}
+
+/** For a dry run: the commit object on the medium hashes to the commit (its sha256 is its name); its size. */
+export async function verifyMediumCommit(medium: Medium, commit: string): Promise<number> {
+  const { hex, size } = await sha256Of(await medium.open(mediumCommitObjectPath(commit)));
+  if (hex !== commit) throw new ContentVerificationError(`rootfs commit ${commit}: its commit object on ${medium.description} hashes to ${hex}`);
+  return size;
+}
+
 /**
  * Hashes the commit object now in `repo`: its sha256 is the commit hash. A mismatch means the repo holds a forged
  * object under that name; it is removed so that nothing deploys it, and the install fails.
  */
 async function verifyCommitObject(repo: string, commit: string): Promise<void> {
   const path = join(repo, commitObjectPath(commit));
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  const actual = hash.digest('hex');
+  const actual = (await sha256Of(createReadStream(path))).hex;
   if (actual !== commit) {
     await rm(path, { force: true });
     throw new ContentVerificationError(`rootfs commit ${commit} pulled from the medium hashes to ${actual}: removed, nothing deployed`);

@@ -90,21 +90,21 @@ export function rootfsCommitToInstall(target: Target, device: SelectionDevice): 
 }
 
 /**
- * One row per target for this device's hardware id (and per bundle-listed target that is not), and the
+ * One row per target for this device's hardware id (and per bundle-listed target that is not; with `everyTarget`,
+ * per target of the trusted metadata), and the
  * selected target: the requested one, else the newest for the device. Whether it can be installed is the
  * verdict's to say (verdict.ts).
  */
-export function selectTargets(trusted: TrustedTargets, device: SelectionDevice, presence: MediumPresence, requestedName?: string): Selection {
+export function selectTargets(trusted: TrustedTargets, device: SelectionDevice, presence: MediumPresence, requestedName?: string, options: { everyTarget?: boolean } = {}): Selection {
   const { valid, invalid } = trusted.catalog;
   const bundleNames = new Set(trusted.bundleList ?? []);
+  const listed = (name: string) => options.everyTarget === true || bundleNames.has(name) || name === requestedName;
   const rows: TargetRow[] = [];
   for (const target of valid.values()) {
-    if (target.hardwareIds.includes(device.hardwareId) || bundleNames.has(target.name) || target.name === requestedName) {
-      rows.push(targetRow(target, device, trusted.bundleList, presence));
-    }
+    if (target.hardwareIds.includes(device.hardwareId) || listed(target.name)) rows.push(targetRow(target, device, trusted.bundleList, presence));
   }
   for (const { name, problem } of invalid.values()) {
-    if (bundleNames.has(name) || name === requestedName) rows.push(unusableRow(name, ['invalid-target'], problem));
+    if (listed(name)) rows.push(unusableRow(name, ['invalid-target'], problem));
   }
   for (const name of bundleNames) {
     if (!valid.has(name) && !invalid.has(name)) rows.push(unusableRow(name, ['not-in-trusted-targets']));

@@ -18,18 +18,14 @@ export function requireInstallableTarget(selection: Selection): { row: TargetRow
     throw new ContentMissingError(describeMissingContent(selected?.forDevice ? selected : forDevice[0]!));
   }
   if (!selected || !selectedTarget) {
-    throw new TargetNotFoundError(`target '${requested}' is not in the trusted targets metadata`);
+    const offered = forDevice.map((row) => `${row.name} (version ${row.version})`).join(', ');
+    throw new TargetNotFoundError(`target '${requested}' is not in the trusted targets metadata; the targets for this device are ${offered}`);
   }
   if (!selected.forDevice || !selected.contentPresent) {
     const why = selected.forDevice ? describeMissingContent(selected) : `target '${selected.name}': ${selected.reasons.join(', ')}`;
     throw new TargetNotFoundError(`target '${selected.name}' cannot be installed from this medium (${why})`);
   }
   return { row: selected, target: selectedTarget };
-}
-
-/** Whether the target to install is an update: newer than the current target, and not one that failed before. */
-export function offersUpdate(row: TargetRow, failedTargets: readonly string[]): boolean {
-  return row.relation !== 'same' && row.relation !== 'older' && !failedTargets.includes(row.name);
 }
 
 export function describeMissingContent(row: TargetRow): string {

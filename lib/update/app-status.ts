@@ -6,7 +6,8 @@ import { COMPOSE_FILE_NAME } from '../apps/compose-file.js';
 import { COMPOSE_OVERRIDE_FILE } from '../docker/compose-override.js';
 import type { DockerEngine, ProjectContainer } from '../docker/engine.js';
 
-export type AppState = 'running' | 'healthy' | 'unhealthy' | 'starting' | 'stopped' | 'absent';
+/** `unknown`: Docker does not answer (`status` without Docker). */
+export type AppState = 'running' | 'healthy' | 'unhealthy' | 'starting' | 'stopped' | 'absent' | 'unknown';
 
 export interface AppStatus {
   readonly name: string;

@@ -1,11 +1,13 @@
 import type { DeviceEnvironment } from '../device/environment.js';
-import type { TargetRecord } from '../device/state.js';
+import { initialTarget, type DeviceState, type TargetRecord } from '../device/state.js';
 import { FioupError } from '../errors.js';
 import type { Medium } from '../medium/medium.js';
-import type { TargetRow } from '../targets/selection.js';
+import type { Selection, TargetRow } from '../targets/selection.js';
 import type { Target } from '../targets/target.js';
 import { requireInstallableTarget } from '../targets/verdict.js';
+import { appsRunning } from './app-status.js';
 import { inspectMedium, type MediumInspection } from './inspect-medium.js';
+import { needsStoppedApps, planUpdate, type InstallRequest, type PlanDecision } from './plan.js';
 
 export interface CheckInOptions {
   /** What the device recorded as current (undefined before the first update). */
@@ -15,6 +17,8 @@ export interface CheckInOptions {
   readonly bootedCommit: string | undefined;
   readonly requestedTarget?: string;
   readonly now: Date;
+  /** List every target of the trusted metadata, not only those for this device's hardware id (`check --all`). */
+  readonly everyTarget?: boolean;
 }
 
 export interface CheckIn {
@@ -39,6 +43,7 @@ export async function checkIn(env: DeviceEnvironment, medium: Medium, options: C
       bootedCommit: options.bootedCommit,
       now: options.now,
       ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
+      ...(options.everyTarget ? { everyTarget: true } : {}),
       platform: env.platform,
     });
   } catch (error) {
@@ -55,6 +60,48 @@ export async function checkIn(env: DeviceEnvironment, medium: Medium, options: C
   if (verdict instanceof FioupError) await env.callbacks.notify('check-for-update-post', { current }, `FAILED: ${firstLine(verdict)}`);
   else await env.callbacks.notify('check-for-update-post', { current, installing: verdict.row.name }, 'OK');
   return { inspection, verdict };
+}
+
+/** Apps need Docker: asked before anything else, so that a stopped dockerd is named at once, not after verification. */
+export async function requireEngineForApps(env: DeviceEnvironment): Promise<void> {
+  if (env.config.packageManager === 'ostree+compose_apps') await env.engine.requireRunning();
+}
+
+/** What the device runs, as `check` and `install` plan from it. */
+export interface DeviceFacts {
+  /** The recorded current target, else the initial one (the booted rootfs, the projects found). */
+  readonly current: TargetRecord;
+  /** The projects found in `compose_apps_root`. */
+  readonly presentApps: readonly string[];
+  readonly bootedCommit: string | undefined;
+}
+
+export async function deviceFacts(env: DeviceEnvironment, state: DeviceState): Promise<DeviceFacts> {
+  const bootedCommit = await env.rootfs.bootedCommitIfOstree();
+  const presentApps = await env.files.apps.installed();
+  return { current: state.current ?? initialTarget(bootedCommit, presentApps), presentApps, bootedCommit };
+}
+
+/**
+ * The plan of the update from what the check-in selected, by `planUpdate` and its refusals (downgrade, failed
+ * before, another installation pending): `install` carries it out, `check` reports it.
+ */
+export async function planAfterCheckIn(env: DeviceEnvironment, selection: Selection, state: DeviceState, facts: DeviceFacts, request: InstallRequest): Promise<PlanDecision> {
+  const stoppedApps = new Set<string>();
+  if (needsStoppedApps(selection, state)) {
+    for (const app of state.current!.apps) if (!(await appsRunning(env.engine, [app]))) stoppedApps.add(app.name);
+  }
+  return planUpdate({
+    selection,
+    state,
+    current: facts.current,
+    appsManaged: env.config.packageManager === 'ostree+compose_apps',
+    enabledApps: env.config.enabledApps,
+    presentApps: facts.presentApps,
+    bootedCommit: facts.bootedCommit,
+    stoppedApps,
+    request,
+  });
 }
 
 export function firstLine(error: unknown): string {

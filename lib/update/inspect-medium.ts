@@ -27,6 +27,8 @@ export interface InspectOptions {
   readonly now: Date;
   /** The device's platform: an app is only there with images for it. */
   readonly platform: Platform;
+  /** A row for every target of the trusted metadata, for other hardware ids too. */
+  readonly everyTarget?: boolean;
 }
 
 /** The part `check` and `install` share: verify the medium's metadata against the device trust, then select. Reads only. */
@@ -41,15 +43,17 @@ export async function inspectMedium(config: DeviceConfig, medium: Medium, option
   };
   const trustStore = new DeviceTrustStore({ rootsDir: config.rootsDir, deviceType: config.deviceType, storageDir: config.storagePath });
   const verified = await verifyMedium(medium, await trustStore.load(), { deviceType: config.deviceType, tags: config.tags }, options.now);
-  const selection = await evaluateMedium(medium, verified, device, options.requestedTarget, options.platform);
+  const selection = await evaluateMedium(medium, verified, device, options.requestedTarget, options.platform, options.everyTarget);
   return { device, verified, selection, trustStore };
 }
 
 /** Parses the trusted targets, looks up the content of those that fit the device, and selects. */
-export async function evaluateMedium(medium: Medium, verified: VerifiedMedium, device: SelectionDevice, requestedName?: string, platform?: Platform): Promise<Selection> {
+export async function evaluateMedium(
+  medium: Medium, verified: VerifiedMedium, device: SelectionDevice, requestedName?: string, platform?: Platform, everyTarget = false,
+): Promise<Selection> {
   const trusted = trustedTargetsOf(verified);
   const wanted = contentToLookUp(trusted, device);
-  return selectTargets(trusted, device, await collectMediumPresence(medium, wanted.apps, wanted.commits, platform), requestedName);
+  return selectTargets(trusted, device, await collectMediumPresence(medium, wanted.apps, wanted.commits, platform), requestedName, { everyTarget });
 }
 
 /**

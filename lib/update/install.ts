@@ -1,18 +1,17 @@
 import type { CallbackStep, CallbackTargets } from '../device/callbacks.js';
 import type { DeviceEnvironment } from '../device/environment.js';
 import { recordAttempt, targetRef, type Attempt } from '../device/history.js';
-import { initialTarget, type DeviceState, type TargetRecord } from '../device/state.js';
+import type { DeviceState, TargetRecord } from '../device/state.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
-import { appsRunning } from './app-status.js';
-import { checkIn } from './check-in.js';
 import { explainSystemError } from '../fs/system-errors.js';
+import { checkIn, deviceFacts, planAfterCheckIn, requireEngineForApps } from './check-in.js';
 import { requireFreeSpace, type SpaceNeed } from './free-space.js';
 import { handlerFor } from './handlers/index.js';
 import type { MediumInspection } from './inspect-medium.js';
 import { removeLeftovers } from './leftovers.js';
 import type { PartInstall, PayloadHandler } from './payload.js';
-import { describePlan, needsStoppedApps, planUpdate, requireNoOtherPending, type UpdatePlan } from './plan.js';
+import { describePlan, requireNoOtherPending, type UpdatePlan } from './plan.js';
 import { commonStepNames, installPhases, runSteps, type Step } from './steps.js';
 
 export interface InstallOptions {
@@ -38,6 +37,7 @@ export interface InstallResult {
  * download, install.
  */
 export async function installFromMedium(env: DeviceEnvironment, medium: Medium, options: InstallOptions): Promise<InstallResult> {
+  await requireEngineForApps(env);
   const lock = await env.lock();
   try {
     return await recordAttempt(env.files.state, 'install', env.onProgress, async (attempt) => {
@@ -46,7 +46,8 @@ export async function installFromMedium(env: DeviceEnvironment, medium: Medium, 
       requireNoOtherPending(state, options);
       const { plan, inspection, upToDate, current } = await planFromMedium(env, medium, state, options, attempt);
       if (upToDate) return { outcome: 'up-to-date', target: plan.target, plan, loadedImages: [] };
-      env.onProgress({ type: 'info', message: `installing ${plan.target.name} (version ${plan.target.version}): ${describePlan(plan)}` });
+      const resuming = state.pending ? `resuming the installation of ${plan.target.name} staged at ${state.pending.installedAt}` : undefined;
+      env.onProgress({ type: 'info', message: `${resuming ?? `installing ${plan.target.name}`} (version ${plan.target.version}): ${describePlan(plan)}` });
       return new Installation(env, medium, state, plan, inspection, current).run();
     });
   } finally {
@@ -64,13 +65,12 @@ function withoutFinishedUpdate(state: DeviceState): DeviceState {
 }
 
 async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: DeviceState, options: InstallOptions, attempt: Attempt) {
-  const bootedCommit = await env.rootfs.bootedCommitIfOstree();
-  const presentApps = await env.files.apps.installed();
-  const current = state.current ?? initialTarget(bootedCommit, presentApps);
+  const facts = await deviceFacts(env, state);
+  const { current } = facts;
   const { inspection, verdict } = await checkIn(env, medium, {
     recorded: state.current,
     current,
-    bootedCommit,
+    bootedCommit: facts.bootedCommit,
     now: options.now ?? new Date(),
     ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
   });
@@ -78,21 +78,7 @@ async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: Dev
   const selected = inspection.selection.selected;
   if (selected?.version !== undefined) attempt.target = { name: selected.name, version: selected.version };
   if (verdict instanceof Error) throw verdict;
-  const stoppedApps = new Set<string>();
-  if (needsStoppedApps(inspection.selection, state)) {
-    for (const app of state.current!.apps) if (!(await appsRunning(env.engine, [app]))) stoppedApps.add(app.name);
-  }
-  const decision = planUpdate({
-    selection: inspection.selection,
-    state,
-    current,
-    appsManaged: env.config.packageManager === 'ostree+compose_apps',
-    enabledApps: env.config.enabledApps,
-    presentApps,
-    bootedCommit,
-    stoppedApps,
-    request: options,
-  });
+  const decision = await planAfterCheckIn(env, inspection.selection, state, facts, options);
   return { plan: decision.plan, inspection, upToDate: decision.kind === 'up-to-date', current };
 }
 

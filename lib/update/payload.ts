@@ -46,12 +46,22 @@ export interface PartInstall {
   verify(): Promise<void>;
   /** What fetching and staging will write, for the free-space check that precedes them. */
   spaceNeeded(): Promise<SpaceNeed[]>;
+  /**
+   * After `verify`, for `check --verify-content`: reads and hashes the content `fetch` would take from the medium,
+   * through the same verifying streams, and keeps nothing. A damaged blob fails as it would fail `fetch`.
+   */
+  verifyContent(): Promise<ContentCheck>;
   /** Copies the payload to where the device keeps it, unused yet: images into Docker, the commit into the sysroot repo. */
   fetch(): Promise<FetchReport>;
   /** Prepares the switch: compose projects into the staging area, or the deployment that boots next. */
   stage(): Promise<void>;
   /** Undoes `fetch` after an install that failed before it was recorded. */
   forget(): Promise<void>;
+}
+
+export interface ContentCheck {
+  readonly blobs: number;
+  readonly bytes: number;
 }
 
 export interface FetchReport {

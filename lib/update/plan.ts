@@ -1,7 +1,7 @@
 import type { AppRecord, DeviceState, TargetRecord } from '../device/state.js';
 import { DowngradeRefusedError, InstallationPendingError } from '../errors.js';
 import type { EnabledApps } from '../config/device-config.js';
-import { requiredApps, type Selection } from '../targets/selection.js';
+import { requiredApps, type Selection, type TargetRow } from '../targets/selection.js';
 import type { Target } from '../targets/target.js';
 import { requireInstallableTarget } from '../targets/verdict.js';
 
@@ -154,12 +154,8 @@ export type PlanDecision =
 export function planUpdate(input: PlanInput): PlanDecision {
   const { selection, state, current, request } = input;
   const { row: selected, target } = requireInstallableTarget(selection);
-  if (selected.relation === 'older' && !request.force) {
-    throw new DowngradeRefusedError(`target ${selected.name} (version ${selected.version}) is older than the current ${current?.name} (version ${current?.version}): use --force to downgrade`);
-  }
-  if (state.failedTargets.includes(selected.name) && !request.force) {
-    throw new DowngradeRefusedError(`target ${selected.name} failed to start before and was rolled back: use --force to try it again`);
-  }
+  const refusal = refusalOf(selected, state, current, request);
+  if (refusal) throw refusal;
   const pending = state.pending;
   if (pending && pending.target.name !== selected.name) throw pendingError(pending);
 
@@ -177,6 +173,19 @@ export function planUpdate(input: PlanInput): PlanDecision {
   const plan: UpdatePlan = { target: record, previous: pending?.previous ?? current, parts };
   const nothingToDo = record.name === current?.name && parts.every((part) => part.kind === 'apps' && part.changes.every((change) => change.kind === 'unchanged'));
   return { kind: nothingToDo ? 'up-to-date' : 'install', plan };
+}
+
+/**
+ * Why install refuses a target without --force (102): it is older than the current one, or it failed before and was
+ * rolled back. `check` asks it of every target it lists.
+ */
+export function refusalOf(row: TargetRow, state: DeviceState, current: TargetRecord | undefined, request: InstallRequest): DowngradeRefusedError | undefined {
+  if (request.force) return undefined;
+  if (row.relation === 'older') {
+    return new DowngradeRefusedError(`target ${row.name} (version ${row.version}) is older than the current ${current?.name} (version ${current?.version}): use --force to downgrade`);
+  }
+  if (state.failedTargets.includes(row.name)) return new DowngradeRefusedError(`target ${row.name} failed to start before and was rolled back: use --force to try it again`);
+  return undefined;
 }
 
 /**

@@ -27,6 +27,7 @@ export async function runPending(env: DeviceEnvironment): Promise<RunResult> {
     const state = await env.files.state.load();
     const pending = state.pending;
     if (!pending) throw new NothingPendingError('no installation is pending: nothing to run (install one with `fioup-offline install`)');
+    if (partOf(pending, 'apps')) await env.engine.requireRunning();
     const attempt = { target: targetRef(pending.target), previous: targetRef(state.current) };
     return await recordAttempt(env.files.state, 'run', env.onProgress, () => new Switch(env, state, pending).run(), attempt);
   } finally {
@@ -51,6 +52,7 @@ class Switch {
   }
 
   async run(): Promise<RunResult> {
+    if (this.pending.phase === 'switching') this.env.onProgress({ type: 'info', message: `resuming the switch to ${this.pending.target.name}, which was interrupted` });
     await this.callback('install-final-pre');
     if (this.pending.phase === 'staged') {
       for (const { run } of this.parts) {

@@ -26,6 +26,11 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
   return runProgram(program, [...before, ...args], options);
 }
 
+/** The last JSON document of a `--json` run: its result (or error), after the NDJSON events. */
+export function lastJsonDocument(stdout: string) {
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
+
 /** Runs any program to completion, collecting its output. */
 export function runProgram(program: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {

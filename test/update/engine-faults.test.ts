@@ -77,7 +77,8 @@ describe('dockerd dies under install and run', () => {
     await engine.kill();
     const refused = await cli(['run']);
     assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, new RegExp(`Docker does not answer at ${engine.host.replace(/[.]/g, '\\.')} \\(\\w+\\): start dockerd \\(systemctl start docker\\), then run the command again`));
+    // Asked first, before anything else: the socket named in the connection error.
+    assert.match(refused.stderr, new RegExp(`Docker is not running \\(connect \\w+ ${engine.host.replace(/^unix:\/\//, '').replace(/[.]/g, '\\.')}\\): start it with 'systemctl start docker'`));
     assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
     assert.equal((await device.state()).pending?.phase, 'staged', 'the installation waits as it was');
 

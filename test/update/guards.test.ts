@@ -97,6 +97,9 @@ describe('install guards', () => {
 
     test('a filesystem above the watermark is refused (60) with the numbers, before anything is written', async () => {
       const images = await factoryImagesInDocker(factory);
+      const check = await device.cli(['check', '--src-dir', factory.dirs.medium]);
+      assert.equal(check.code, 60, `check refuses as install does: ${check.stderr}`);
+      assert.match(check.stdout, /^Space {4}.* on the filesystem of .*small.*; [\d.]+ \w+ may be used under the 80% watermark$/m);
       const install = await device.cli(['install', '--src-dir', factory.dirs.medium]);
       assert.equal(install.code, 60, install.stderr);
       assert.match(install.stderr, /not enough free space on the filesystem of .*small.*: the update needs [\d.]+ \w+.*80% storage watermark/);

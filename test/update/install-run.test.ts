@@ -164,7 +164,7 @@ describe('install and run on a real dockerd', () => {
     ].join('\n'));
   });
 
-  test('a corrupted layer on the medium is refused (70) and Docker and the running apps are unchanged', async () => {
+  test('a corrupted layer on the medium is refused (70), by install and by check --verify-content, and Docker and the running apps are unchanged', async () => {
     // An app whose images Docker does not have yet (images already present are only tagged, never read).
     const probe = sampleApps.tiny('probe', 7);
     const corrupt = await buildFactory(join(workdir, 'corrupt'), scenarios.basic({
@@ -176,6 +176,14 @@ describe('install and run on a real dockerd', () => {
     try {
       const imagesBefore = await factoryImagesInDocker(corrupt);
       const containersBefore = [...(await projectContainers(STORE)).values()].map((container) => container.id).sort();
+      // check follows the hash chains (they hold) and says so; with --verify-content it hashes the layers too.
+      const check = await fresh.cli(['check', '--src-dir', corrupt.dirs.medium]);
+      assert.equal(check.code, 16, check.stderr);
+      assert.match(check.stdout, /^Content {2}the hash chains are verified; 'check --verify-content' also reads and hashes every blob$/m);
+      const dryRun = await fresh.cli(['check', '--src-dir', corrupt.dirs.medium, '--verify-content']);
+      assert.equal(dryRun.code, 70, dryRun.stderr);
+      assert.match(dryRun.stdout, /layer 2 of image hub\.foundries\.io\/acme\/probe of app probe \(blob sha256:[0-9a-f]{64}\): content has digest/);
+      assert.deepEqual(await factoryImagesInDocker(corrupt), imagesBefore, 'the dry run loads nothing');
       const install = await fresh.cli(['install', '--src-dir', corrupt.dirs.medium]);
       assert.equal(install.code, 70, install.stderr);
       assert.match(install.stderr, /app probe/);

@@ -7,6 +7,7 @@ import { sampleApps, webPage } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { runTool } from '../../fixtures/oci/tools.js';
 import { commitObjectPath } from '../../lib/medium/layout.js';
+import { lastJsonDocument } from '../helpers/cli.js';
 import { createTestDevice, projectContainers, removeComposeProjects, waitForLog } from '../helpers/device.js';
 import { copyMedium, ostreeTestDevice, removeCommitFromMedium, type OstreeTestDevice } from '../helpers/lmp-device.js';
 import { removeDevice } from '../rootfs/helpers.js';
@@ -118,7 +119,7 @@ describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {
     assert.match(await waitForLog(web.get('client')!.id, webPage(WEB, 2)), new RegExp(webPage(WEB, 2)));
     const status = JSON.parse((await main.device.cli(['status', '--json'])).stdout);
     assert.equal(status.current.name, target(2));
-    assert.equal(status.pending, undefined);
+    assert.equal(status.pending, null, 'nothing pending: the key is there, null');
     assert.deepEqual(status.apps.map((app: { name: string; state: string }) => `${app.name} ${app.state}`), [`${WEB} running`]);
   });
 
@@ -150,7 +151,7 @@ describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {
     assert.equal((await main.device.cli(['install', ...medium(), '--target', target(3)])).code, 102);
   });
 
-  test('--target naming a target whose commit the medium lacks (20, as aklite-offline), or with another commit under its name (70): nothing deployed, nothing pending', async () => {
+  test('--target naming a target whose commit the medium lacks (20, as aklite-offline), or with another commit under its name (70, by check --verify-content too): nothing deployed, nothing pending', async () => {
     const deploymentsBefore = await deployed(main);
     const stateBefore = await main.device.state();
 
@@ -158,7 +159,18 @@ describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {
     assert.equal(missing.code, 20, missing.stderr);
     assert.match(missing.stderr, new RegExp(`rootfs commit ${commit(4)}`));
 
-    const forged = await main.device.cli(['install', ...medium(await damagedMedium('medium-forged', 4, 1)), '--target', target(4)]);
+    // check --verify-content hashes the commit object on the medium as install does once it has pulled it.
+    const forgedMedium = await damagedMedium('medium-forged', 4, 1);
+    const sound = await main.device.cli(['check', ...medium(), '--target', target(4), '--verify-content', '--json']);
+    assert.equal(sound.code, 16, sound.stderr);
+    const { plan, content } = lastJsonDocument(sound.stdout);
+    assert.ok(plan.parts.some((part: { kind: string; commit?: string }) => part.kind === 'rootfs' && part.commit === commit(4)), JSON.stringify(plan));
+    assert.ok(content.blobs > 0 && content.bytes > 0, JSON.stringify(content));
+    const dryRun = await main.device.cli(['check', ...medium(forgedMedium), '--target', target(4), '--verify-content']);
+    assert.equal(dryRun.code, 70, dryRun.stderr);
+    assert.match(dryRun.stdout, new RegExp(`rootfs commit ${commit(4)}: its commit object on .* hashes to ${commit(1)}`));
+
+    const forged = await main.device.cli(['install', ...medium(forgedMedium), '--target', target(4)]);
     assert.equal(forged.code, 70, forged.stderr);
     assert.match(forged.stderr, new RegExp(commit(4)));
 

@@ -3,18 +3,19 @@ import { dirname, join } from 'node:path';
 import { extractAppArchive } from '../../apps/app-archive-extract.js';
 import { COMPOSE_FILE_NAME } from '../../apps/compose-file.js';
 import { AppStore } from '../../apps/app-store.js';
-import type { AppTree } from '../../apps/app-tree.js';
+import { appBlobs, type AppBlob, type AppTree, type ImageTree } from '../../apps/app-tree.js';
 import type { DeviceEnvironment } from '../../device/environment.js';
 import { ImageLoadJournal } from '../../device/image-journal.js';
 import type { AppRecord, DeviceState } from '../../device/state.js';
 import { composeOverrideYaml, COMPOSE_OVERRIDE_FILE } from '../../docker/compose-override.js';
-import { loadImagesConcurrently } from '../../docker/load-images.js';
+import { ImagesProgress, loadImagesConcurrently } from '../../docker/load-images.js';
 import { localImageTag } from '../../docker/image-ref.js';
+import { formatBytes } from '../../format.js';
 import { renameDurable } from '../../fs/atomic.js';
 import { parseAppUri } from '../../targets/app-uri.js';
 import { projectImages } from '../app-status.js';
 import { watermarkGuard, type SpaceNeed } from '../free-space.js';
-import type { InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
+import type { ContentCheck, InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
 import { appsToInstall, type AppChange, type AppsPart } from '../plan.js';
 
 /** The app handler's steps: `load` images, `stage` projects; at run, `stop` what changes, `switch` projects, `start`. */
@@ -60,10 +61,12 @@ class AppsInstall implements PartInstall {
   async spaceNeeded(): Promise<SpaceNeed[]> {
     const { engine } = this.context.env;
     let dockerBytes = 0;
+    let loadBytes = 0;
     const images = this.trees.flatMap((tree) => tree.images.map((image) => ({ tree, image })));
     const present = await Promise.all(images.map(({ image }) => engine.hasImage(image.config.digest)));
     for (const [index, { tree, image }] of images.entries()) {
       if (present[index]) continue;
+      loadBytes += image.config.size + image.layers.reduce((sum, layer) => sum + layer.size, 0);
       for (const layer of image.layers) {
         // Docker keeps the tar it receives while it extracts it: the compressed size, plus the extracted size
         // from layers-meta (or an estimate of three times the compressed size where the app has none; the
@@ -81,8 +84,34 @@ class AppsInstall implements PartInstall {
     }];
     const dockerRoot = await engine.rootDir();
     // Docker's inodes cannot be known before the layers are read: the loads count them as they stream.
-    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, inodes: 0, what: 'container images' });
+    const toLoad = present.filter((isPresent) => !isPresent).length;
+    const what = `container images: ${toLoad} of ${images.length} to load (${formatBytes(loadBytes)}) and their layers extracted`;
+    if (dockerRoot && dockerBytes > 0) needs.push({ path: dockerRoot, bytes: dockerBytes, inodes: 0, what });
     return needs;
+  }
+
+  /** Every blob of every new app's tree, hashed through the medium's verifying streams as `fetch` reads them; nothing is loaded. */
+  async verifyContent(): Promise<ContentCheck> {
+    const seen = new Set<string>();
+    const images = this.trees.flatMap((tree) => {
+      // The app's own blobs go with its first image.
+      const appLevel = appBlobs(tree).filter(({ kind }) => APP_LEVEL_BLOBS.has(kind)).map(({ descriptor }) => descriptor);
+      return tree.images.map((image, index) => ({
+        name: imageName(tree, image),
+        blobs: [...(index === 0 ? appLevel : []), ...(image.index ? [image.index] : []), image.manifest, image.config, ...image.layers]
+          .filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest)),
+      }));
+    });
+    const progress = new ImagesProgress(CONTENT_CHECK_LABEL, images.map((image) => ({ name: image.name, bytes: image.blobs.reduce((sum, blob) => sum + blob.size, 0) })), this.context.env.onProgress);
+    for (const [index, image] of images.entries()) {
+      progress.start(index);
+      let hashed = 0;
+      for (const blob of image.blobs) {
+        for await (const chunk of await this.appStore.blobs.open(blob)) progress.set(index, (hashed += (chunk as Buffer).length));
+      }
+      progress.finish(index, 'verified');
+    }
+    return { blobs: seen.size, bytes: progress.totalBytes };
   }
 
   /**
@@ -92,7 +121,9 @@ class AppsInstall implements PartInstall {
    */
   async fetch(): Promise<{ loadedImages: readonly string[] }> {
     const { env } = this.context;
-    const images = this.trees.flatMap((tree) => tree.images.map((image) => ({ tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers })));
+    const images = this.trees.flatMap((tree) => tree.images.map((image) => ({
+      name: imageName(tree, image), tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers,
+    })));
     const absent = [];
     for (const image of images) if (!(await env.engine.hasImage(image.config.digest))) absent.push(image.config.digest);
     await new ImageLoadJournal(env.files.state).add(absent);
@@ -100,7 +131,7 @@ class AppsInstall implements PartInstall {
     await loadImagesConcurrently(env.engine, images, this.appStore.blobs, {
       concurrency: env.config.parallelLoads,
       onProgress: env.onProgress,
-      label: `${images.length} image(s)`,
+      label: LOAD_LABEL,
       onLoaded: (result) => result.loaded && this.loadedImages.push(result.imageId),
       ...(dockerRoot ? { guard: watermarkGuard(dockerRoot, env.config.storageWatermark) } : {}),
     });
@@ -129,6 +160,15 @@ class AppsInstall implements PartInstall {
     for (const imageId of removed) await engine.removeImage(imageId, { force: true });
     await new ImageLoadJournal(files.state).remove(removed);
   }
+}
+
+const LOAD_LABEL = 'load';
+const CONTENT_CHECK_LABEL = 'verify content';
+const APP_LEVEL_BLOBS = new Set<AppBlob['kind']>(['app manifest', 'app manifest config', 'archive index', 'layers-meta', 'app archive']);
+
+/** "web: nginx": the app and the image's repository name, for progress (the whole reference does not fit a line). */
+function imageName(tree: AppTree, image: ImageTree): string {
+  return `${tree.app.name}: ${image.reference.repository.split('/').at(-1)}`;
 }
 
 class AppsRun implements PartRun {
@@ -196,11 +236,14 @@ class AppsRun implements PartRun {
     }
   }
 
-  /** Per app, two renames that can each be redone: the running project to `previous`, the staged one into place. */
+  /**
+   * Per app, two renames that can each be redone: the running project to `previous`, the staged one into place. A new
+   * app has no running project: what is in place when the switch is redone is its own, moved there before.
+   */
   private async switchProjects(): Promise<void> {
     const dirs = this.context.env.files.apps;
     for (const change of this.changed()) {
-      if ((await exists(dirs.current(change.name))) && !(await exists(dirs.previous(change.name)))) {
+      if (change.from && (await exists(dirs.current(change.name))) && !(await exists(dirs.previous(change.name)))) {
         await moveDirectory(dirs.current(change.name), dirs.previous(change.name));
       }
       if (change.to && (await exists(dirs.staged(change.name)))) await moveDirectory(dirs.staged(change.name), dirs.current(change.name));
@@ -214,7 +257,10 @@ class AppsRun implements PartRun {
     const projects = apps.map((app) => ({ name: app.name, dir: env.files.apps.current(app.name) }));
     for (const project of projects) await compose.start(project);
     for (const project of projects) {
-      await compose.waitUntilRunning(project, { timeoutMs: env.startTimeoutMs });
+      await compose.waitUntilRunning(project, {
+        timeoutMs: env.startTimeoutMs,
+        onWaiting: (what, waitedMs) => env.onProgress({ type: 'wait', what: `app ${project.name} (${what})`, waitedMs, timeoutMs: env.startTimeoutMs }),
+      });
       env.onProgress({ type: 'step', step: `start ${project.name}`, state: 'done' });
     }
   }

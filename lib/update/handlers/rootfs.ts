@@ -1,4 +1,5 @@
-import type { ActivationState, InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
+import { verifyMediumCommit } from '../../rootfs/pull.js';
+import type { ActivationState, ContentCheck, InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
 import type { RootfsPart } from '../plan.js';
 
 /** The rootfs handler's steps: `pull-rootfs` into the sysroot's repo, `deploy-rootfs` once the installation is recorded. */
@@ -24,6 +25,14 @@ class RootfsInstall implements PartInstall {
   /** Deltas between commits cannot be known before the pull; ostree keeps its own free-space reserve. */
   async spaceNeeded(): Promise<[]> {
     return [];
+  }
+
+  /**
+   * The commit object on the medium, hashed against the target's commit hash. The files it names are checked by
+   * ostree as it pulls them: hashing them here would take a pull into a repository, which a dry run does not make.
+   */
+  async verifyContent(): Promise<ContentCheck> {
+    return { blobs: 1, bytes: await verifyMediumCommit(this.context.medium, this.part.commit) };
   }
 
   async fetch(): Promise<{ loadedImages: readonly string[] }> {
