@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exitCodeForError, exitCodeForOutcome, type ExitCodeValue, type Outcome } from '../exit-codes.js';
 import { writeJsonAtomic } from '../fs/atomic.js';
+import { readRegularFile } from '../fs/device-files.js';
 import type { ProgressListener } from '../progress.js';
 import type { DeviceStateStore, TargetRecord } from './state.js';
 
@@ -36,6 +36,8 @@ export interface HistoryEntry {
 const HISTORY_FORMAT_VERSION = 1;
 /** Entries kept: the oldest go first. */
 const HISTORY_LIMIT = 100;
+/** A hundred entries with their log tails stay far below this. */
+const MAX_HISTORY_BYTES = 16 << 20;
 
 /** `<storage>/fioup-offline/history.json`, newest entry last; every write is atomic. */
 export class UpdateHistory {
@@ -51,10 +53,10 @@ export class UpdateHistory {
 
   /** Every entry, oldest first; a history that cannot be read is empty (it informs, it never blocks an update). */
   async load(): Promise<HistoryEntry[]> {
-    const text = await readFile(this.path, 'utf8').catch(() => undefined);
-    if (text === undefined) return [];
+    const bytes = await readRegularFile(this.path, { what: 'update history', maxBytes: MAX_HISTORY_BYTES }).catch(() => undefined);
+    if (bytes === undefined) return [];
     try {
-      const stored = JSON.parse(text) as { entries?: HistoryEntry[] };
+      const stored = JSON.parse(bytes.toString('utf8')) as { entries?: HistoryEntry[] };
       return Array.isArray(stored.entries) ? stored.entries : [];
     } catch {
       return [];

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidMetadataError } from '../errors.js';
+import { DeviceStateError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
-import type { AppChange, PendingInstallation, PlanPart } from '../update/plan.js';
+import { readRegularFile } from '../fs/device-files.js';
+import type { PendingInstallation, PlanPart } from '../update/plan.js';
+import { readStoredState, StateShapeError, type PendingInstallationV1, type StoredState } from './state-format.js';
 
 /** An app as a target pins it: name and digest-pinned URI (`<host>/<repo>/<name>@sha256:<hex>`). */
 export interface AppRecord {
@@ -52,6 +53,8 @@ const emptyState: DeviceState = { current: undefined, pending: undefined, failed
 
 /** The shape of `state.json`: 1 (no `formatVersion` field) kept the app changes and the rootfs beside the target. */
 const STATE_FORMAT_VERSION = 2;
+/** Far above any real state: a pending plan of a hundred apps is a few tens of kilobytes. */
+const MAX_STATE_BYTES = 16 << 20;
 
 /** The device's own files under `[storage] path`; every write is atomic. */
 export class DeviceStateStore {
@@ -75,29 +78,34 @@ export class DeviceStateStore {
   }
 
   async load(): Promise<DeviceState> {
-    let text: string;
-    try {
-      text = await readFile(this.statePath, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState;
-      throw error;
-    }
+    const bytes = await readRegularFile(this.statePath, { what: 'device state', maxBytes: MAX_STATE_BYTES }).catch((error: Error) => {
+      throw this.unreadable(error.message);
+    });
+    if (!bytes) return emptyState;
     let parsed: StoredState;
     try {
-      parsed = JSON.parse(text) as StoredState;
+      parsed = readStoredState(JSON.parse(bytes.toString('utf8')));
     } catch (error) {
-      throw new InvalidMetadataError(`device state ${this.statePath} is unreadable: ${(error as Error).message}`);
+      if (error instanceof SyntaxError || error instanceof StateShapeError) throw this.unreadable(`${this.statePath} is not a state this tool wrote: ${error.message}`);
+      throw error;
     }
-    const format = parsed.formatVersion ?? 1;
+    const format = parsed.formatVersion;
     if (format > STATE_FORMAT_VERSION) {
-      throw new InvalidMetadataError(`device state ${this.statePath} has format ${format}, newer than this fioup-offline reads (${STATE_FORMAT_VERSION}): use the fioup-offline that wrote it`);
+      throw new DeviceStateError(`device state ${this.statePath} has format ${format}, newer than this fioup-offline reads (${STATE_FORMAT_VERSION}): use the fioup-offline that wrote it`);
     }
-    const pending = parsed.pending ?? undefined;
+    const pending = parsed.pending;
     return {
-      current: parsed.current ?? undefined,
+      current: parsed.current,
       pending: pending && format === 1 ? migratePendingV1(pending as PendingInstallationV1) : pending as PendingInstallation | undefined,
-      failedTargets: parsed.failedTargets ?? [],
+      failedTargets: parsed.failedTargets,
     };
+  }
+
+  /** Never a fresh device in disguise: the way out is the technician's decision (docs/device-guide.md, Troubleshooting). */
+  private unreadable(why: string): DeviceStateError {
+    return new DeviceStateError(`device state unreadable: ${why}. Nothing was changed. If the file cannot be restored, move it aside ` +
+      `(mv ${this.statePath} ${this.statePath}.bad): the device then starts again from the target aktualizr-lite recorded, or its initial ` +
+      'target, and forgets which targets failed before');
   }
 
   async save(state: DeviceState): Promise<void> {
@@ -119,19 +127,6 @@ export class DeviceStateStore {
     const lines = fields.flatMap(([name, value]) => (value === undefined ? [] : [`${name}="${shellQuoted(value)}"`]));
     await writeFileAtomic(this.currentTargetPath, `${lines.join('\n')}\n`);
   }
-}
-
-interface StoredState {
-  readonly formatVersion?: number;
-  readonly current?: TargetRecord | null;
-  readonly pending?: PendingInstallation | PendingInstallationV1 | null;
-  readonly failedTargets?: string[];
-}
-
-/** A pending installation as format 1 wrote it: the app changes and the rootfs commits as fields of their own. */
-interface PendingInstallationV1 extends Omit<PendingInstallation, 'parts'> {
-  readonly changes: readonly AppChange[];
-  readonly rootfs?: { readonly commit: string; readonly previousCommit: string };
 }
 
 /** Devices in the field may hold a format-1 installation pending across the upgrade of this tool: it becomes a plan. */
