@@ -53,6 +53,7 @@ function targetRecord(value: Json, at: string): TargetRecord {
     ...optional(raw, 'lmpManifestSha', at, string),
     ...optional(raw, 'metaSubscriberOverridesSha', at, string),
     ...optional(raw, 'containersSha', at, string),
+    ...optional(raw, 'custom', at, object),
   };
 }
 

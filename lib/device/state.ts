@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { DeviceStateError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
 import { readRegularFile } from '../fs/device-files.js';
+import type { AktualizrRecords, RecordedTargets } from '../aktualizr/installed-versions.js';
 import type { PendingInstallation, PlanPart } from '../update/plan.js';
 import { readStoredState, StateShapeError, type PendingInstallationV1, type StoredState } from './state-format.js';
 
@@ -25,6 +26,8 @@ export interface TargetRecord {
   readonly lmpManifestSha?: string;
   readonly metaSubscriberOverridesSha?: string;
   readonly containersSha?: string;
+  /** The target's signed custom object, which aktualizr-lite's `installed_versions` rows keep (none for the initial target). */
+  readonly custom?: Readonly<Record<string, unknown>>;
 }
 
 /** aktualizr-lite's name for the target a device booted from its factory image, before any update (target.cc). */
@@ -60,7 +63,8 @@ const MAX_STATE_BYTES = 16 << 20;
 export class DeviceStateStore {
   readonly directory: string;
 
-  constructor(readonly storagePath: string) {
+  /** `aktualizr`: the device's sql.db records, when it has one: they are read into the state and kept in step with it. */
+  constructor(readonly storagePath: string, private readonly aktualizr?: AktualizrRecords) {
     this.directory = join(storagePath, 'fioup-offline');
   }
 
@@ -78,6 +82,12 @@ export class DeviceStateStore {
   }
 
   async load(): Promise<DeviceState> {
+    const own = await this.loadOwn();
+    const recorded = await this.aktualizr?.load();
+    return recorded ? withAktualizrRecords(own, recorded) : own;
+  }
+
+  private async loadOwn(): Promise<DeviceState> {
     const bytes = await readRegularFile(this.statePath, { what: 'device state', maxBytes: MAX_STATE_BYTES }).catch((error: Error) => {
       throw this.unreadable(error.message);
     });
@@ -110,6 +120,7 @@ export class DeviceStateStore {
 
   async save(state: DeviceState): Promise<void> {
     await writeJsonAtomic(this.statePath, { formatVersion: STATE_FORMAT_VERSION, ...state });
+    await this.aktualizr?.record(state);
     await this.writeCurrentTarget(state.current);
   }
 
@@ -135,6 +146,19 @@ function migratePendingV1({ changes, rootfs, ...rest }: PendingInstallationV1): 
   if (rootfs) parts.push({ kind: 'rootfs', commit: rootfs.commit, previousCommit: rootfs.previousCommit });
   if (changes.length > 0) parts.push({ kind: 'apps', changes });
   return { ...rest, parts };
+}
+
+/**
+ * The state of a device that has sql.db: aktualizr-lite's current target wins over this tool's record of it (it may
+ * have updated the device online since), unless it is the target this tool just finished, whose row a crash kept
+ * from being written (the row is still pending); this tool's record is kept when it is the same target, for the apps
+ * it knows. The failed targets of both count.
+ */
+function withAktualizrRecords(own: DeviceState, recorded: RecordedTargets): DeviceState {
+  const sameTarget = (a: TargetRecord | undefined, b: { name: string; sha256: string } | undefined) => !!a && !!b && a.name === b.name && a.sha256 === b.sha256;
+  const finishedHere = sameTarget(own.current, recorded.pending) && !sameTarget(own.pending?.target, recorded.pending);
+  const current = !recorded.current || sameTarget(own.current, recorded.current) || finishedHere ? own.current : recorded.current;
+  return { ...own, current, failedTargets: [...new Set([...own.failedTargets, ...recorded.failed])] };
 }
 
 /** For a shell that sources the file: inside double quotes only these four characters are special. */

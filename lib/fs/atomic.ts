@@ -7,12 +7,17 @@ import { makeDirectories } from './device-files.js';
  * Writes a file so that a crash or power cut leaves either the old content or the new one, never a mix:
  * write a temporary file beside it, fsync it, rename it over the target, fsync the directory.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, owner?: { readonly uid: number; readonly gid: number }): Promise<void> {
   const directory = dirname(path);
   await makeDirectories(directory);
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(temporary, 'wx', mode);
   try {
+    if (owner) {
+      // Replacing another program's file: it keeps its owner and exact mode (the umask does not apply).
+      await handle.chown(owner.uid, owner.gid);
+      await handle.chmod(mode);
+    }
     await handle.writeFile(data);
     await handle.sync();
   } catch (error) {

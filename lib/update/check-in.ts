@@ -40,6 +40,7 @@ export async function checkIn(env: DeviceEnvironment, medium: Medium, options: C
       now: options.now,
       ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
       platform: env.platform,
+      trustStore: env.trustStore(),
     });
   } catch (error) {
     await env.callbacks.notify('check-for-update-post', { current }, `FAILED: ${firstLine(error)}`);

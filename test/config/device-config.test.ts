@@ -130,7 +130,8 @@ describe('device config, read as aktualizr-lite reads it', () => {
     assert.equal(defaults.hardwareId, hostname(), 'no hardware id configured: the host name, as liteclient.cc has it');
     assert.equal(defaults.composeAppsRoot, '/var/sota/compose-apps');
     assert.equal(defaults.storagePath, '/var/sota');
-    assert.deepEqual(defaults.rootfs, { sysroot: '/sysroot', os: 'lmp', ostree: 'auto', kernelCmdline: '/proc/cmdline', runtimeDir: '/run/fioup-offline' });
+    assert.deepEqual(defaults.rootfs, { sysroot: '/sysroot', os: 'lmp', ostree: 'auto', kernelCmdline: '/proc/cmdline' });
+    assert.deepEqual(defaults.bootloader, { rollbackMode: 'none', rebootSentinel: '/var/run/aktualizr-session/need_reboot', blockWhileBootFirmwarePending: true });
     assert.equal(defaults.startTimeoutSeconds, 120);
     assert.equal(defaults.pruneImages, true);
     assert.equal(defaults.akliteLockPath, '/var/lock/aklite.lock');
@@ -140,7 +141,8 @@ describe('device config, read as aktualizr-lite reads it', () => {
       '[offline]', 'ostree = false', 'kernel_cmdline = "/tmp/cmdline"', 'runtime_dir = "/tmp/run"', 'start_timeout = "30"',
       'aklite_lock = "/tmp/aklite.lock"', 'apps_installed_exit_code = 10', '',
     ].join('\n'));
-    assert.deepEqual(set.rootfs, { sysroot: '/tmp/s', os: 'other', ostree: false, kernelCmdline: '/tmp/cmdline', runtimeDir: '/tmp/run' });
+    assert.deepEqual(set.rootfs, { sysroot: '/tmp/s', os: 'other', ostree: false, kernelCmdline: '/tmp/cmdline' });
+    assert.equal(set.bootloader.rebootSentinel, '/tmp/run/need_reboot', '[offline] runtime_dir, the earlier key, names the sentinel directory');
     assert.equal(set.startTimeoutSeconds, 30);
     assert.equal(set.pruneImages, false);
     assert.equal(set.akliteLockPath, '/tmp/aklite.lock');
