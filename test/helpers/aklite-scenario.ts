@@ -20,6 +20,7 @@ export interface ScenarioTargetSpec {
   readonly version: number;
   readonly apps: AppSpec[];
   readonly fetchedApps?: FetchedAppsField;
+  readonly bootFirmwareVersion?: string;
 }
 
 /** The factory targets of one scenario, under its hardware id. */
@@ -45,6 +46,9 @@ export class Scenario {
     public medium: string,
   ) {}
 
+  /** The environment every command of the scenario runs with (a PATH with the bootloader's tools...). */
+  env: NodeJS.ProcessEnv | undefined;
+
   static async start(factory: FactoryBuild, hardwareId: string, options: ScenarioOptions): Promise<Scenario> {
     const toml = [`[provision]\nprimary_ecu_hardware_id = "${hardwareId}"\n`, options.toml ?? ''].join('\n');
     const lmp = await ostreeTestDevice(factory, options.bootedCommit, { toml, ...(options.repo ? { repo: options.repo } : {}) });
@@ -65,7 +69,7 @@ export class Scenario {
     return commit;
   }
 
-  cli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
+  cli(args: string[], env = this.env): Promise<CliResult> {
     return this.device.cli(args, env);
   }
 
