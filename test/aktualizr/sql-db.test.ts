@@ -140,6 +140,21 @@ describe("aktualizr-lite's sql.db is the device's truth", () => {
     assert.deepEqual((await readdir(device.storage)).filter((name) => name.startsWith('sql.db')), ['sql.db'], 'no journal or temporary file is left');
   });
 
+  test('killed before the commit, install run again converges on the rows aktualizr-lite expects', async () => {
+    const { device, dbPath } = await deviceWith({ roots: await rootsOf(factory), installedVersions: [{ ...installed(1), current: true }] });
+    const killed = await device.cli(['install', '--src-dir', factory.dirs.medium], { FIOUP_OFFLINE_CRASH_AT: 'install:commit' });
+    assert.equal(killed.code, -1);
+    assert.deepEqual(await sqlite3(dbPath, 'SELECT name FROM installed_versions WHERE is_pending = 1'), [], 'nothing recorded before the commit');
+    assert.equal((await device.cli(['install', '--src-dir', factory.dirs.medium])).code, 101);
+    assert.deepEqual(await sqlite3(dbPath, 'SELECT name FROM installed_versions WHERE is_pending = 1'), [{ name: `${HW}-lmp-2` }]);
+    const run = await device.cli(['run']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(await sqlite3(dbPath, 'SELECT name, is_current, is_pending, was_installed FROM installed_versions ORDER BY id'), [
+      { name: `${HW}-lmp-1`, is_current: 0, is_pending: 0, was_installed: 1 },
+      { name: `${HW}-lmp-2`, is_current: 1, is_pending: 0, was_installed: 1 },
+    ]);
+  });
+
   test('a database that is not what aktualizr-lite writes, or that another program was writing when it stopped, is refused and left alone', async () => {
     const { device, dbPath } = await deviceWith({ roots: await rootsOf(factory) });
     await writeFile(`${dbPath}-journal`, Buffer.from([0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7, 0, 0, 0, 0]));
