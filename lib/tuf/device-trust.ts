@@ -54,6 +54,7 @@ export class DeviceTrustStore implements TrustStore {
   private readonly trustedDir: string;
 
   constructor(private readonly options: DeviceTrustStoreOptions) {
+    safePathComponent(options.deviceType ?? 'ci', 'device type');
     this.trustedDir = join(options.storageDir, TUF_DIRECTORY);
   }
 
