@@ -87,6 +87,17 @@ export class DeviceStateStore {
     return recorded ? withAktualizrRecords(own, recorded) : own;
   }
 
+  /**
+   * The state for a command that changes it, under the device lock: sql.db is first brought in step with it, which
+   * completes a save that a crash cut short between `state.json` and sql.db (a run that finished its target, then
+   * found nothing pending, would otherwise leave aktualizr-lite's rows behind for good).
+   */
+  async loadToUpdate(): Promise<DeviceState> {
+    const state = await this.load();
+    await this.aktualizr?.record(state);
+    return state;
+  }
+
   private async loadOwn(): Promise<DeviceState> {
     const bytes = await readRegularFile(this.statePath, { what: 'device state', maxBytes: MAX_STATE_BYTES }).catch((error: Error) => {
       throw this.unreadable(error.message);

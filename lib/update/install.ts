@@ -39,7 +39,7 @@ export async function installFromMedium(env: DeviceEnvironment, medium: Medium, 
   const lock = await env.lock();
   try {
     return await recordAttempt(env.files.state, 'install', env.onProgress, async (attempt) => {
-      const state = await env.files.state.load();
+      const state = await env.files.state.loadToUpdate();
       attempt.previous = targetRef(state.current);
       requireNoOtherPending(state, options);
       const { plan, inspection, upToDate, current } = await planFromMedium(env, medium, state, options, attempt);

@@ -23,7 +23,7 @@ export interface RunResult {
 export async function runPending(env: DeviceEnvironment): Promise<RunResult> {
   const lock = await env.lock();
   try {
-    const state = await env.files.state.load();
+    const state = await env.files.state.loadToUpdate();
     const pending = state.pending;
     if (!pending) throw new NothingPendingError('no installation is pending: nothing to run (install one with `fioup-offline install`)');
     const attempt = { target: targetRef(pending.target), previous: targetRef(state.current) };
