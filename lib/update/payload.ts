@@ -76,8 +76,6 @@ export interface PartRun {
   rollBack(options: RollbackOptions): Promise<void>;
   /** After the target became current: removes what only the previous payload used. */
   finish(): Promise<void>;
-  /** After the finish: whether the device must reboot once more to confirm what the payload installed (a boot firmware update). */
-  rebootToConfirm?(): Promise<boolean>;
   /** After the installation was closed as failed: removes what was staged for it. */
   forget(): Promise<void>;
 }

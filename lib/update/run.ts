@@ -69,7 +69,9 @@ class Switch {
     }
     await runSteps('run', [{ name: commonStepNames.run.finish, run: () => this.finish() }], this.env.onProgress);
     await this.callback('install-post', 'OK');
-    return { outcome: (await this.rebootToConfirm()) ? 'done-boot-firmware-reboot' : 'done', target: this.pending.target.name };
+    // aklite's CompleteInstallation: a boot firmware update still to confirm (bootupgrade_available) asks for one more reboot.
+    const bootFirmwarePending = await this.env.bootloader.bootFirmwareUpdatePending();
+    return { outcome: bootFirmwarePending ? 'done-boot-firmware-reboot' : 'done', target: this.pending.target.name };
   }
 
   /** The target becomes current, then each part removes what only the previous payload used. */
@@ -77,11 +79,6 @@ class Switch {
     this.state = { ...this.state, current: this.pending.target, pending: undefined, failedTargets: this.state.failedTargets.filter((name) => name !== this.pending.target.name) };
     await this.env.files.state.save(this.state);
     for (const { run } of this.parts) await run.finish();
-  }
-
-  private async rebootToConfirm(): Promise<boolean> {
-    for (const { run } of this.parts) if (await run.rebootToConfirm?.()) return true;
-    return false;
   }
 
   /**

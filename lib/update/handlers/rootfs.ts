@@ -77,11 +77,6 @@ class RootfsRun implements PartRun {
 
   async finish(): Promise<void> {}
 
-  /** The new rootfs brought a boot firmware update: one more reboot confirms it (aklite's OkNeedsRebootForBootFw). */
-  async rebootToConfirm(): Promise<boolean> {
-    return this.context.env.bootloader.bootFirmwareUpdatePending();
-  }
-
   /** A deployment the device fell back from is left for ostree to clean up with the next deployment. */
   async forget(): Promise<void> {}
 }
