@@ -24,7 +24,7 @@ export type PackageManager = 'ostree' | 'ostree+compose_apps';
  * - `[offline] ostree`: `auto` (default: an OSTree device when the kernel command line has `ostree=`), `true` or `false`;
  * - `[offline] kernel_cmdline`: the file holding the kernel command line, default `/proc/cmdline` (tests point it
  *   at a file they rewrite to simulate booting another deployment);
-*/
+ */
 export interface RootfsConfig {
   readonly sysroot: string;
   readonly os: string;
@@ -163,7 +163,7 @@ async function interpret(keys: Keys, files: readonly string[]): Promise<DeviceCo
     bootloader: {
       rollbackMode: rollbackMode(keys.text('bootloader', 'rollback_mode')),
       rebootSentinel: rebootSentinel(keys, warnings),
-      blockWhileBootFirmwarePending: dockerPrune(keys.text('pacman', 'ostree_update_block')),
+      blockWhileBootFirmwarePending: ostreeUpdateBlock(keys.text('pacman', 'ostree_update_block')),
     },
     sqldbPath: keys.text('storage', 'sqldb_path') || 'sql.db',
     certificateInHsm: keys.text('tls', 'cert_source') === 'pkcs11',
@@ -263,9 +263,14 @@ function rebootSentinel(keys: Keys, warnings: string[]): string {
   return join(bootloaderDir || offlineDir || '/var/run/aktualizr-session', keys.text('bootloader', 'reboot_sentinel_name') || 'need_reboot');
 }
 
-/** composeappmanager.cc: pruning is on unless the value is `0` or `false` (any case); aktualizr-lite reads ostree_update_block alike. */
+/** composeappmanager.cc: pruning is on unless the value is `0` or `false` (any case). */
 function dockerPrune(value: string | undefined): boolean {
   return value === undefined || !['0', 'false'].includes(value.toLowerCase());
+}
+
+/** rootfstreemanager.cc: the block is on unless the value is exactly `0` or `false`. */
+function ostreeUpdateBlock(value: string | undefined): boolean {
+  return value !== '0' && value !== 'false';
 }
 
 function appsInstalledExitCode(keys: Keys): AppsInstalledExitCode {

@@ -155,6 +155,19 @@ describe('device config, read as aktualizr-lite reads it', () => {
     await assert.rejects(withSnippet('[offline]\nstart_timeout = soon\n'), /start_timeout must be a positive whole number/);
   });
 
+  test('[bootloader]: rollback_mode by name (anything else is none), the reboot sentinel, and [pacman] ostree_update_block as aktualizr-lite reads them', async () => {
+    const bootloader = async (snippet: string) => (await withSnippet(snippet)).bootloader;
+    for (const mode of ['uboot_generic', 'uboot_masked', 'fiovb'] as const) assert.equal((await bootloader(`[bootloader]\nrollback_mode = "${mode}"\n`)).rollbackMode, mode);
+    assert.equal((await bootloader('[bootloader]\nrollback_mode = "grub"\n')).rollbackMode, 'none', 'bootloader_config.cc: an unknown mode is none');
+    assert.equal((await bootloader('[bootloader]\nreboot_sentinel_dir = "/run/s"\nreboot_sentinel_name = "flag"\n')).rebootSentinel, '/run/s/flag');
+    const both = await withSnippet('[bootloader]\nreboot_sentinel_dir = "/run/s"\n[offline]\nruntime_dir = "/run/old"\n');
+    assert.equal(both.bootloader.rebootSentinel, '/run/s/need_reboot', '[bootloader] wins over [offline] runtime_dir');
+    assert.match(both.warnings.join('\n'), /\[offline\] runtime_dir \(\/run\/old\) is ignored/);
+    assert.equal((await bootloader('[pacman]\nostree_update_block = "0"\n')).blockWhileBootFirmwarePending, false);
+    assert.equal((await bootloader('[pacman]\nostree_update_block = false\n')).blockWhileBootFirmwarePending, false);
+    assert.equal((await bootloader('[pacman]\nostree_update_block = FALSE\n')).blockWhileBootFirmwarePending, true, 'rootfstreemanager.cc compares exactly');
+  });
+
   test('a callback program that exists is run; one that does not is a warning, as liteclient.cc logs it', async () => {
     const dir = await configDir({ 'callback.sh': '#!/bin/sh\n' });
     assert.equal((await withSnippet(`[pacman]\ncallback_program = ${join(dir, 'callback.sh')}\n`)).callbackProgram, join(dir, 'callback.sh'));
