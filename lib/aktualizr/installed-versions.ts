@@ -56,7 +56,7 @@ export class AktualizrRecords {
   }
 }
 
-export function recordedTargets(state: AktualizrState): RecordedTargets {
+function recordedTargets(state: AktualizrState): RecordedTargets {
   const rows = primaryRows(state);
   const current = rows.find((row) => row.isCurrent);
   const pending = rows.find((row) => row.isPending);
@@ -84,7 +84,7 @@ function same(target: TargetRecord, row: { readonly name: string; readonly sha25
  * (version as a string, `docker_compose_apps`, `install-context.apps` for the apps it ran), or fioup's own shape
  * (`{id, version, apps: [{name, uri}]}`, internal/targets/target_db.go).
  */
-export function targetRecordOf(row: InstalledVersionRow, path: string): TargetRecord {
+function targetRecordOf(row: InstalledVersionRow, path: string): TargetRecord {
   const where = `${path}: installed_versions row ${row.id} (${row.name})`;
   const fail = (why: string) => new DeviceStateError(`${where}: ${why}, not what aktualizr-lite or fioup writes. Nothing was changed. ` +
     'Install a target with --force to record a new current target');

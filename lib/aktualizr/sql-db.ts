@@ -11,9 +11,9 @@ import { canonicalEncodings } from '../tuf/canonical-json.js';
  */
 
 /** `meta.repo` of the image repository (Uptane::RepositoryType::Image), and `meta.meta_type` of each role (tuf.h RoleEnum). */
-export const IMAGE_REPO = 0;
-export const MetaType = { root: 0, snapshot: 1, targets: 2, timestamp: 3 } as const;
-export type NonRootRole = 'snapshot' | 'targets' | 'timestamp';
+const IMAGE_REPO = 0;
+const MetaType = { root: 0, snapshot: 1, targets: 2, timestamp: 3 } as const;
+type NonRootRole = 'snapshot' | 'targets' | 'timestamp';
 /** libaktualizr stores non-root metadata with Uptane::Version() = ANY_VERSION. */
 const ANY_VERSION = -1;
 
@@ -48,7 +48,7 @@ export interface AktualizrState {
 }
 
 /** What `saveInstalledVersion` records a target as (libaktualizr InstalledVersionUpdateMode). */
-export type InstalledVersionMode = 'current' | 'pending' | 'none';
+type InstalledVersionMode = 'current' | 'pending' | 'none';
 
 export interface InstalledTarget {
   readonly name: string;

@@ -3,7 +3,7 @@ import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { FioupError, NotARegularFileError } from '../errors.js';
 
-export interface ReadRegularFileOptions {
+interface ReadRegularFileOptions {
   /** What the file is, for messages: "config file", "device state". */
   readonly what: string;
   readonly maxBytes: number;

@@ -5,7 +5,7 @@ import type { RollbackMode } from '../config/device-config.js';
 import { BootloaderError } from '../errors.js';
 
 /** Where a rootfs carries its boot firmware version, `bootfirmware_version=<N>` (aktualizr-lite bootloaderlite.h VersionFile). */
-export const BOOT_FIRMWARE_VERSION_FILE = 'usr/lib/firmware/version.txt';
+const BOOT_FIRMWARE_VERSION_FILE = 'usr/lib/firmware/version.txt';
 
 /**
  * The bootloader's side of an OSTree update, by `[bootloader] rollback_mode`, through the commands on the device's
