@@ -9,7 +9,7 @@ import { sampleApps } from '../../fixtures/apps/index.js';
 import { writeAktualizrDb } from '../../fixtures/device/aktualizr-db.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { Scenario, scenarioTargets } from '../helpers/aklite-scenario.js';
-import { bootloaderEnv, type BootloaderEnv } from '../helpers/bootloader-env.js';
+import type { BootloaderEnv } from '../helpers/bootloader-env.js';
 import { removeDevice } from '../rootfs/helpers.js';
 
 // aklite_offline_test.cc's boot firmware scenarios and its rollbacks to an unknown target, on real sysroots, the real
@@ -46,11 +46,10 @@ describe('aklite_offline_test.cc: boot firmware, the bootloader handshake, rollb
   /** A device booted on version 1's rootfs with a fiovb bootloader whose firmware is version 100. */
   async function start(hardwareId: string, initial: Record<string, string> = {}): Promise<{ scenario: Scenario; env: BootloaderEnv }> {
     const bootedCommit = factory.targets.find((target) => target.name === `${hardwareId}-lmp-1`)!.ostreeCommit!;
-    const scenario = await Scenario.start(factory, hardwareId, { bootedCommit, toml: '[bootloader]\nrollback_mode = "fiovb"\n' });
+    const fiovb = { bootcount: '0', upgrade_available: '0', rollback: '0', bootupgrade_available: '0', bootfirmware_version: '100', ...initial };
+    const scenario = await Scenario.start(factory, hardwareId, { bootedCommit, fiovb });
     started.push(scenario);
-    const env = await bootloaderEnv(await mkdtemp(join(workdir, `env-${hardwareId}-`)), { bootcount: '0', upgrade_available: '0', rollback: '0', bootupgrade_available: '0', bootfirmware_version: '100', ...initial });
-    scenario.env = { PATH: env.path };
-    return { scenario, env };
+    return { scenario, env: scenario.bootloader! };
   }
 
   test('BootFwUpdate: install 100 arms the fallback and the boot firmware update, run 5 on the new rootfs, then 40 once the firmware is confirmed', async () => {
