@@ -45,6 +45,15 @@ export class EngineUnavailableError extends FioupError {}
  */
 export class RollbackPendingError extends EngineUnavailableError {}
 
+/** A config or state path is not a regular file (a FIFO, a device, a directory) or is far larger than such a file is. */
+export class NotARegularFileError extends FioupError {}
+
+/**
+ * The device state (`state.json`, aktualizr-lite's `sql.db`) does not read as what its writer writes. Never taken for
+ * a fresh device: the message names the file and the way out (docs/device-guide.md, Troubleshooting).
+ */
+export class DeviceStateError extends FioupError {}
+
 // --- medium and metadata -------------------------------------------------------------------------------
 
 /** The medium (directory, archive, drive) cannot be found or holds no update. */
@@ -135,6 +144,12 @@ export class NothingPendingError extends FioupError {}
 
 /** The update failed and the previous version could not be restored either. */
 export class RollbackFailedError extends FioupError {}
+
+/** A boot firmware update awaits its confirming reboot: no new rootfs is installed until then (aklite's InstallNeedsRebootForBootFw). */
+export class BootFirmwareUpdatePendingError extends FioupError {}
+
+/** The bootloader environment could not be read or set (`fw_setenv`, `fiovb_setenv`...): the device must not reboot yet. */
+export class BootloaderError extends FioupError {}
 
 /** The `ostree` command failed; the message carries the command line and ostree's stderr. */
 export class OstreeCommandError extends FioupError {

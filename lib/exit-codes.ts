@@ -8,6 +8,8 @@ import * as errors from './errors.js';
 export const ExitCode = {
   ok: 0,
   other: 1,
+  /** run: the update is complete and a boot firmware update came with it: reboot once more to confirm it (OkNeedsRebootForBootFw). */
+  doneBootFirmwareNeedsReboot: 5,
   /** aklite-offline's main.cpp exits EXIT_FAILURE on a bad command line, a missing `--src-dir` included. */
   usage: 1,
   /** check: nothing to install, and the medium's metadata is older than the device's (CheckinOkCached). */
@@ -29,6 +31,8 @@ export const ExitCode = {
   insufficientSpace: 60,
   contentVerification: 70,
   imageLoad: 80,
+  /** install: a boot firmware update awaits its confirming reboot; reboot, then install again (InstallNeedsRebootForBootFw). */
+  bootFirmwareNeedsReboot: 90,
   rolledBack: 99,
   rebootRequired: 100,
   /** install: apps staged, `run` starts them; aklite-offline's older contract, kept by default (no dockerd restart is needed). */
@@ -55,6 +59,8 @@ export const errorExitCodes: ReadonlyMap<ErrorClass, ExitCodeValue> = new Map<Er
   [errors.PermissionDeniedError, ExitCode.other],
   [errors.EngineUnavailableError, ExitCode.other],
   [errors.RollbackPendingError, ExitCode.other],
+  [errors.NotARegularFileError, ExitCode.other],
+  [errors.DeviceStateError, ExitCode.other],
   [errors.MediumNotFoundError, ExitCode.metadataNotFound],
   [errors.MediumNotGivenError, ExitCode.usage],
   // A file over its reader's limit is malformed for that reader; readers of app content say so as content errors.
@@ -85,6 +91,8 @@ export const errorExitCodes: ReadonlyMap<ErrorClass, ExitCodeValue> = new Map<Er
   [errors.NothingPendingError, ExitCode.nothingPending],
   [errors.RollbackFailedError, ExitCode.rollbackFailed],
   [errors.OstreeCommandError, ExitCode.other],
+  [errors.BootFirmwareUpdatePendingError, ExitCode.bootFirmwareNeedsReboot],
+  [errors.BootloaderError, ExitCode.other],
 ]);
 
 export function exitCodeForError(error: unknown): ExitCodeValue {
@@ -99,6 +107,7 @@ export function exitCodeForError(error: unknown): ExitCodeValue {
 /** Results of commands that succeeded but ask the caller for a next step, or report what they found. */
 export type Outcome =
   | 'done'
+  | 'done-boot-firmware-reboot'
   | 'up-to-date'
   | 'up-to-date-cached'
   | 'update-available'
@@ -109,6 +118,7 @@ export type Outcome =
 
 const outcomeTable: Record<Outcome, ExitCodeValue> = {
   'done': ExitCode.ok,
+  'done-boot-firmware-reboot': ExitCode.doneBootFirmwareNeedsReboot,
   'up-to-date': ExitCode.ok,
   'up-to-date-cached': ExitCode.upToDateCached,
   'update-available': ExitCode.updateAvailable,

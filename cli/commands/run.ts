@@ -22,6 +22,8 @@ function describe(result: RunResult): string {
   switch (result.outcome) {
     case 'done':
       return `${result.target} is running: update complete.`;
+    case 'done-boot-firmware-reboot':
+      return `${result.target} is running: update complete. It brought a boot firmware update: reboot once more to confirm it.`;
     case 'reboot-required':
       return `Reboot required: reboot the device, then run 'fioup-offline run' again.`;
     default:

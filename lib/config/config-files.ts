@@ -1,6 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, NotARegularFileError } from '../errors.js';
+import { readRegularFile } from '../fs/device-files.js';
 import { parseIni, type IniValue } from './ini.js';
 
 /** aktualizr-lite's config sources, in order (libaktualizr config.h, aktualizr-lite api.cc). */
@@ -48,9 +49,7 @@ export async function readConfigFiles(paths: readonly string[], options: ReadCon
   const files = [...byName.keys()].sort(byCodeUnits).map((name) => byName.get(name)!);
   const merged = new Map<string, Map<string, IniValue>>();
   for (const file of files) {
-    const text = await readFile(file, 'utf8').catch((error: Error) => {
-      throw new ConfigError(`cannot read config file ${file}: ${error.message}`);
-    });
+    const text = await readConfigFile(file);
     for (const [section, keys] of parseIni(text, file)) {
       const into = merged.get(section) ?? new Map<string, IniValue>();
       for (const [key, entry] of keys) into.set(key, { ...entry, value: entry.value.replaceAll('"', '') });
@@ -58,6 +57,22 @@ export async function readConfigFiles(paths: readonly string[], options: ReadCon
     }
   }
   return { merged, files };
+}
+
+/** The largest config snippet read: real ones are a few hundred bytes. */
+const MAX_CONFIG_FILE_BYTES = 1 << 20;
+
+/** A config file is a regular file (a FIFO named on the command line would block, /dev/urandom never end). */
+async function readConfigFile(file: string): Promise<string> {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await readRegularFile(file, { what: 'config file', maxBytes: MAX_CONFIG_FILE_BYTES });
+  } catch (error) {
+    if (error instanceof NotARegularFileError) throw new ConfigError(error.message);
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  if (!bytes) throw new ConfigError(`cannot read config file ${file}: it went away`);
+  return bytes.toString('utf8');
 }
 
 /** std::map<std::string, ...> order: byte-wise, which is code-unit order for the ASCII names config files have. */

@@ -24,15 +24,27 @@ export type PackageManager = 'ostree' | 'ostree+compose_apps';
  * - `[offline] ostree`: `auto` (default: an OSTree device when the kernel command line has `ostree=`), `true` or `false`;
  * - `[offline] kernel_cmdline`: the file holding the kernel command line, default `/proc/cmdline` (tests point it
  *   at a file they rewrite to simulate booting another deployment);
- * - `[offline] runtime_dir`: a directory a reboot empties (tmpfs), default `/run/fioup-offline`: the reboot marker
- *   there tells "not rebooted yet" from "rebooted, and the bootloader fell back".
  */
 export interface RootfsConfig {
   readonly sysroot: string;
   readonly os: string;
   readonly ostree: 'auto' | boolean;
   readonly kernelCmdline: string;
-  readonly runtimeDir: string;
+}
+
+/** `[bootloader] rollback_mode` (libaktualizr bootloader_config.cc; anything else is `none`, as there). */
+export type RollbackMode = 'none' | 'uboot_generic' | 'uboot_masked' | 'fiovb';
+
+/**
+ * How the bootloader is told about a new rootfs (docs/formats.md section 12), and the volatile reboot sentinel
+ * `[bootloader] reboot_sentinel_dir` / `reboot_sentinel_name` (aktualizr's defaults `/var/run/aktualizr-session`,
+ * `need_reboot`), shared with aktualizr-lite: present from the deploy of a rootfs until the reboot empties its tmpfs.
+ */
+export interface BootloaderConfig {
+  readonly rollbackMode: RollbackMode;
+  readonly rebootSentinel: string;
+  /** `[pacman] ostree_update_block`: no new rootfs while a boot firmware update awaits its confirming reboot (default on). */
+  readonly blockWhileBootFirmwarePending: boolean;
 }
 
 /** The exit code of an install that staged apps only: 101 (this project's contract) or 10 (aklite-offline since 2024). */
@@ -40,6 +52,8 @@ export type AppsInstalledExitCode = 10 | 101;
 
 export interface DeviceConfig {
   readonly hardwareId: string;
+  /** Whether `[provision] primary_ecu_hardware_id` set it; else it is the host name, unless sql.db's primary ECU has one. */
+  readonly hardwareIdConfigured: boolean;
   readonly tags: string[];
   readonly packageManager: PackageManager;
   readonly enabledApps: EnabledApps;
@@ -55,6 +69,11 @@ export interface DeviceConfig {
   /** `[import] tls_clientcert_path` resolved against `base_path`: the device certificate, whose subject names the device. */
   readonly clientCertificatePath: string | undefined;
   readonly rootfs: RootfsConfig;
+  readonly bootloader: BootloaderConfig;
+  /** `[storage] sqldb_path`: aktualizr-lite's database, relative to `[storage] path` (default `sql.db`). */
+  readonly sqldbPath: string;
+  /** `[tls] cert_source = pkcs11`: the device certificate is in an HSM, which this tool cannot read. */
+  readonly certificateInHsm: boolean;
   /** `[offline] start_timeout`: seconds `run` waits for the apps to be running and healthy. */
   readonly startTimeoutSeconds: number;
   /** `[pacman] docker_prune`: after a successful update, remove the images only the replaced apps used. */
@@ -124,6 +143,7 @@ async function interpret(keys: Keys, files: readonly string[]): Promise<DeviceCo
   const warnings: string[] = [];
   return {
     hardwareId: keys.text('provision', 'primary_ecu_hardware_id') || hostname(),
+    hardwareIdConfigured: !!keys.text('provision', 'primary_ecu_hardware_id'),
     tags: splitList(keys.text('pacman', 'tags')),
     packageManager: await packageManager(keys),
     enabledApps: enabledApps(keys.text('pacman', 'compose_apps')),
@@ -139,8 +159,14 @@ async function interpret(keys: Keys, files: readonly string[]): Promise<DeviceCo
       os: keys.text('pacman', 'os') || 'lmp',
       ostree: keys.text('offline', 'ostree') === 'auto' ? 'auto' : keys.boolean('offline', 'ostree') ?? 'auto',
       kernelCmdline: keys.text('offline', 'kernel_cmdline') || '/proc/cmdline',
-      runtimeDir: keys.text('offline', 'runtime_dir') || '/run/fioup-offline',
     },
+    bootloader: {
+      rollbackMode: rollbackMode(keys.text('bootloader', 'rollback_mode')),
+      rebootSentinel: rebootSentinel(keys, warnings),
+      blockWhileBootFirmwarePending: ostreeUpdateBlock(keys.text('pacman', 'ostree_update_block')),
+    },
+    sqldbPath: keys.text('storage', 'sqldb_path') || 'sql.db',
+    certificateInHsm: keys.text('tls', 'cert_source') === 'pkcs11',
     startTimeoutSeconds: keys.positiveInteger('offline', 'start_timeout', 120),
     pruneImages: dockerPrune(keys.text('pacman', 'docker_prune')),
     parallelLoads: keys.positiveInteger('offline', 'parallel_loads', DEFAULT_PARALLEL_LOADS),
@@ -218,9 +244,33 @@ function rootsDir(keys: Keys): string {
   return resolve(storage || alias || 'metadata');
 }
 
+/** bootloader_config.cc: the three modes by name; any other value is `none`. */
+function rollbackMode(value: string | undefined): RollbackMode {
+  return value === 'uboot_generic' || value === 'uboot_masked' || value === 'fiovb' ? value : 'none';
+}
+
+/**
+ * `[bootloader] reboot_sentinel_dir`/`reboot_sentinel_name`. `[offline] runtime_dir`, where earlier versions of this
+ * tool kept their own marker, names the sentinel's directory when `[bootloader] reboot_sentinel_dir` is not set; when
+ * both are, the `[bootloader]` key wins (a warning says so).
+ */
+function rebootSentinel(keys: Keys, warnings: string[]): string {
+  const bootloaderDir = keys.text('bootloader', 'reboot_sentinel_dir');
+  const offlineDir = keys.text('offline', 'runtime_dir');
+  if (bootloaderDir && offlineDir && bootloaderDir !== offlineDir) {
+    warnings.push(`[offline] runtime_dir (${offlineDir}) is ignored: [bootloader] reboot_sentinel_dir (${bootloaderDir}) names the reboot sentinel's directory`);
+  }
+  return join(bootloaderDir || offlineDir || '/var/run/aktualizr-session', keys.text('bootloader', 'reboot_sentinel_name') || 'need_reboot');
+}
+
 /** composeappmanager.cc: pruning is on unless the value is `0` or `false` (any case). */
 function dockerPrune(value: string | undefined): boolean {
   return value === undefined || !['0', 'false'].includes(value.toLowerCase());
+}
+
+/** rootfstreemanager.cc: the block is on unless the value is exactly `0` or `false`. */
+function ostreeUpdateBlock(value: string | undefined): boolean {
+  return value !== '0' && value !== 'false';
 }
 
 function appsInstalledExitCode(keys: Keys): AppsInstalledExitCode {
@@ -248,12 +298,16 @@ async function deviceType(keys: Keys): Promise<DeviceType | undefined> {
   const path = clientCertificatePath(keys);
   if (!path) return undefined;
   const pem = await readFile(path).catch(() => undefined);
-  if (!pem) return undefined;
+  return pem && deviceTypeOfCertificate(pem, path);
+}
+
+/** `prod` for a certificate whose subject has `businessCategory=production` (liteclient.cc getClientType), else `ci`. */
+export function deviceTypeOfCertificate(pem: Buffer, source: string): DeviceType {
   let subject: string;
   try {
     subject = new X509Certificate(pem).subject;
   } catch (error) {
-    throw new ConfigError(`cannot read the device certificate ${path}: ${(error as Error).message}`);
+    throw new ConfigError(`cannot read the device certificate ${source}: ${(error as Error).message}`);
   }
   return /(^|\n)businessCategory=production($|\n)/.test(subject) ? 'prod' : 'ci';
 }

@@ -1,9 +1,16 @@
+import { AktualizrTrustStore } from '../aktualizr/db-trust.js';
+import { withAktualizrIdentity } from '../aktualizr/identity.js';
+import { AktualizrRecords } from '../aktualizr/installed-versions.js';
+import { AktualizrDatabase } from '../aktualizr/sql-db.js';
 import { platformOfArch, type Platform } from '../apps/platform.js';
 import { loadDeviceConfig, type DeviceConfig } from '../config/device-config.js';
 import { Compose, detectCompose } from '../docker/compose.js';
 import { DockerEngine } from '../docker/engine.js';
 import { ignoreProgress, type ProgressListener } from '../progress.js';
+import { Bootloader } from '../rootfs/bootloader.js';
+import { RebootSentinel } from '../rootfs/reboot-sentinel.js';
 import { Rootfs } from '../rootfs/rootfs.js';
+import { DeviceTrustStore, type TrustStore } from '../tuf/device-trust.js';
 import { AppDirectories } from './app-dirs.js';
 import { CallbackProgram } from './callbacks.js';
 import { acquireUpdateLocks, type HeldLock } from './lock.js';
@@ -26,6 +33,9 @@ export interface DeviceEnvironment {
   readonly engine: DockerEngine;
   readonly platform: Platform;
   readonly rootfs: Rootfs;
+  readonly bootloader: Bootloader;
+  /** Where the device's trust is kept: aktualizr-lite's sql.db when the device has one, else this tool's files. A new one per check-in. */
+  trustStore(): TrustStore;
   /** The compose implementation of the device, detected on first use (commands that start no app never ask). */
   compose(): Promise<Compose>;
   readonly callbacks: CallbackProgram;
@@ -38,6 +48,8 @@ export interface DeviceEnvironment {
 
 export interface EnvironmentOptions {
   readonly onProgress?: ProgressListener;
+  /** aktualizr-lite's sql.db, on a device that has one: the device's truth for its trust and targets (docs/formats.md section 10). */
+  readonly aktualizrDatabase?: AktualizrDatabase;
 }
 
 export function deviceEnvironment(config: DeviceConfig, options: EnvironmentOptions = {}): DeviceEnvironment {
@@ -45,7 +57,9 @@ export function deviceEnvironment(config: DeviceConfig, options: EnvironmentOpti
   const onProgress = options.onProgress ?? ignoreProgress;
   const warn = (message: string) => onProgress({ type: 'warning', message });
   for (const warning of config.warnings) warn(warning);
-  const state = new DeviceStateStore(config.storagePath);
+  const database = options.aktualizrDatabase;
+  const state = new DeviceStateStore(config.storagePath, database && new AktualizrRecords(database, config.hardwareId));
+  const needReboot = database && { set: (needed: boolean) => database.update((writer) => writer.setNeedReboot(needed)) };
   const files: DeviceFiles = {
     state,
     apps: new AppDirectories(config.composeAppsRoot),
@@ -57,7 +71,11 @@ export function deviceEnvironment(config: DeviceConfig, options: EnvironmentOpti
     files,
     engine,
     platform: platformOfArch(),
-    rootfs: Rootfs.fromConfig(config),
+    rootfs: Rootfs.fromConfig(config, new RebootSentinel(config.bootloader.rebootSentinel, needReboot)),
+    bootloader: new Bootloader(config.bootloader.rollbackMode),
+    trustStore: () => (database
+      ? new AktualizrTrustStore(database, { rootsDir: config.rootsDir, deviceType: config.deviceType })
+      : new DeviceTrustStore({ rootsDir: config.rootsDir, deviceType: config.deviceType, storageDir: config.storagePath })),
     compose: () => (compose ??= detectCompose().then((flavour) => new Compose(flavour, engine))),
     callbacks: new CallbackProgram(config.callbackProgram, state.currentTargetPath, warn),
     lock: () => acquireUpdateLocks(files.locks),
@@ -68,8 +86,12 @@ export function deviceEnvironment(config: DeviceConfig, options: EnvironmentOpti
 
 /**
  * Reads the configuration from `configPaths` (aktualizr-lite's order; `explicit` when they were named on the command
- * line, so each must exist) and builds the environment on it.
+ * line, so each must exist), and sql.db when the device has one (its hardware id and certificate count as aktualizr-lite
+ * counts them), and builds the environment on it.
  */
 export async function loadDeviceEnvironment(configPaths: readonly string[], options: EnvironmentOptions & { readonly explicit?: boolean } = {}): Promise<DeviceEnvironment> {
-  return deviceEnvironment(await loadDeviceConfig(configPaths, { explicit: options.explicit ?? false }), options);
+  const config = await loadDeviceConfig(configPaths, { explicit: options.explicit ?? false });
+  const database = AktualizrDatabase.of(config.storagePath, config.sqldbPath);
+  const aktualizr = (await database.exists()) ? await database.read() : undefined;
+  return deviceEnvironment(withAktualizrIdentity(config, aktualizr), { ...options, ...(aktualizr ? { aktualizrDatabase: database } : {}) });
 }

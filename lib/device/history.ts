@@ -36,6 +36,8 @@ export interface HistoryEntry {
 const HISTORY_FORMAT_VERSION = 1;
 /** Entries kept: the oldest go first. */
 const HISTORY_LIMIT = 100;
+/** A hundred entries with their log tails stay far below this. */
+const MAX_HISTORY_BYTES = 16 << 20;
 
 /** `<storage>/fioup-offline/history.json`, newest entry last; every write is atomic. */
 export class UpdateHistory {
@@ -51,7 +53,7 @@ export class UpdateHistory {
 
   /** Every entry, oldest first; a history that cannot be read is empty (it informs, it never blocks an update). */
   async load(): Promise<HistoryEntry[]> {
-    const entries = ((await readJsonLeniently(this.path)) as { entries?: unknown } | undefined)?.entries;
+    const entries = ((await readJsonLeniently(this.path, { what: 'update history', maxBytes: MAX_HISTORY_BYTES })) as { entries?: unknown } | undefined)?.entries;
     return Array.isArray(entries) ? (entries as HistoryEntry[]) : [];
   }
 

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { readJsonLeniently, writeJsonAtomic } from '../fs/atomic.js';
 import type { DeviceStateStore } from './state.js';
 
+/** Image ids of one install: far below this. */
+const MAX_JOURNAL_BYTES = 1 << 20;
+
 /**
  * `<storage>/fioup-offline/loading-images.json`: the images an install is loading into Docker (their ids,
  * `sha256:<config hex>`), written before the first byte is sent. An install that dies or is abandoned before its
@@ -19,7 +22,7 @@ export class ImageLoadJournal {
 
   /** The images listed; a journal that cannot be read lists none (it only ever frees space). */
   async list(): Promise<string[]> {
-    const images = ((await readJsonLeniently(this.path)) as { images?: unknown } | undefined)?.images;
+    const images = ((await readJsonLeniently(this.path, { what: 'image journal', maxBytes: MAX_JOURNAL_BYTES })) as { images?: unknown } | undefined)?.images;
     return Array.isArray(images) ? images.filter((image): image is string => typeof image === 'string') : [];
   }
 

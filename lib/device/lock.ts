@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FioupError, LockedError } from '../errors.js';
+import { makeDirectories } from '../fs/device-files.js';
 
 /** A lock this process holds until `release()` or its exit, whichever comes first. */
 export interface HeldLock {
@@ -18,7 +19,7 @@ export interface HeldLock {
  * descriptor, or undefined when another process holds the lock.
  */
 async function flock(path: string, flags: number, mode: number): Promise<number | undefined> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectories(dirname(path));
   // Non-blocking: a FIFO named as the lock must not hang the open; only a regular file is a lock file.
   const fd = openSync(path, flags | constants.O_CREAT | constants.O_NONBLOCK, mode);
   if (!fstatSync(fd).isFile()) {

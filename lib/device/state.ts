@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidMetadataError } from '../errors.js';
+import { DeviceStateError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
-import type { AppChange, PendingInstallation, PlanPart } from '../update/plan.js';
+import { readRegularFile } from '../fs/device-files.js';
+import type { AktualizrRecords, RecordedTargets } from '../aktualizr/installed-versions.js';
+import type { PendingInstallation, PlanPart } from '../update/plan.js';
+import { readStoredState, StateShapeError, type PendingInstallationV1, type StoredState } from './state-format.js';
 
 /** An app as a target pins it: name and digest-pinned URI (`<host>/<repo>/<name>@sha256:<hex>`). */
 export interface AppRecord {
@@ -24,6 +26,8 @@ export interface TargetRecord {
   readonly lmpManifestSha?: string;
   readonly metaSubscriberOverridesSha?: string;
   readonly containersSha?: string;
+  /** The target's signed custom object, which aktualizr-lite's `installed_versions` rows keep (none for the initial target). */
+  readonly custom?: Readonly<Record<string, unknown>>;
 }
 
 /** aktualizr-lite's name for the target a device booted from its factory image, before any update (target.cc). */
@@ -52,12 +56,15 @@ const emptyState: DeviceState = { current: undefined, pending: undefined, failed
 
 /** The shape of `state.json`: 1 (no `formatVersion` field) kept the app changes and the rootfs beside the target. */
 const STATE_FORMAT_VERSION = 2;
+/** Far above any real state: a pending plan of a hundred apps is a few tens of kilobytes. */
+const MAX_STATE_BYTES = 16 << 20;
 
 /** The device's own files under `[storage] path`; every write is atomic. */
 export class DeviceStateStore {
   readonly directory: string;
 
-  constructor(readonly storagePath: string) {
+  /** `aktualizr`: the device's sql.db records, when it has one: they are read into the state and kept in step with it. */
+  constructor(readonly storagePath: string, private readonly aktualizr?: AktualizrRecords) {
     this.directory = join(storagePath, 'fioup-offline');
   }
 
@@ -75,33 +82,56 @@ export class DeviceStateStore {
   }
 
   async load(): Promise<DeviceState> {
-    let text: string;
-    try {
-      text = await readFile(this.statePath, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState;
-      throw error;
-    }
+    const own = await this.loadOwn();
+    const recorded = await this.aktualizr?.load();
+    return recorded ? withAktualizrRecords(own, recorded) : own;
+  }
+
+  /**
+   * The state for a command that changes it, under the device lock: sql.db is first brought in step with it, which
+   * completes a save that a crash cut short between `state.json` and sql.db (a run that finished its target, then
+   * found nothing pending, would otherwise leave aktualizr-lite's rows behind for good).
+   */
+  async loadToUpdate(): Promise<DeviceState> {
+    const state = await this.load();
+    await this.aktualizr?.record(state);
+    return state;
+  }
+
+  private async loadOwn(): Promise<DeviceState> {
+    const bytes = await readRegularFile(this.statePath, { what: 'device state', maxBytes: MAX_STATE_BYTES }).catch((error: Error) => {
+      throw this.unreadable(error.message);
+    });
+    if (!bytes) return emptyState;
     let parsed: StoredState;
     try {
-      parsed = JSON.parse(text) as StoredState;
+      parsed = readStoredState(JSON.parse(bytes.toString('utf8')));
     } catch (error) {
-      throw new InvalidMetadataError(`device state ${this.statePath} is unreadable: ${(error as Error).message}`);
+      if (error instanceof SyntaxError || error instanceof StateShapeError) throw this.unreadable(`${this.statePath} is not a state this tool wrote: ${error.message}`);
+      throw error;
     }
-    const format = parsed.formatVersion ?? 1;
+    const format = parsed.formatVersion;
     if (format > STATE_FORMAT_VERSION) {
-      throw new InvalidMetadataError(`device state ${this.statePath} has format ${format}, newer than this fioup-offline reads (${STATE_FORMAT_VERSION}): use the fioup-offline that wrote it`);
+      throw new DeviceStateError(`device state ${this.statePath} has format ${format}, newer than this fioup-offline reads (${STATE_FORMAT_VERSION}): use the fioup-offline that wrote it`);
     }
-    const pending = parsed.pending ?? undefined;
+    const pending = parsed.pending;
     return {
-      current: parsed.current ?? undefined,
+      current: parsed.current,
       pending: pending && format === 1 ? migratePendingV1(pending as PendingInstallationV1) : pending as PendingInstallation | undefined,
-      failedTargets: parsed.failedTargets ?? [],
+      failedTargets: parsed.failedTargets,
     };
+  }
+
+  /** Never a fresh device in disguise: the way out is the technician's decision (docs/device-guide.md, Troubleshooting). */
+  private unreadable(why: string): DeviceStateError {
+    return new DeviceStateError(`device state unreadable: ${why}. Nothing was changed. If the file cannot be restored, move it aside ` +
+      `(mv ${this.statePath} ${this.statePath}.bad): the device then starts again from the target aktualizr-lite recorded, or its initial ` +
+      'target, and forgets which targets failed before');
   }
 
   async save(state: DeviceState): Promise<void> {
     await writeJsonAtomic(this.statePath, { formatVersion: STATE_FORMAT_VERSION, ...state });
+    await this.aktualizr?.record(state);
     await this.writeCurrentTarget(state.current);
   }
 
@@ -121,25 +151,25 @@ export class DeviceStateStore {
   }
 }
 
-interface StoredState {
-  readonly formatVersion?: number;
-  readonly current?: TargetRecord | null;
-  readonly pending?: PendingInstallation | PendingInstallationV1 | null;
-  readonly failedTargets?: string[];
-}
-
-/** A pending installation as format 1 wrote it: the app changes and the rootfs commits as fields of their own. */
-interface PendingInstallationV1 extends Omit<PendingInstallation, 'parts'> {
-  readonly changes: readonly AppChange[];
-  readonly rootfs?: { readonly commit: string; readonly previousCommit: string };
-}
-
 /** Devices in the field may hold a format-1 installation pending across the upgrade of this tool: it becomes a plan. */
 function migratePendingV1({ changes, rootfs, ...rest }: PendingInstallationV1): PendingInstallation {
   const parts: PlanPart[] = [];
   if (rootfs) parts.push({ kind: 'rootfs', commit: rootfs.commit, previousCommit: rootfs.previousCommit });
   if (changes.length > 0) parts.push({ kind: 'apps', changes });
   return { ...rest, parts };
+}
+
+/**
+ * The state of a device that has sql.db: aktualizr-lite's current target wins over this tool's record of it (it may
+ * have updated the device online since), unless it is the target this tool just finished, whose row a crash kept
+ * from being written (the row is still pending); this tool's record is kept when it is the same target, for the apps
+ * it knows. The failed targets of both count.
+ */
+function withAktualizrRecords(own: DeviceState, recorded: RecordedTargets): DeviceState {
+  const sameTarget = (a: TargetRecord | undefined, b: { name: string; sha256: string } | undefined) => !!a && !!b && a.name === b.name && a.sha256 === b.sha256;
+  const finishedHere = sameTarget(own.current, recorded.pending) && !sameTarget(own.pending?.target, recorded.pending);
+  const current = !recorded.current || sameTarget(own.current, recorded.current) || finishedHere ? own.current : recorded.current;
+  return { ...own, current, failedTargets: [...new Set([...own.failedTargets, ...recorded.failed])] };
 }
 
 /** For a shell that sources the file: inside double quotes only these four characters are special. */

@@ -1,18 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { makeDirectories, readRegularFile, type ReadRegularFileOptions } from './device-files.js';
 import { withPath } from './system-errors.js';
 
 /**
  * Writes a file so that a crash or power cut leaves either the old content or the new one, never a mix:
  * write a temporary file beside it, fsync it, rename it over the target, fsync the directory.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, owner?: { readonly uid: number; readonly gid: number }): Promise<void> {
   const directory = dirname(path);
-  await mkdir(directory, { recursive: true });
+  await makeDirectories(directory);
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(temporary, 'wx', mode);
   try {
+    if (owner) {
+      // Replacing another program's file: it keeps its owner and exact mode (the umask does not apply).
+      await handle.chown(owner.uid, owner.gid);
+      await handle.chmod(mode);
+    }
     await handle.writeFile(data);
     await handle.sync();
   } catch (error) {
@@ -48,12 +54,15 @@ export async function removeAbandonedTemporaries(directory: string): Promise<voi
   }
 }
 
-/** The JSON value a file holds; undefined when it is missing, unreadable or not JSON (files that only inform). */
-export async function readJsonLeniently(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
+/**
+ * The JSON value a file holds; undefined when it is missing, unreadable, not a regular file of bounded size or not
+ * JSON (files that only inform).
+ */
+export async function readJsonLeniently(path: string, options: ReadRegularFileOptions): Promise<unknown> {
+  const bytes = await readRegularFile(path, options).catch(() => undefined);
+  if (bytes === undefined) return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {
     return undefined;
   }

@@ -88,8 +88,9 @@ function mkdirFailure(path: string, action: string, cause: ErrnoError): FioupErr
   return missing(path, action, cause);
 }
 
-function notADirectory(existing: string, action: string, cause: unknown): MissingDirectoryError {
-  return new MissingDirectoryError(`${action}: ${existing} is a file, not a directory (ENOTDIR): move it away or correct the configured path`, { cause });
+/** `existing`, a file, stands where a directory of the configured paths should be. */
+export function notADirectory(existing: string, action: string, cause?: unknown): MissingDirectoryError {
+  return new MissingDirectoryError(`${action}: ${existing} is a file, not a directory (ENOTDIR): move it away or correct the configured path`, cause === undefined ? {} : { cause });
 }
 
 function usageFacts(path: string) {

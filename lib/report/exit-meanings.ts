@@ -17,6 +17,10 @@ export const exitMeanings: Readonly<Record<ExitCodeValue, ExitMeaning>> = {
     meaning: 'other error, or a usage error',
     fix: "read the error message; check the command line against 'fioup-offline --help'; run again with --verbose for the details",
   },
+  [ExitCode.doneBootFirmwareNeedsReboot]: {
+    meaning: 'update complete; it brought a boot firmware update, which the next reboot confirms',
+    fix: "reboot once more before the next update ('install' answers 90 until the boot firmware is confirmed)",
+  },
   [ExitCode.upToDateCached]: { meaning: "nothing to install: the medium's metadata is older than the device's, whose stored metadata is valid" },
   [ExitCode.appsNeedFinalization]: { meaning: "apps installed: 'fioup-offline run' starts them (aklite-offline's code for it)" },
   [ExitCode.noMatchingTarget]: {
@@ -46,6 +50,10 @@ export const exitMeanings: Readonly<Record<ExitCodeValue, ExitMeaning>> = {
   [ExitCode.updateAvailable]: { meaning: 'a newer target is available on the medium' },
   [ExitCode.appsNeedSync]: { meaning: "the current target is the newest, but some of its apps do not run: 'install' restores them" },
   [ExitCode.targetNotFound]: { meaning: 'the target asked for is not among the trusted targets', fix: "pick a target that 'fioup-offline check' lists" },
+  [ExitCode.bootFirmwareNeedsReboot]: {
+    meaning: 'a boot firmware update awaits its confirming reboot: no new rootfs can be installed before it',
+    fix: "reboot the device, then run 'fioup-offline install' again",
+  },
   [ExitCode.installationPending]: {
     meaning: 'another installation waits for its run',
     fix: "run 'fioup-offline run' (after the reboot or restart it asked for) first",

@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeviceConfig, RootfsConfig } from '../config/device-config.js';
 import { ContentMissingError } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic.js';
 import { OSTREE_REPO_DIRECTORY } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
 import { ignoreProgress, type ProgressListener } from '../progress.js';
@@ -10,6 +8,7 @@ import { bootedDeployment, ostreeArgument, readKernelCmdline } from './booted-de
 import { listDeployments, type Deployment } from './deployments.js';
 import { ostree } from './ostree-cli.js';
 import { mediumHasCommit, pullFromMedium } from './pull.js';
+import { RebootSentinel } from './reboot-sentinel.js';
 
 export type { Deployment } from './deployments.js';
 
@@ -30,10 +29,16 @@ export type CommitBootState =
  * commit from the medium (pull, verify, deploy). Every `ostree` call runs against the configured sysroot.
  */
 export class Rootfs {
-  constructor(private readonly config: RootfsConfig) {}
+  constructor(private readonly config: RootfsConfig, readonly rebootSentinel: RebootSentinel) {}
 
-  static fromConfig(config: Pick<DeviceConfig, 'rootfs'>): Rootfs {
-    return new Rootfs(config.rootfs);
+  static fromConfig(config: Pick<DeviceConfig, 'rootfs' | 'bootloader'>, sentinel = new RebootSentinel(config.bootloader.rebootSentinel)): Rootfs {
+    return new Rootfs(config.rootfs, sentinel);
+  }
+
+  /** The directory of the deployment of `commit` (the newest one), where its tree is checked out. */
+  async deploymentDirectory(commit: string): Promise<string | undefined> {
+    const deployment = (await this.deployments()).find((candidate) => candidate.commit === commit);
+    return deployment && join(this.config.sysroot, 'ostree', 'deploy', deployment.os, 'deploy', `${deployment.commit}.${deployment.serial}`);
   }
 
   /** The sysroot's object repo, where commits are pulled to. */
@@ -71,17 +76,15 @@ export class Rootfs {
 
   /**
    * Whether the device runs `commit`, still waits for the reboot into it, or rebooted and did not boot it (the
-   * bootloader fell back). A deploy leaves a marker in the runtime directory, which a reboot empties (it is a
-   * tmpfs such as /run): the deployment list alone cannot tell, since a bootloader fallback leaves it as it was.
+   * bootloader fell back). A deploy writes the reboot sentinel, which the reboot removes (it lives on a tmpfs): the
+   * deployment list alone cannot tell, since a bootloader fallback leaves it as it was. Pending means the sentinel is
+   * there and `commit` is the deployment that boots next.
    */
   async commitBootState(commit: string): Promise<CommitBootState> {
     if ((await this.bootedCommit()) === commit) return 'booted';
-    const marker = await readFile(this.rebootMarker, 'utf8').catch(() => undefined);
-    return marker?.trim() === commit ? 'pending' : 'not-booted';
-  }
-
-  private get rebootMarker(): string {
-    return join(this.config.runtimeDir, 'reboot-pending');
+    if (!(await this.rebootSentinel.present())) return 'not-booted';
+    const [next] = await this.deployments();
+    return next?.commit === commit ? 'pending' : 'not-booted';
   }
 
   /**
@@ -121,7 +124,7 @@ export class Rootfs {
       onProgress({ type: 'step', step: 'deploy rootfs', state: 'done', detail: commit });
       result = 'deployed';
     }
-    await writeFileAtomic(this.rebootMarker, `${commit}\n`);
+    await this.rebootSentinel.set();
     return result;
   }
 }

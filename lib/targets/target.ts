@@ -20,6 +20,8 @@ export interface Target {
   readonly lmpManifestSha: string | undefined;
   readonly metaSubscriberOverridesSha: string | undefined;
   readonly containersSha: string | undefined;
+  /** The signed custom object as it is, for aktualizr-lite's records (sql.db `installed_versions.custom_meta`). */
+  readonly custom?: Readonly<Record<string, unknown>>;
 }
 
 /** A target whose custom fields cannot be used, with the reason. */
@@ -86,6 +88,7 @@ export function parseTarget(name: string, entry: TargetFileEntry, fileName: stri
     lmpManifestSha: text('lmp-manifest-sha'),
     metaSubscriberOverridesSha: text('meta-subscriber-overrides-sha'),
     containersSha: text('containers-sha'),
+    custom: fields,
   };
 }
 

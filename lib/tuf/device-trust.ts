@@ -23,18 +23,40 @@ export interface DeviceTrustStoreOptions {
 /** Root versions ci and prod devices of a factory share (liteclient.cc imports only these for a device of unknown type). */
 const SHARED_ROOT_VERSIONS = 2;
 
+/** Where the device keeps what it trusts: these files, or aktualizr-lite's sql.db (lib/aktualizr/db-trust.ts). */
+export interface TrustStore {
+  /** The root chain and the stored metadata, the floor for rollback checks. */
+  load(): Promise<DeviceTrust>;
+  /** Stores what became trusted in `verified`; roots first. */
+  persist(verified: VerifiedMedium): Promise<void>;
+  /** What `persist` will write, for the space check before it: bytes, and new files. */
+  persistNeed(verified: VerifiedMedium): Promise<{ readonly bytes: number; readonly files: number }>;
+}
+
+/**
+ * The initial roots the device image ships (`[storage] uptane_metadata_path`, `<ci|prod>/<N>.root.json`), by version:
+ * for a device of unknown type those of `ci/` up to version 2 only, which ci and prod devices share.
+ */
+export async function listImageRoots(rootsDir: string, deviceType: string | undefined): Promise<Map<number, string>> {
+  const newest = deviceType === undefined ? SHARED_ROOT_VERSIONS : Infinity;
+  const found = await listRootFiles(join(rootsDir, safePathComponent(deviceType ?? 'ci', 'device type')));
+  return new Map([...found].filter(([version]) => version <= newest));
+}
+
+/** A root file of the device, bounded as a root on the medium is. */
+export function readRootFile(path: string): Promise<MetadataFile> {
+  return readLocalFile(path, metadataSizeLimits.root);
+}
+
 /**
  * The metadata this device trusts: the initial roots of its image plus what earlier updates accepted. Writes are
  * atomic and roots go first, so a power cut leaves every trusted file either old or new, never half written.
  */
-export class DeviceTrustStore {
-  private readonly imageRootsDir: string;
-  private readonly newestImageRoot: number;
+export class DeviceTrustStore implements TrustStore {
   private readonly trustedDir: string;
 
-  constructor(options: DeviceTrustStoreOptions) {
-    this.imageRootsDir = join(options.rootsDir, safePathComponent(options.deviceType ?? 'ci', 'device type'));
-    this.newestImageRoot = options.deviceType === undefined ? SHARED_ROOT_VERSIONS : Infinity;
+  constructor(private readonly options: DeviceTrustStoreOptions) {
+    safePathComponent(options.deviceType ?? 'ci', 'device type');
     this.trustedDir = join(options.storageDir, TUF_DIRECTORY);
   }
 
@@ -42,15 +64,11 @@ export class DeviceTrustStore {
   async load(): Promise<DeviceTrust> {
     const byVersion = new Map<number, string>();
     for (const [version, path] of await listRootFiles(this.trustedDir)) byVersion.set(version, path);
-    for (const [version, path] of await listRootFiles(this.imageRootsDir)) {
-      if (version <= this.newestImageRoot) byVersion.set(version, path);
-    }
+    for (const [version, path] of await listImageRoots(this.options.rootsDir, this.options.deviceType)) byVersion.set(version, path);
     const versions = [...byVersion.keys()].sort((a, b) => a - b);
-    if (versions.length === 0) throw new MetadataNotFoundError(`no root metadata in ${this.imageRootsDir} nor ${this.trustedDir}`);
+    if (versions.length === 0) throw new MetadataNotFoundError(`no root metadata in ${this.options.rootsDir} nor ${this.trustedDir}`);
     const roots: MetadataFile[] = [];
-    for (let version = versions[0]!; byVersion.has(version); version++) {
-      roots.push(await readLocalFile(byVersion.get(version)!, metadataSizeLimits.root));
-    }
+    for (let version = versions[0]!; byVersion.has(version); version++) roots.push(await readRootFile(byVersion.get(version)!));
     const previous: PreviouslyTrusted = {
       timestamp: await this.readStored(TUF_FILES.timestamp, metadataSizeLimits.timestamp),
       snapshot: await this.readStored(TUF_FILES.snapshot, metadataSizeLimits.snapshot),
@@ -64,8 +82,12 @@ export class DeviceTrustStore {
     for (const { path, bytes } of this.toPersist(verified)) await writeFileAtomic(path, bytes);
   }
 
-  /** The files `persist` writes, for the space check before it. */
-  toPersist(verified: VerifiedMedium): { path: string; bytes: Uint8Array }[] {
+  async persistNeed(verified: VerifiedMedium): Promise<{ bytes: number; files: number }> {
+    const files = this.toPersist(verified);
+    return { bytes: files.reduce((sum, file) => sum + file.bytes.length, 0), files: files.length };
+  }
+
+  private toPersist(verified: VerifiedMedium): { path: string; bytes: Uint8Array }[] {
     const files: { name: string; metadata: { readonly rawBytes: Uint8Array } }[] = verified.newRoots.map((root) => ({ name: rootFileName(root.fields.version), metadata: root }));
     const others = [
       [TUF_FILES.timestamp, verified.timestamp],

@@ -45,6 +45,7 @@ export async function checkIn(env: DeviceEnvironment, medium: Medium, options: C
       ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }),
       ...(options.everyTarget ? { everyTarget: true } : {}),
       platform: env.platform,
+      trustStore: env.trustStore(),
     });
   } catch (error) {
     await env.callbacks.notify('check-for-update-post', { current }, `FAILED: ${firstLine(error)}`);

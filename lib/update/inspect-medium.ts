@@ -8,14 +8,14 @@ import type { AppUri } from '../targets/app-uri.js';
 import { contentToLookUp, trustedTargetsOf } from '../targets/evaluate-medium.js';
 import { appPresenceKey, type MediumPresence } from '../targets/medium-presence.js';
 import { selectTargets, type Selection, type SelectionDevice } from '../targets/selection.js';
-import { DeviceTrustStore } from '../tuf/device-trust.js';
+import type { TrustStore } from '../tuf/device-trust.js';
 import { verifyMedium, type VerifiedMedium } from '../tuf/verify-medium.js';
 
 export interface MediumInspection {
   readonly device: SelectionDevice;
   readonly verified: VerifiedMedium;
   readonly selection: Selection;
-  readonly trustStore: DeviceTrustStore;
+  readonly trustStore: TrustStore;
 }
 
 export interface InspectOptions {
@@ -29,6 +29,8 @@ export interface InspectOptions {
   readonly platform: Platform;
   /** A row for every target of the trusted metadata, for other hardware ids too. */
   readonly everyTarget?: boolean;
+  /** What the device trusts (DeviceEnvironment.trustStore). */
+  readonly trustStore: TrustStore;
 }
 
 /** The part `check` and `install` share: verify the medium's metadata against the device trust, then select. Reads only. */
@@ -41,7 +43,7 @@ export async function inspectMedium(config: DeviceConfig, medium: Medium, option
     ...(options.current ? { currentTarget: { name: options.current.name, version: options.current.version } } : {}),
     ...(options.bootedCommit ? { ostree: { bootedCommit: options.bootedCommit } } : {}),
   };
-  const trustStore = new DeviceTrustStore({ rootsDir: config.rootsDir, deviceType: config.deviceType, storageDir: config.storagePath });
+  const trustStore = options.trustStore;
   const verified = await verifyMedium(medium, await trustStore.load(), { deviceType: config.deviceType, tags: config.tags }, options.now);
   const selection = await evaluateMedium(medium, verified, device, options.requestedTarget, options.platform, options.everyTarget);
   return { device, verified, selection, trustStore };

@@ -41,7 +41,7 @@ export async function installFromMedium(env: DeviceEnvironment, medium: Medium, 
   const lock = await env.lock();
   try {
     return await recordAttempt(env.files.state, 'install', env.onProgress, async (attempt) => {
-      const state = withoutFinishedUpdate(await env.files.state.load());
+      const state = withoutFinishedUpdate(await env.files.state.loadToUpdate());
       attempt.previous = targetRef(state.current);
       requireNoOtherPending(state, options);
       const { plan, inspection, upToDate, current } = await planFromMedium(env, medium, state, options, attempt);
@@ -163,18 +163,18 @@ class Installation {
   }
 
   private async checkSpace(): Promise<void> {
-    const needs = [this.stateNeed()];
+    const needs = [await this.stateNeed()];
     for (const { install } of this.parts) needs.push(...(await install.spaceNeeded()));
     requireFreeSpace(needs, this.env.config.storageWatermark);
   }
 
   /** The metadata the commit stores, and room for rewriting the device's own files (each written beside itself first). */
-  private stateNeed(): SpaceNeed {
-    const metadata = this.inspection.trustStore.toPersist(this.inspection.verified);
+  private async stateNeed(): Promise<SpaceNeed> {
+    const metadata = await this.inspection.trustStore.persistNeed(this.inspection.verified);
     return {
       path: this.env.files.state.storagePath,
-      bytes: metadata.reduce((sum, file) => sum + file.bytes.length, 0) + STATE_REWRITE_BYTES,
-      inodes: metadata.length + STATE_REWRITE_INODES,
+      bytes: metadata.bytes + STATE_REWRITE_BYTES,
+      inodes: metadata.files + STATE_REWRITE_INODES,
       what: 'the device state',
     };
   }

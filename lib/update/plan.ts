@@ -222,6 +222,7 @@ function targetRecord(target: Target, input: PlanInput): TargetRecord {
     ...(target.lmpManifestSha ? { lmpManifestSha: target.lmpManifestSha } : {}),
     ...(target.metaSubscriberOverridesSha ? { metaSubscriberOverridesSha: target.metaSubscriberOverridesSha } : {}),
     ...(target.containersSha ? { containersSha: target.containersSha } : {}),
+    ...(target.custom ? { custom: target.custom } : {}),
   };
 }
 

@@ -24,7 +24,7 @@ export interface RunResult {
 export async function runPending(env: DeviceEnvironment): Promise<RunResult> {
   const lock = await env.lock();
   try {
-    const state = await env.files.state.load();
+    const state = await env.files.state.loadToUpdate();
     const pending = state.pending;
     if (!pending) throw new NothingPendingError('no installation is pending: nothing to run (install one with `fioup-offline install`)');
     if (partOf(pending, 'apps')) await env.engine.requireRunning();
@@ -83,7 +83,9 @@ class Switch {
       { name: commonStepNames.run.clean, run: () => this.clean() },
     ], this.env.onProgress);
     await this.callback('install-post', 'OK');
-    return { outcome: 'done', target: this.pending.target.name };
+    // aklite's CompleteInstallation: a boot firmware update still to confirm (bootupgrade_available) asks for one more reboot.
+    const bootFirmwarePending = await this.env.bootloader.bootFirmwareUpdatePending();
+    return { outcome: bootFirmwarePending ? 'done-boot-firmware-reboot' : 'done', target: this.pending.target.name };
   }
 
   /**

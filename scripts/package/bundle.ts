@@ -1,5 +1,24 @@
-import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { build, type Plugin } from 'esbuild';
 import type { BuildInfo } from '../../lib/build-info.js';
+
+/**
+ * lib/sqlite/wasm.ts reads sql.js's WebAssembly from node_modules, which the binary has none of: in the bundle the
+ * module holds the bytes instead (esbuild's binary loader), so the SEA carries SQLite inside its one script.
+ */
+const inlineSqliteWasm: Plugin = {
+  name: 'inline-sqlite-wasm',
+  setup(plugin) {
+    const wasm = createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
+    plugin.onLoad({ filter: /[\\/]lib[\\/]sqlite[\\/]wasm\.ts$/ }, () => ({
+      contents: `import bytes from ${JSON.stringify(wasm)};\nexport async function sqliteWasm() { return bytes; }\n`,
+      loader: 'js',
+      resolveDir: '.',
+    }));
+    plugin.onLoad({ filter: /sql-wasm\.wasm$/ }, async (args) => ({ contents: await readFile(args.path), loader: 'binary' }));
+  },
+};
 
 /**
  * The CLI as one CommonJS script, what a Single Executable Application runs: no top-level await, no import.meta,
@@ -27,6 +46,7 @@ export async function bundleCli(entry: string, outfile: string, info: BuildInfo)
       'import.meta.url': 'FIOUP_OFFLINE_SCRIPT_URL',
     },
     banner: { js: "const FIOUP_OFFLINE_SCRIPT_URL = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [inlineSqliteWasm],
   });
   const warnings = result.warnings.filter((warning) => !warning.location?.file.includes('node_modules/'));
   if (warnings.length) throw new Error(`bundling ${entry}: ${warnings.map((warning) => warning.text).join('; ')}`);

@@ -178,7 +178,7 @@ describe('USB auto-install of a rootfs update: reboot requested, finished after 
     const device = await createTestDevice(factory);
     try {
       await device.configure('60-ostree.toml', [
-        '[offline]', 'ostree = true', `kernel_cmdline = "${sysroot.config.kernelCmdline}"`, `runtime_dir = "${sysroot.config.runtimeDir}"`,
+        '[offline]', 'ostree = true', `kernel_cmdline = "${sysroot.config.kernelCmdline}"`, '[bootloader]', `reboot_sentinel_dir = "${sysroot.runtimeDir}"`,
         '[pacman]', `sysroot = "${sysroot.config.sysroot}"`, 'os = "lmp"', '',
       ].join('\n'));
       const rebooted = join(workdir, 'reboot-requested');

@@ -55,7 +55,7 @@ describe('partial downloads, host to device', () => {
     if (snippet) await device.configure('70-test.toml', snippet);
     roots.push(sysroot.root, device.root);
     await device.configure('60-ostree.toml', [
-      '[offline]', 'ostree = true', `kernel_cmdline = "${sysroot.config.kernelCmdline}"`, `runtime_dir = "${sysroot.config.runtimeDir}"`,
+      '[offline]', 'ostree = true', `kernel_cmdline = "${sysroot.config.kernelCmdline}"`, '[bootloader]', `reboot_sentinel_dir = "${sysroot.runtimeDir}"`,
       '[pacman]', `sysroot = "${sysroot.config.sysroot}"`, 'os = "lmp"', '',
     ].join('\n'));
     return { device, sysroot };

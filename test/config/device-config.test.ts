@@ -130,7 +130,8 @@ describe('device config, read as aktualizr-lite reads it', () => {
     assert.equal(defaults.hardwareId, hostname(), 'no hardware id configured: the host name, as liteclient.cc has it');
     assert.equal(defaults.composeAppsRoot, '/var/sota/compose-apps');
     assert.equal(defaults.storagePath, '/var/sota');
-    assert.deepEqual(defaults.rootfs, { sysroot: '/sysroot', os: 'lmp', ostree: 'auto', kernelCmdline: '/proc/cmdline', runtimeDir: '/run/fioup-offline' });
+    assert.deepEqual(defaults.rootfs, { sysroot: '/sysroot', os: 'lmp', ostree: 'auto', kernelCmdline: '/proc/cmdline' });
+    assert.deepEqual(defaults.bootloader, { rollbackMode: 'none', rebootSentinel: '/var/run/aktualizr-session/need_reboot', blockWhileBootFirmwarePending: true });
     assert.equal(defaults.startTimeoutSeconds, 120);
     assert.equal(defaults.pruneImages, true);
     assert.equal(defaults.akliteLockPath, '/var/lock/aklite.lock');
@@ -140,7 +141,8 @@ describe('device config, read as aktualizr-lite reads it', () => {
       '[offline]', 'ostree = false', 'kernel_cmdline = "/tmp/cmdline"', 'runtime_dir = "/tmp/run"', 'start_timeout = "30"',
       'aklite_lock = "/tmp/aklite.lock"', 'apps_installed_exit_code = 10', '',
     ].join('\n'));
-    assert.deepEqual(set.rootfs, { sysroot: '/tmp/s', os: 'other', ostree: false, kernelCmdline: '/tmp/cmdline', runtimeDir: '/tmp/run' });
+    assert.deepEqual(set.rootfs, { sysroot: '/tmp/s', os: 'other', ostree: false, kernelCmdline: '/tmp/cmdline' });
+    assert.equal(set.bootloader.rebootSentinel, '/tmp/run/need_reboot', '[offline] runtime_dir, the earlier key, names the sentinel directory');
     assert.equal(set.startTimeoutSeconds, 30);
     assert.equal(set.pruneImages, false);
     assert.equal(set.akliteLockPath, '/tmp/aklite.lock');
@@ -151,6 +153,19 @@ describe('device config, read as aktualizr-lite reads it', () => {
     await assert.rejects(withSnippet('[offline]\nostree = "maybe"\n'), /\[offline\] ostree must be true or false, not 'maybe'/);
     await assert.rejects(withSnippet('[offline]\napps_installed_exit_code = 0\n'), /apps_installed_exit_code must be 101 or 10/);
     await assert.rejects(withSnippet('[offline]\nstart_timeout = soon\n'), /start_timeout must be a positive whole number/);
+  });
+
+  test('[bootloader]: rollback_mode by name (anything else is none), the reboot sentinel, and [pacman] ostree_update_block as aktualizr-lite reads them', async () => {
+    const bootloader = async (snippet: string) => (await withSnippet(snippet)).bootloader;
+    for (const mode of ['uboot_generic', 'uboot_masked', 'fiovb'] as const) assert.equal((await bootloader(`[bootloader]\nrollback_mode = "${mode}"\n`)).rollbackMode, mode);
+    assert.equal((await bootloader('[bootloader]\nrollback_mode = "grub"\n')).rollbackMode, 'none', 'bootloader_config.cc: an unknown mode is none');
+    assert.equal((await bootloader('[bootloader]\nreboot_sentinel_dir = "/run/s"\nreboot_sentinel_name = "flag"\n')).rebootSentinel, '/run/s/flag');
+    const both = await withSnippet('[bootloader]\nreboot_sentinel_dir = "/run/s"\n[offline]\nruntime_dir = "/run/old"\n');
+    assert.equal(both.bootloader.rebootSentinel, '/run/s/need_reboot', '[bootloader] wins over [offline] runtime_dir');
+    assert.match(both.warnings.join('\n'), /\[offline\] runtime_dir \(\/run\/old\) is ignored/);
+    assert.equal((await bootloader('[pacman]\nostree_update_block = "0"\n')).blockWhileBootFirmwarePending, false);
+    assert.equal((await bootloader('[pacman]\nostree_update_block = false\n')).blockWhileBootFirmwarePending, false);
+    assert.equal((await bootloader('[pacman]\nostree_update_block = FALSE\n')).blockWhileBootFirmwarePending, true, 'rootfstreemanager.cc compares exactly');
   });
 
   test('a callback program that exists is run; one that does not is a warning, as liteclient.cc logs it', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DeviceStateStore } from '../../lib/device/state.js';
-import { InvalidMetadataError } from '../../lib/errors.js';
+import { DeviceStateError } from '../../lib/errors.js';
 
 const web1 = { name: 'web', uri: `hub.foundries.io/acme/web@sha256:${'1'.repeat(64)}` };
 const web2 = { name: 'web', uri: `hub.foundries.io/acme/web@sha256:${'2'.repeat(64)}` };
@@ -61,6 +61,33 @@ describe('device state file', () => {
 
   test('a state file of a newer format is refused, not misread', async () => {
     const { store } = await storeWith({ formatVersion: 3, current });
-    await assert.rejects(store.load(), (error: unknown) => error instanceof InvalidMetadataError && /format 3, newer than/.test((error as Error).message));
+    await assert.rejects(store.load(), (error: unknown) => error instanceof DeviceStateError && /format 3, newer than/.test((error as Error).message));
+  });
+
+  // issue 17, item 5: a state that is not what the tool wrote is refused with the way out, never taken for a fresh device.
+  for (const [label, json] of [
+    ['the number 5', 5],
+    ['an empty array', []],
+    ['a current target whose version is a string', { formatVersion: 2, current: { ...current, version: '1' }, failedTargets: [] }],
+    ['failed targets that are not a list', { formatVersion: 2, current, failedTargets: 'lmp-3' }],
+    ['an app change of an unknown kind', { formatVersion: 2, current, pending: { target, previous: current, parts: [{ kind: 'apps', changes: [{ ...changes[0], kind: 'moved' }] }], phase: 'staged', installedAt: 'x' }, failedTargets: [] }],
+    ['a pending phase of nothing known', { formatVersion: 2, current, pending: { target, previous: current, parts: [], phase: 'done', installedAt: 'x' }, failedTargets: [] }],
+  ] as const) {
+    test(`a state.json holding ${label} is refused with the file named and the way out`, async () => {
+      const { store, path } = await storeWith(json);
+      await assert.rejects(store.load(), (error: unknown) => {
+        assert.ok(error instanceof DeviceStateError, String(error));
+        assert.match(error.message, new RegExp(`${path.replaceAll('.', '\\.')} is not a state this tool wrote`));
+        assert.match(error.message, /Nothing was changed.*mv .*state\.json .*state\.json\.bad/);
+        return true;
+      });
+      assert.deepEqual(JSON.parse(await readFile(path, 'utf8')), json, 'the file is left as it was');
+    });
+  }
+
+  test('a state.json that is not JSON is refused the same way', async () => {
+    const { store, path } = await storeWith({});
+    await writeFile(path, '{"current": ');
+    await assert.rejects(store.load(), (error: unknown) => error instanceof DeviceStateError && /not a state this tool wrote: .*JSON/.test((error as Error).message));
   });
 });

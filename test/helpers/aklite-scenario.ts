@@ -6,6 +6,7 @@ import type { FactoryBuild, FactoryTargetSpec } from '../../fixtures/factory.js'
 import { runTool } from '../../fixtures/oci/tools.js';
 import type { FetchedAppsField } from '../../fixtures/tuf/targets.js';
 import { removeDevice } from '../rootfs/helpers.js';
+import { bootloaderEnv, type BootloaderEnv } from './bootloader-env.js';
 import type { CliResult } from './cli.js';
 import { projectContainers, removeComposeProjects } from './device.js';
 import { copyMedium, ostreeTestDevice, removeAppFromMedium, type OstreeTestDevice } from './lmp-device.js';
@@ -20,6 +21,7 @@ export interface ScenarioTargetSpec {
   readonly version: number;
   readonly apps: AppSpec[];
   readonly fetchedApps?: FetchedAppsField;
+  readonly bootFirmwareVersion?: string;
 }
 
 /** The factory targets of one scenario, under its hardware id. */
@@ -34,6 +36,11 @@ export interface ScenarioOptions {
   readonly repo?: string;
   /** Config snippets of the scenario's own (`[pacman] compose_apps`...). */
   readonly toml?: string;
+  /**
+   * The variables of a fiovb bootloader, as aklite_offline_test.cc's fixture configures every scenario
+   * (`rollback_mode = fiovb`): kept on the real fw_setenv's environment file, `fiovb_setenv` emulated over it.
+   */
+  readonly fiovb?: Readonly<Record<string, string>>;
 }
 
 export class Scenario {
@@ -45,10 +52,24 @@ export class Scenario {
     public medium: string,
   ) {}
 
+  /** The environment every command of the scenario runs with (a PATH with the bootloader's tools...). */
+  env: NodeJS.ProcessEnv | undefined;
+  /** The bootloader's variables, when the scenario has a fiovb bootloader. */
+  bootloader: BootloaderEnv | undefined;
+
   static async start(factory: FactoryBuild, hardwareId: string, options: ScenarioOptions): Promise<Scenario> {
-    const toml = [`[provision]\nprimary_ecu_hardware_id = "${hardwareId}"\n`, options.toml ?? ''].join('\n');
+    const toml = [
+      `[provision]\nprimary_ecu_hardware_id = "${hardwareId}"\n`,
+      options.fiovb ? '[bootloader]\nrollback_mode = "fiovb"\n' : '',
+      options.toml ?? '',
+    ].join('\n');
     const lmp = await ostreeTestDevice(factory, options.bootedCommit, { toml, ...(options.repo ? { repo: options.repo } : {}) });
-    return new Scenario(factory, hardwareId, lmp, factory.dirs.medium);
+    const scenario = new Scenario(factory, hardwareId, lmp, factory.dirs.medium);
+    if (options.fiovb) {
+      scenario.bootloader = await bootloaderEnv(join(lmp.device.root, 'bootloader'), options.fiovb);
+      scenario.env = { PATH: scenario.bootloader.path };
+    }
+    return scenario;
   }
 
   get device() {
@@ -65,7 +86,7 @@ export class Scenario {
     return commit;
   }
 
-  cli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
+  cli(args: string[], env = this.env): Promise<CliResult> {
     return this.device.cli(args, env);
   }
 

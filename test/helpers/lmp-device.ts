@@ -22,7 +22,7 @@ export async function ostreeTestDevice(factory: FactoryBuild, bootedCommit: stri
   const sysroot = await simulatedDevice(options.repo ?? factory.dirs.ostreeRepo, bootedCommit);
   const device = await createTestDevice(factory);
   await device.configure('60-ostree.toml', [
-    '[offline]', 'ostree = true', `kernel_cmdline = "${sysroot.config.kernelCmdline}"`, `runtime_dir = "${sysroot.config.runtimeDir}"`,
+    '[offline]', 'ostree = true', `kernel_cmdline = "${sysroot.config.kernelCmdline}"`, '[bootloader]', `reboot_sentinel_dir = "${sysroot.runtimeDir}"`,
     '[pacman]', `sysroot = "${sysroot.config.sysroot}"`, 'os = "lmp"', '',
   ].join('\n'));
   if (options.toml) await device.configure('70-scenario.toml', options.toml);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { sampleApps } from '../../fixtures/apps/index.js';
+import { writeAktualizrDb } from '../../fixtures/device/aktualizr-db.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { gitCommit } from '../../lib/build-info.js';
 import { executableName, NODE_RUNTIMES, onHost, type TargetArch } from '../../scripts/package/node-runtimes.js';
@@ -80,6 +81,22 @@ describe('the self-contained executables', () => {
     assert.deepEqual(commands.stdout.trim().split('\n').filter((word) => !word.startsWith('-')), ['bundle-create', 'bundle', 'check', 'install', 'run', 'current', 'auto', 'status']);
     const options = await runExecutable('x64', '--get-yargs-completions', 'fioup-offline', 'install', '--');
     assert.ok(['--src-dir', '--target', '--force'].every((option) => options.stdout.split('\n').includes(option)), options.stdout);
+  });
+
+  test("x64, copied away from the repository's node_modules: reads and writes aktualizr-lite's sql.db with the SQLite it carries", async () => {
+    const device = await createTestDevice(factory);
+    try {
+      const alone = join(device.root, 'fioup-offline');
+      await copyFile(executable('x64'), alone);
+      const dbPath = join(device.storage, 'sql.db');
+      await writeAktualizrDb(dbPath, { primaryEcu: { serial: 'ecu-1', hardwareId: hardwareIds[0]! } });
+      const install = await runProgram(alone, ['install', '--src-dir', media.dir, '--config', device.configDir], { cwd: device.root });
+      assert.equal(install.code, 101, install.stderr);
+      const rows = execFileSync('sqlite3', [dbPath, 'SELECT ecu_serial, name, is_pending FROM installed_versions'], { encoding: 'utf8' });
+      assert.equal(rows.trim(), 'ecu-1|amd64-linux-lmp-1|1');
+    } finally {
+      await removeTree(device.root);
+    }
   });
 
   describe('arm64 under qemu-user-static', () => {

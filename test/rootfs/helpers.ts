@@ -6,12 +6,15 @@ import { promisify } from 'node:util';
 import { runTool } from '../../fixtures/oci/tools.js';
 import type { RootfsConfig } from '../../lib/config/device-config.js';
 import type { Medium } from '../../lib/medium/medium.js';
+import { RebootSentinel } from '../../lib/rootfs/reboot-sentinel.js';
 import { Rootfs } from '../../lib/rootfs/rootfs.js';
 
 /** A simulated OSTree device: a real sysroot in a temporary directory and a kernel command line file. */
 export interface SimulatedDevice {
   readonly root: string;
   readonly config: RootfsConfig;
+  /** The reboot sentinel's directory, a tmpfs on a device (`[bootloader] reboot_sentinel_dir`). */
+  readonly runtimeDir: string;
   readonly rootfs: Rootfs;
   /** A reboot into the deployment of `commit`: the runtime directory is emptied and the kernel command line rewritten. */
   bootInto(commit: string): Promise<void>;
@@ -26,14 +29,16 @@ export async function simulatedDevice(repo: string, initialCommit: string): Prom
   await runTool('ostree', ['admin', 'os-init', 'lmp', `--sysroot=${sysroot}`]);
   await runTool('ostree', [`--repo=${sysroot}/ostree/repo`, 'pull-local', repo, initialCommit]);
   await runTool('ostree', ['admin', 'deploy', `--sysroot=${sysroot}`, '--os=lmp', initialCommit]);
-  const config: RootfsConfig = { sysroot, os: 'lmp', ostree: 'auto', kernelCmdline: join(root, 'cmdline'), runtimeDir: join(root, 'run') };
+  const config: RootfsConfig = { sysroot, os: 'lmp', ostree: 'auto', kernelCmdline: join(root, 'cmdline') };
+  const runtimeDir = join(root, 'run');
   const device: SimulatedDevice = {
     root,
     config,
-    rootfs: new Rootfs(config),
+    runtimeDir,
+    rootfs: new Rootfs(config, new RebootSentinel(join(runtimeDir, 'need_reboot'))),
     bootInto: async (commit) => {
       const argument = await bootArgumentFor(sysroot, commit);
-      await rm(config.runtimeDir, { recursive: true, force: true });
+      await rm(runtimeDir, { recursive: true, force: true });
       await writeFile(config.kernelCmdline, `console=ttyS0 root=LABEL=otaroot rw ostree=${argument} quiet\n`);
     },
   };

@@ -14,6 +14,7 @@ import { bootedDeployment } from '../../lib/rootfs/booted-deployment.js';
 import { commitObjectPath } from '../../lib/medium/layout.js';
 import { mediumHasCommit } from '../../lib/rootfs/pull.js';
 import { Rootfs } from '../../lib/rootfs/rootfs.js';
+import { RebootSentinel } from '../../lib/rootfs/reboot-sentinel.js';
 import { removeDevice, simulatedDevice, withoutLocalRoot, type SimulatedDevice } from './helpers.js';
 
 describe('OSTree rootfs', () => {
@@ -67,11 +68,12 @@ describe('OSTree rootfs', () => {
     const { config } = await device();
     const plain = join(scratch, 'plain-cmdline');
     await writeFile(plain, 'console=ttyS0 root=/dev/sda2 rw\n');
-    assert.equal(await new Rootfs({ ...config, kernelCmdline: plain }).isOstreeDevice(), false);
-    assert.equal(await new Rootfs({ ...config, kernelCmdline: join(scratch, 'no-such-file') }).isOstreeDevice(), false);
-    assert.equal(await new Rootfs({ ...config, ostree: false }).isOstreeDevice(), false);
-    assert.equal(await new Rootfs({ ...config, kernelCmdline: plain, ostree: true }).isOstreeDevice(), true);
-    await assert.rejects(new Rootfs({ ...config, kernelCmdline: plain, ostree: true }).bootedCommit(), /has no ostree=/);
+    const sentinel = new RebootSentinel(join(scratch, 'need_reboot'));
+    assert.equal(await new Rootfs({ ...config, kernelCmdline: plain }, sentinel).isOstreeDevice(), false);
+    assert.equal(await new Rootfs({ ...config, kernelCmdline: join(scratch, 'no-such-file') }, sentinel).isOstreeDevice(), false);
+    assert.equal(await new Rootfs({ ...config, ostree: false }, sentinel).isOstreeDevice(), false);
+    assert.equal(await new Rootfs({ ...config, kernelCmdline: plain, ostree: true }, sentinel).isOstreeDevice(), true);
+    await assert.rejects(new Rootfs({ ...config, kernelCmdline: plain, ostree: true }, sentinel).bootedCommit(), /has no ostree=/);
   });
 
   test('mediumHasCommit looks for the commit object in the medium repo', async () => {

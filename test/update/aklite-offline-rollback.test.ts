@@ -51,10 +51,10 @@ describe('aklite_offline_test.cc: preloaded apps and rollbacks', () => {
     await removeDevice(workdir);
   });
 
-  /** A device booted on version 1's rootfs (the same commit for every scenario here). */
+  /** A device booted on version 1's rootfs (the same commit for every scenario here), with a fiovb bootloader as aklite's fixture has. */
   async function start(hardwareId: string, toml = ''): Promise<Scenario> {
     const bootedCommit = factory.targets.find((target) => target.name === `${hardwareId}-lmp-1`)!.ostreeCommit!;
-    const scenario = await Scenario.start(factory, hardwareId, { bootedCommit, toml });
+    const scenario = await Scenario.start(factory, hardwareId, { bootedCommit, toml, fiovb: { bootcount: '0', upgrade_available: '0', rollback: '0' } });
     started.push(scenario);
     return scenario;
   }
@@ -72,11 +72,17 @@ describe('aklite_offline_test.cc: preloaded apps and rollbacks', () => {
     const scenario = await start('ak-rollback');
     await scenario.preload(1, { forget: false });
     assert.equal((await scenario.install()).code, 100);
+    assert.equal(await scenario.bootloader!.get('upgrade_available'), '1', 'the fallback is armed');
+    // What U-Boot does when the new rootfs does not come up: it counts the boots, then boots the previous one.
+    await scenario.bootloader!.set('bootcount', '3');
+    await scenario.bootloader!.set('rollback', '1');
     await scenario.bootloaderFallsBackTo(scenario.commit(1));
     const run = await scenario.run();
     assert.equal(run.code, 99, run.stderr);
     assert.equal((await scenario.current()).name, scenario.target(1));
     await scenario.assertAppsRun(1, ['akrb-01']);
+    assert.deepEqual([await scenario.bootloader!.get('bootcount'), await scenario.bootloader!.get('rollback')], ['3', '1'],
+      'a fallback is no good boot of the new rootfs: the bootloader is not told one (no pending deployment booted, as in ostreemanager.cc)');
   });
 
   test('RollbackWithAppShortlisting: the same with one of the apps preloaded and a new app in the update', async () => {
@@ -101,8 +107,11 @@ describe('aklite_offline_test.cc: preloaded apps and rollbacks', () => {
     assert.equal(run.code, 100, run.stderr);
     assert.match(run.stdout + run.stderr, /boom/, "the failing service's log tail is shown");
     assert.deepEqual((await scenario.lmp.sysroot.rootfs.deployments())[0]?.commit, scenario.commit(1), 'the previous rootfs boots next');
+    assert.deepEqual([await scenario.bootloader!.get('bootcount'), await scenario.bootloader!.get('upgrade_available')], ['0', '1'],
+      'the redeployed previous rootfs is armed like any new one');
     await scenario.reboot(1);
     assert.equal((await scenario.run()).code, 0);
+    assert.equal(await scenario.bootloader!.get('upgrade_available'), '0', 'its good boot is confirmed');
     assert.equal((await scenario.current()).name, scenario.target(1));
     await scenario.assertAppsRun(1, ['akrf-01']);
   });
