@@ -35,11 +35,13 @@ export class AktualizrRecords {
     const pendingRow = rows.find((row) => row.isPending);
     const currentRow = rows.find((row) => row.isCurrent);
     const writes: [InstalledTarget, 'current' | 'pending' | 'none'][] = [];
-    if (pendingRow && state.failedTargets.includes(pendingRow.name) && state.pending?.target.name !== pendingRow.name) {
+    // A run that is only removing what the previous target used has made its target current already.
+    const pending = state.pending?.phase === 'finishing' ? undefined : state.pending;
+    if (pendingRow && state.failedTargets.includes(pendingRow.name) && pending?.target.name !== pendingRow.name) {
       writes.push([{ name: pendingRow.name, sha256: pendingRow.sha256, custom: {} }, 'none']);
     }
-    if (state.pending && !(pendingRow && same(state.pending.target, pendingRow))) writes.push([this.installed(state.pending.target), 'pending']);
-    if (state.current && !(currentRow && same(state.current, currentRow)) && !(state.pending && same(state.pending.target, state.current))) {
+    if (pending && !(pendingRow && same(pending.target, pendingRow))) writes.push([this.installed(pending.target), 'pending']);
+    if (state.current && !(currentRow && same(state.current, currentRow)) && !(pending && same(pending.target, state.current))) {
       writes.push([this.installed(state.current), 'current']);
     }
     if (writes.length === 0) return;

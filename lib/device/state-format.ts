@@ -39,7 +39,8 @@ export function readStoredState(value: Json): StoredState {
 }
 
 const APP_CHANGE_KINDS: readonly AppChangeKind[] = ['new', 'updated', 'unchanged', 'removed', 'disabled', 'stray'];
-const PHASES: readonly PendingPhase[] = ['staged', 'switching', 'rolling-back'];
+/** Keyed by every phase, so that a phase added to the type cannot be missing here. */
+const PHASES = Object.keys({ staged: true, switching: true, 'rolling-back': true, finishing: true } satisfies Record<PendingPhase, true>) as readonly PendingPhase[];
 
 function targetRecord(value: Json, at: string): TargetRecord {
   const raw = object(value, at);

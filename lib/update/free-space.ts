@@ -50,7 +50,8 @@ export function assessFreeSpace(needs: readonly SpaceNeed[], watermarkPercent: n
     const entry = byFilesystem.get(usage.device) ?? { usage, bytes: 0, inodes: 0, what: [] };
     entry.bytes += need.bytes;
     entry.inodes += need.inodes;
-    entry.what.push(`${formatBytes(need.bytes)} and ${need.inodes} inodes for ${need.what}`);
+    // Docker's inodes are counted by the loads as the layers stream (0 here): no inode figure is better than a false one.
+    entry.what.push(`${formatBytes(need.bytes)}${need.inodes > 0 ? ` and ${need.inodes} inodes` : ''} for ${need.what}`);
     byFilesystem.set(usage.device, entry);
   }
   return [...byFilesystem.values()].map(({ usage, bytes, inodes, what }) => {

@@ -21,10 +21,26 @@ const inlineSqliteWasm: Plugin = {
 };
 
 /**
+ * The optional native modules, absent from the binary: each becomes a module that fails to load, as a missing one
+ * does, and its user falls back. Left as a `require` of the outside instead, the first attempt would make Node print
+ * a warning about SEA require() on every command that reaches Docker.
+ */
+const absentNativeModules: Plugin = {
+  name: 'absent-native-modules',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^(drivelist|cpu-features)$|\.node$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
+    plugin.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}' (not in the self-contained executable)`)}), { code: 'MODULE_NOT_FOUND' });`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * The CLI as one CommonJS script, what a Single Executable Application runs: no top-level await, no import.meta,
- * no require of anything but Node's own modules. What stays outside cannot load in the binary and is optional by
- * design: drivelist (the host falls back to lsblk), and the native halves of ssh2 (cpu-features, its sshcrypto
- * binding), which it replaces with JavaScript when they are missing.
+ * no require of anything but Node's own modules. The native modules are left out (absentNativeModules): drivelist
+ * (the host falls back to lsblk), and the native halves of ssh2 (cpu-features, its sshcrypto binding), which it
+ * replaces with JavaScript when they are missing.
  */
 export async function bundleCli(entry: string, outfile: string, info: BuildInfo): Promise<void> {
   const result = await build({
@@ -39,14 +55,13 @@ export async function bundleCli(entry: string, outfile: string, info: BuildInfo)
     keepNames: true,
     legalComments: 'none',
     logLevel: 'silent',
-    external: ['drivelist', 'cpu-features', '*.node'],
     define: {
       FIOUP_OFFLINE_BUILD: JSON.stringify(info),
       // yargs finds its locale files from import.meta.url; in the binary there are none, and it speaks English.
       'import.meta.url': 'FIOUP_OFFLINE_SCRIPT_URL',
     },
     banner: { js: "const FIOUP_OFFLINE_SCRIPT_URL = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [inlineSqliteWasm],
+    plugins: [inlineSqliteWasm, absentNativeModules],
   });
   const warnings = result.warnings.filter((warning) => !warning.location?.file.includes('node_modules/'));
   if (warnings.length) throw new Error(`bundling ${entry}: ${warnings.map((warning) => warning.text).join('; ')}`);
