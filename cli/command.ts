@@ -1,5 +1,5 @@
 import { defaultConfigPaths } from '../lib/config/device-config.js';
-import { loadDeviceEnvironment, type DeviceEnvironment } from '../lib/device/environment.js';
+import type { DeviceEnvironment } from '../lib/device/environment.js';
 import { exitCodeForError, type ExitCodeValue } from '../lib/exit-codes.js';
 import { explainSystemError } from '../lib/fs/system-errors.js';
 import { afterInterruption } from '../lib/interruption.js';
@@ -59,6 +59,7 @@ export async function runCommand(command: string, args: GlobalArgs, body: (outpu
 export async function deviceEnvironment(args: GlobalArgs, output: Output): Promise<DeviceEnvironment> {
   const explicit = (args.config?.length ?? 0) > 0;
   const paths = explicit ? args.config! : defaultConfigPaths;
+  const { loadDeviceEnvironment } = await import('../lib/device/environment.js');
   const env = await loadDeviceEnvironment(paths, { explicit, onProgress: output.progress });
   if (env.config.files.length === 0) {
     output.warn(`no configuration file found (looked in ${paths.join(', ')}): using the defaults, hardware id ${env.config.hardwareId}`);

@@ -1,6 +1,5 @@
 import { UsageError } from '../lib/errors.js';
 import type { Medium } from '../lib/medium/medium.js';
-import { findMediaOnRemovableDrives, openMedium } from '../lib/medium/open-medium.js';
 import type { Output } from './output.js';
 
 /** An empty path (`--src-dir ''`, an unset variable) would name the current directory: refused. */
@@ -21,6 +20,7 @@ export const mediumOption = {
 
 /** The medium named by --src-dir, or the one bundle found on a mounted removable drive (said aloud). */
 async function resolveMedium(sourceDir: string | undefined, output: Output): Promise<Medium> {
+  const { findMediaOnRemovableDrives, openMedium } = await import('../lib/medium/open-medium.js');
   if (sourceDir !== undefined) return openMedium(sourceDir);
   const found = await findMediaOnRemovableDrives();
   output.progress({ type: 'info', message: `using the update bundle found at ${found}` });

@@ -1,8 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { autoUpdate } from '../../lib/auto/auto-update.js';
-import { runRebootCommand } from '../../lib/auto/reboot-schedule.js';
 import { UsageError } from '../../lib/errors.js';
-import { renderReportText } from '../../lib/report/render-text.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { nonEmptyPath } from '../medium.js';
 import { configOption, deviceEnvironment, exitCodesEpilog, runCommand, type GlobalArgs } from '../command.js';
@@ -34,6 +31,9 @@ export const autoCommand: CommandModule<GlobalArgs, AutoArgs> = {
       ])),
   handler: (args) =>
     runCommand('auto', args, async (output) => {
+      const { autoUpdate } = await import('../../lib/auto/auto-update.js');
+      const { runRebootCommand } = await import('../../lib/auto/reboot-schedule.js');
+      const { renderReportText } = await import('../../lib/report/render-text.js');
       const env = await deviceEnvironment(args, output);
       const result = await autoUpdate(env, { mediumPath: args['src-dir'], requestReboot: () => runRebootCommand(args['reboot-command']) });
       if (result.report) output.result(result.report, (report) => renderReportText(report).trimEnd());

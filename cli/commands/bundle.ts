@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { createBundle, type CreateBundleResult } from '../../lib/bundle/create.js';
-import { describeDrive, resolveDrive, type ChosenDrive } from '../../lib/bundle/drive.js';
-import { hostChecks } from '../../lib/bundle/host-checks.js';
-import { inspectBundle, type BundleSummary } from '../../lib/bundle/inspect.js';
+import type { CreateBundleResult } from '../../lib/bundle/create.js';
+import type { ChosenDrive } from '../../lib/bundle/drive.js';
+import type { BundleSummary } from '../../lib/bundle/inspect.js';
 import type { BundleTarget } from '../../lib/bundle/manifest.js';
-import { bundleFormatFor, type BundleFormat } from '../../lib/bundle/preflight.js';
-import { verifyBundle, type VerifyReport } from '../../lib/bundle/verify.js';
+import type { BundleFormat } from '../../lib/bundle/preflight.js';
+import type { VerifyReport } from '../../lib/bundle/verify.js';
 import { UsageError } from '../../lib/errors.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { formatBytes } from '../../lib/format.js';
@@ -48,6 +47,9 @@ export const bundleCreateCommand: CommandModule<GlobalArgs, BundleCreateArgs> = 
       ])) as Argv<BundleCreateArgs>,
   handler: (args) =>
     runCommand('bundle-create', args, async (output) => {
+      const [{ createBundle }, { describeDrive, resolveDrive }, { hostChecks }, { bundleFormatFor }] = await Promise.all([
+        import('../../lib/bundle/create.js'), import('../../lib/bundle/drive.js'), import('../../lib/bundle/host-checks.js'), import('../../lib/bundle/preflight.js'),
+      ]);
       const drive = args.drive === undefined ? undefined : await resolveDrive(args.drive);
       if (drive) output.progress({ type: 'info', message: `writing to ${describeDrive(drive)}` });
       const { sources, destination } = splitDestination(paths(args), args.format, drive);
@@ -118,6 +120,7 @@ export const bundleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         ])),
         handler: (args) =>
           runCommand('bundle verify', args, async (output) => {
+            const { verifyBundle } = await import('../../lib/bundle/verify.js');
             const report = await verifyBundle(args.bundle, { onProgress: output.progress, onWarning: (message) => output.warn(message) });
             output.result({ bundle: args.bundle, ok: true, ...report }, describeVerified);
             return ExitCode.ok;
@@ -129,6 +132,7 @@ export const bundleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         builder: (yargs) => bundlePath(yargs).epilog(exitCodesEpilog([ExitCode.ok, ExitCode.other, ExitCode.security, ExitCode.metadataNotFound, ExitCode.invalidMetadata])),
         handler: (args) =>
           runCommand('bundle inspect', args, async (output) => {
+            const { inspectBundle } = await import('../../lib/bundle/inspect.js');
             const summary = await inspectBundle(args.bundle);
             output.result(summary, describeSummary);
             return ExitCode.ok;

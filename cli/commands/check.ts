@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { ExitCode, exitCodeForError, exitCodeForOutcome } from '../../lib/exit-codes.js';
 import { formatBytes } from '../../lib/format.js';
-import { checkMedium, type CheckedTarget, type CheckReport } from '../../lib/update/check.js';
-import { partOf } from '../../lib/update/plan.js';
+import type { CheckedTarget, CheckReport } from '../../lib/update/check.js';
+import type { RootfsPart } from '../../lib/update/plan.js';
 import { configOption, deviceEnvironment, exitCodesEpilog, runCommand, type GlobalArgs } from '../command.js';
 import { mediumOption, withMedium } from '../medium.js';
 import type { Output } from '../output.js';
@@ -36,6 +36,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       ])),
   handler: (args) =>
     runCommand('check', args, async (output) => {
+      const { checkMedium } = await import('../../lib/update/check.js');
       const env = await deviceEnvironment(args, output);
       const report = await withMedium(args['src-dir'], output, (medium) => checkMedium(env, medium, {
         force: args.force,
@@ -89,7 +90,7 @@ function status(row: CheckedTarget, { paint }: Output): string {
 function planLines(report: PrintedReport, { paint }: Output): string[] {
   const { plan, space, content } = report;
   if (!plan) return [];
-  const rootfs = partOf(plan, 'rootfs');
+  const rootfs = plan.parts.find((part): part is RootfsPart => part.kind === 'rootfs');
   const lines = [`${paint.bold('Plan')}     ${plan.target.name} (version ${plan.target.version}): ${plan.description}${rootfs ? `; rootfs ${rootfs.commit.slice(0, 12)}` : ''}`];
   for (const filesystem of space?.filesystems ?? []) {
     const line = `${formatBytes(filesystem.bytes)} on the filesystem of ${filesystem.path} (${filesystem.what.join(', ')}); ` +

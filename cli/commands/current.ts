@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { ExitCode } from '../../lib/exit-codes.js';
-import { currentTarget, type CurrentTarget } from '../../lib/update/current.js';
+import type { CurrentTarget } from '../../lib/update/current.js';
 import { configOption, deviceEnvironment, exitCodesEpilog, runCommand, type GlobalArgs } from '../command.js';
 
 export const currentCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -9,6 +9,7 @@ export const currentCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (yargs) => yargs.option('config', configOption).epilog(exitCodesEpilog([ExitCode.ok, ExitCode.other])),
   handler: (args) =>
     runCommand('current', args, async (output) => {
+      const { currentTarget } = await import('../../lib/update/current.js');
       const target = await currentTarget(await deviceEnvironment(args, output));
       output.result(target, describe);
       return ExitCode.ok;

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { ExitCode, exitCodeForOutcome } from '../../lib/exit-codes.js';
-import { installFromMedium, type InstallResult } from '../../lib/update/install.js';
+import type { InstallResult } from '../../lib/update/install.js';
 import { configOption, deviceEnvironment, exitCodesEpilog, runCommand, type GlobalArgs } from '../command.js';
 import { mediumOption, withMedium } from '../medium.js';
 
@@ -26,6 +26,7 @@ export const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
       ])),
   handler: (args) =>
     runCommand('install', args, async (output) => {
+      const { installFromMedium } = await import('../../lib/update/install.js');
       const env = await deviceEnvironment(args, output);
       const result = await withMedium(args['src-dir'], output, (medium) =>
         installFromMedium(env, medium, { force: args.force, ...(args.target === undefined ? {} : { requestedTarget: args.target }) }));

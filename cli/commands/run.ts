@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { ExitCode, exitCodeForOutcome } from '../../lib/exit-codes.js';
-import { runPending, type RunResult } from '../../lib/update/run.js';
+import type { RunResult } from '../../lib/update/run.js';
 import { configOption, deviceEnvironment, exitCodesEpilog, runCommand as run, type GlobalArgs } from '../command.js';
 
 export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -12,6 +12,7 @@ export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .epilog(exitCodesEpilog([ExitCode.ok, ExitCode.rolledBack, ExitCode.rebootRequired, ExitCode.other, ExitCode.nothingPending, ExitCode.rollbackFailed])),
   handler: (args) =>
     run('run', args, async (output) => {
+      const { runPending } = await import('../../lib/update/run.js');
       const result = await runPending(await deviceEnvironment(args, output));
       output.result(result, describe);
       return exitCodeForOutcome(result.outcome);

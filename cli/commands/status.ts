@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { HistoryEntry } from '../../lib/device/history.js';
 import { ExitCode } from '../../lib/exit-codes.js';
-import { deviceStatus, type DeviceStatus } from '../../lib/update/status.js';
+import type { DeviceStatus } from '../../lib/update/status.js';
 import { configOption, deviceEnvironment, exitCodesEpilog, runCommand, type GlobalArgs } from '../command.js';
 
 export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -10,6 +10,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (yargs) => yargs.option('config', configOption).epilog(exitCodesEpilog([ExitCode.ok, ExitCode.other])),
   handler: (args) =>
     runCommand('status', args, async (output) => {
+      const { deviceStatus } = await import('../../lib/update/status.js');
       const status = await deviceStatus(await deviceEnvironment(args, output));
       if (status.docker) output.warn(`${status.docker.problem}; the apps' states are unknown`);
       output.result(status, describe);
