@@ -21,14 +21,14 @@ const inlineSqliteWasm: Plugin = {
 };
 
 /**
- * The optional native modules, absent from the binary: each becomes a module that fails to load, as a missing one
- * does, and its user falls back. Left as a `require` of the outside instead, the first attempt would make Node print
+ * The optional modules, absent from the binary (the native ones, and supports-color, which debug under
+ * docker-modem tries): each becomes a module that fails to load, as a missing one does, and its user falls back. Left as a `require` of the outside instead, the first attempt would make Node print
  * a warning about SEA require() on every command that reaches Docker.
  */
 const absentNativeModules: Plugin = {
   name: 'absent-native-modules',
   setup(plugin) {
-    plugin.onResolve({ filter: /^(drivelist|cpu-features)$|\.node$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
+    plugin.onResolve({ filter: /^(drivelist|cpu-features|supports-color)$|\.node$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
     plugin.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
       contents: `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}' (not in the self-contained executable)`)}), { code: 'MODULE_NOT_FOUND' });`,
       loader: 'js',
