@@ -1,13 +1,9 @@
+import { ZIP_SIGNATURES } from '../archive/zip-format.js';
 import type { ProgressListener } from '../progress.js';
 import { pumpHashing } from './hashing.js';
 import type { ReadBack } from './read-back.js';
 import { ArchiveFile, requireListedSize, type BundleEntrySource, type BundleWriter, type WrittenEntry } from './writer.js';
 
-const LOCAL_HEADER = 0x04034b50;
-const CENTRAL_HEADER = 0x02014b50;
-const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
-const ZIP64_END_RECORD = 0x06064b50;
-const ZIP64_END_LOCATOR = 0x07064b50;
 const ZIP64_EXTRA = 0x0001;
 const UTF8_NAMES = 0x0800;
 const MADE_BY_UNIX = 3 << 8;
@@ -70,7 +66,7 @@ export class ZipBundleWriter implements BundleWriter {
     if (this.forceZip64 || count >= U16_MAX || directoryOffset >= U32_MAX || directorySize >= U32_MAX) {
       const recordOffset = this.file.position;
       const record = Buffer.alloc(56);
-      record.writeUInt32LE(ZIP64_END_RECORD, 0);
+      record.writeUInt32LE(ZIP_SIGNATURES.zip64EndOfCentralDirectory, 0);
       record.writeBigUInt64LE(44n, 4);
       record.writeUInt16LE(MADE_BY_UNIX | VERSION_ZIP64, 12);
       record.writeUInt16LE(VERSION_ZIP64, 14);
@@ -79,13 +75,13 @@ export class ZipBundleWriter implements BundleWriter {
       record.writeBigUInt64LE(BigInt(directorySize), 40);
       record.writeBigUInt64LE(BigInt(directoryOffset), 48);
       const locator = Buffer.alloc(20);
-      locator.writeUInt32LE(ZIP64_END_LOCATOR, 0);
+      locator.writeUInt32LE(ZIP_SIGNATURES.zip64Locator, 0);
       locator.writeBigUInt64LE(BigInt(recordOffset), 8);
       locator.writeUInt32LE(1, 16);
       await this.file.append(Buffer.concat([record, locator]));
     }
     const end = Buffer.alloc(22);
-    end.writeUInt32LE(END_OF_CENTRAL_DIRECTORY, 0);
+    end.writeUInt32LE(ZIP_SIGNATURES.endOfCentralDirectory, 0);
     end.writeUInt16LE(Math.min(count, U16_MAX), 8);
     end.writeUInt16LE(Math.min(count, U16_MAX), 10);
     end.writeUInt32LE(Math.min(directorySize, U32_MAX), 12);
@@ -103,7 +99,7 @@ export class ZipBundleWriter implements BundleWriter {
   private localHeader(name: Buffer, size: number, zip64: boolean, crc32: number): Buffer {
     const extra = zip64 ? zip64Extra([size, size]) : Buffer.alloc(0);
     const header = Buffer.alloc(30);
-    header.writeUInt32LE(LOCAL_HEADER, 0);
+    header.writeUInt32LE(ZIP_SIGNATURES.localHeader, 0);
     header.writeUInt16LE(zip64 ? VERSION_ZIP64 : VERSION_PLAIN, 4);
     header.writeUInt16LE(UTF8_NAMES, 6);
     header.writeUInt16LE(this.dosTime.time, 10);
@@ -123,7 +119,7 @@ export class ZipBundleWriter implements BundleWriter {
     const extra = extraFields.length > 0 ? zip64Extra(extraFields) : Buffer.alloc(0);
     const version = extra.length > 0 ? VERSION_ZIP64 : VERSION_PLAIN;
     const header = Buffer.alloc(46);
-    header.writeUInt32LE(CENTRAL_HEADER, 0);
+    header.writeUInt32LE(ZIP_SIGNATURES.centralHeader, 0);
     header.writeUInt16LE(MADE_BY_UNIX | version, 4);
     header.writeUInt16LE(version, 6);
     header.writeUInt16LE(UTF8_NAMES, 8);

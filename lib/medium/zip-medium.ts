@@ -3,20 +3,13 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import StreamZip from 'node-stream-zip';
 import { ContentVerificationError, FioupError, InvalidMetadataError, UnsafePathError } from '../errors.js';
 import { ArchiveIndex, IndexedArchiveMedium, MAX_ARCHIVE_ENTRIES, tooManyEntries } from './archive-index.js';
+import { ZIP_METHODS, ZIP_RECORD_SIZES, ZIP_SIGNATURES } from '../archive/zip-format.js';
 
 const UNIX_HOST = 3;
 const FILE_TYPE_MASK = 0o170000;
 const REGULAR_FILE = 0o100000;
 const DIRECTORY = 0o040000;
-const LOCAL_HEADER_SIZE = 30;
-const STORED = 0;
-const DEFLATED = 8;
-const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
-const END_OF_CENTRAL_DIRECTORY_SIZE = 22;
 const MAX_COMMENT_SIZE = 0xffff;
-const ZIP64_LOCATOR = 0x07064b50;
-const ZIP64_LOCATOR_SIZE = 20;
-const ZIP64_END_OF_CENTRAL_DIRECTORY = 0x06064b50;
 
 /**
  * A medium that is a zip archive (stored or deflated entries, zip64), read in place through its central
@@ -94,20 +87,20 @@ function asDamage(error: unknown, what: string): Error {
 async function declaredEntryCount(archivePath: string, archiveSize: number): Promise<number | undefined> {
   const handle = await open(archivePath, 'r');
   try {
-    const tailSize = Math.min(archiveSize, END_OF_CENTRAL_DIRECTORY_SIZE + MAX_COMMENT_SIZE);
+    const tailSize = Math.min(archiveSize, ZIP_RECORD_SIZES.endOfCentralDirectory + MAX_COMMENT_SIZE);
     const tail = Buffer.alloc(tailSize);
     await handle.read(tail, 0, tailSize, archiveSize - tailSize);
     const signature = Buffer.alloc(4);
-    signature.writeUInt32LE(END_OF_CENTRAL_DIRECTORY);
+    signature.writeUInt32LE(ZIP_SIGNATURES.endOfCentralDirectory);
     const end = tail.lastIndexOf(signature);
-    if (end < 0 || end + END_OF_CENTRAL_DIRECTORY_SIZE > tailSize) return undefined;
+    if (end < 0 || end + ZIP_RECORD_SIZES.endOfCentralDirectory > tailSize) return undefined;
     const count = tail.readUInt16LE(end + 10);
     if (count !== 0xffff) return count;
-    const locator = end - ZIP64_LOCATOR_SIZE;
-    if (locator < 0 || tail.readUInt32LE(locator) !== ZIP64_LOCATOR) return count;
+    const locator = end - ZIP_RECORD_SIZES.zip64Locator;
+    if (locator < 0 || tail.readUInt32LE(locator) !== ZIP_SIGNATURES.zip64Locator) return count;
     const record = Buffer.alloc(40);
     const { bytesRead } = await handle.read(record, 0, record.length, Number(tail.readBigUInt64LE(locator + 8)));
-    if (bytesRead !== record.length || record.readUInt32LE(0) !== ZIP64_END_OF_CENTRAL_DIRECTORY) return undefined;
+    if (bytesRead !== record.length || record.readUInt32LE(0) !== ZIP_SIGNATURES.zip64EndOfCentralDirectory) return undefined;
     return Number(record.readBigUInt64LE(32));
   } finally {
     await handle.close();
@@ -125,9 +118,9 @@ function addEntry(index: ArchiveIndex<StreamZip.ZipEntry>, entry: StreamZip.ZipE
     return;
   }
   if (entry.encrypted) throw new UnsafePathError(`${where} is encrypted`);
-  if (entry.method !== STORED && entry.method !== DEFLATED) throw new UnsafePathError(`${where} uses unsupported compression method ${entry.method}`);
-  if (entry.method === STORED && entry.compressedSize !== entry.size) throw new UnsafePathError(`${where} is stored with two different sizes`);
-  if (entry.offset + LOCAL_HEADER_SIZE + entry.compressedSize > archiveSize) {
+  if (entry.method !== ZIP_METHODS.stored && entry.method !== ZIP_METHODS.deflated) throw new UnsafePathError(`${where} uses unsupported compression method ${entry.method}`);
+  if (entry.method === ZIP_METHODS.stored && entry.compressedSize !== entry.size) throw new UnsafePathError(`${where} is stored with two different sizes`);
+  if (entry.offset + ZIP_RECORD_SIZES.localHeader + entry.compressedSize > archiveSize) {
     throw new UnsafePathError(`${where} claims ${entry.compressedSize} bytes, past the end of the ${archiveSize}-byte archive`);
   }
   index.addFile(entry.name, { size: entry.size, location: entry });
