@@ -25,8 +25,8 @@ const inlineSqliteWasm: Plugin = {
  * docker-modem tries): each becomes a module that fails to load, as a missing one does, and its user falls back. Left as a `require` of the outside instead, the first attempt would make Node print
  * a warning about SEA require() on every command that reaches Docker.
  */
-const absentNativeModules: Plugin = {
-  name: 'absent-native-modules',
+const absentOptionalModules: Plugin = {
+  name: 'absent-optional-modules',
   setup(plugin) {
     plugin.onResolve({ filter: /^(drivelist|cpu-features|supports-color)$|\.node$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
     plugin.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
@@ -38,7 +38,7 @@ const absentNativeModules: Plugin = {
 
 /**
  * The CLI as one CommonJS script, what a Single Executable Application runs: no top-level await, no import.meta,
- * no require of anything but Node's own modules. The native modules are left out (absentNativeModules): drivelist
+ * no require of anything but Node's own modules. The native modules are left out (absentOptionalModules): drivelist
  * (the host falls back to lsblk), and the native halves of ssh2 (cpu-features, its sshcrypto binding), which it
  * replaces with JavaScript when they are missing.
  */
@@ -61,7 +61,7 @@ export async function bundleCli(entry: string, outfile: string, info: BuildInfo)
       'import.meta.url': 'FIOUP_OFFLINE_SCRIPT_URL',
     },
     banner: { js: "const FIOUP_OFFLINE_SCRIPT_URL = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [inlineSqliteWasm, absentNativeModules],
+    plugins: [inlineSqliteWasm, absentOptionalModules],
   });
   const warnings = result.warnings.filter((warning) => !warning.location?.file.includes('node_modules/'));
   if (warnings.length) throw new Error(`bundling ${entry}: ${warnings.map((warning) => warning.text).join('; ')}`);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
@@ -53,6 +54,18 @@ describe('the self-contained executables', () => {
       assert.ok(needed.length > 0, `${arch}: readelf lists its libraries`);
       assert.deepEqual(needed.filter((library) => !SYSTEM_LIBRARIES.test(library)), [], `${arch} links ${needed.join(', ')}`);
     }
+  });
+
+  test('the script inside requires nothing but Node\'s own modules (anything else makes Node warn on every command that reaches it)', async () => {
+    const script = await readFile(join(packageDir, 'work/fioup-offline.cjs'), 'utf8');
+    const required = new Set([...script.matchAll(/\brequire\((["'])([^"']+)\1\)/g)].map((match) => match[2]!));
+    assert.ok(required.has('node:fs') || required.has('fs'), 'the scan finds the requires');
+    assert.deepEqual([...required].filter((name) => !builtinModules.includes(name.replace(/^node:/, ''))), []);
+    // status on a device of apps asks Docker (here absent): dockerode, docker-modem and debug load, and say nothing.
+    const device = await createTestDevice(factory);
+    const status = await runProgram(executable('x64'), ['status', '--config', device.configDir], { env: { DOCKER_HOST: `unix://${join(workdir, 'no-docker.sock')}` } });
+    assert.match(status.stderr, /^warning: Docker is not running/m);
+    assert.doesNotMatch(status.stderr, /Warning|single-executable/);
   });
 
   test('x64: --version is the package version and the commit built from; --help is the CLI\'s own', async () => {
