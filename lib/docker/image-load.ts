@@ -19,6 +19,12 @@ export interface ImageToLoad {
   manifest: BlobDescriptor;
   config: BlobDescriptor;
   layers: readonly BlobDescriptor[];
+  /**
+   * Bytes each layer extracts to, by digest, as the app's signed layers-meta gives them: a guarded load counts those
+   * layers at that size instead of decompressing them on the way (the space check counted them so too). Layers not
+   * listed are measured as they stream.
+   */
+  announcedExpansion?: ReadonlyMap<string, number>;
 }
 
 /** The blobs are streamed from a verified source: a blob's stream gives exactly its size in bytes, or errors. */
@@ -170,7 +176,9 @@ async function* imageTarChunks(
   const layers = new Set(image.layers.map((layer) => layer.digest));
   const expanded = { bytes: 0, entries: 0 as number | undefined };
   for (const blob of contents) {
-    const measure = guard && layers.has(blob.digest) ? new LayerMeasure(blob) : undefined;
+    const announced = layers.has(blob.digest) ? image.announcedExpansion?.get(blob.digest) : undefined;
+    if (announced !== undefined) add(expanded, { bytes: announced, entries: undefined });
+    const measure = guard && layers.has(blob.digest) && announced === undefined ? new LayerMeasure(blob) : undefined;
     let checked = expanded.bytes;
     try {
       yield tarHeader(ociBlobPath(blob.digest), blob.size);

@@ -149,4 +149,24 @@ describe('loadImage streams a docker-save + OCI tar to dockerd', () => {
       small.unmount();
     }
   });
+
+  test("a layer the app's signed layers-meta describes counts at the size given there, not decompressed on the way", async () => {
+    const small = await mountSmallFilesystem(dir, 'docker-root-announced', '64M');
+    try {
+      const image = await fixtureImage({ name: 'announced', files: [{ path: 'zeros', content: Buffer.alloc(96 << 20) }] });
+      const layer = image.layers.at(-1)!;
+      const guard = watermarkGuard(small.mountPoint, 80);
+      // Announced larger than the filesystem allows: refused before the tar ends, whatever the bytes expand to.
+      const overstated = { ...image, announcedExpansion: new Map([[layer.digest, 1 << 30]]) };
+      await assert.rejects(loadImage(engine, overstated, verifiedOpener(store), { guard }), (error: unknown) =>
+        error instanceof InsufficientSpaceError && /its layers expand to (at least )?1\.0 GiB/.test(error.message));
+      assert.equal(await engine.hasImage(image.config.digest), false);
+      // Announced small: the 96 MiB it really expands to are never measured, and it loads under the same guard.
+      const described = { ...image, announcedExpansion: new Map([[layer.digest, 1024]]) };
+      assert.equal((await loadImage(engine, described, verifiedOpener(store), { guard })).loaded, true);
+      await engine.removeImage(image.tag.reference);
+    } finally {
+      small.unmount();
+    }
+  });
 });

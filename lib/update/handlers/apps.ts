@@ -123,6 +123,7 @@ class AppsInstall implements PartInstall {
     const { env } = this.context;
     const images = this.trees.flatMap((tree) => tree.images.map((image) => ({
       name: imageName(tree, image), tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers,
+      ...(tree.layersMeta ? { announcedExpansion: new Map([...tree.layersMeta.layers].map(([digest, layer]) => [digest, layer.usage])) } : {}),
     })));
     const absent = [];
     for (const image of images) if (!(await env.engine.hasImage(image.config.digest))) absent.push(image.config.digest);
