@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeLmpConfig } from '../../fixtures/device/lmp-config.js';
@@ -136,10 +136,11 @@ describe('device config, read as aktualizr-lite reads it', () => {
     assert.equal(defaults.pruneImages, true);
     assert.equal(defaults.akliteLockPath, '/var/lock/aklite.lock');
     assert.equal(defaults.appsInstalledExitCode, 101);
+    assert.equal(defaults.parallelLoads, Math.min(4, availableParallelism() + 1), 'one load more than there are cores, at most 4');
     const set = await withSnippet([
       '[pacman]', 'sysroot = "/tmp/s"', 'os = "other"', 'docker_prune = "0"',
       '[offline]', 'ostree = false', 'kernel_cmdline = "/tmp/cmdline"', 'runtime_dir = "/tmp/run"', 'start_timeout = "30"',
-      'aklite_lock = "/tmp/aklite.lock"', 'apps_installed_exit_code = 10', '',
+      'aklite_lock = "/tmp/aklite.lock"', 'apps_installed_exit_code = 10', 'parallel_loads = 1', '',
     ].join('\n'));
     assert.deepEqual(set.rootfs, { sysroot: '/tmp/s', os: 'other', ostree: false, kernelCmdline: '/tmp/cmdline' });
     assert.equal(set.bootloader.rebootSentinel, '/tmp/run/need_reboot', '[offline] runtime_dir, the earlier key, names the sentinel directory');
@@ -147,6 +148,7 @@ describe('device config, read as aktualizr-lite reads it', () => {
     assert.equal(set.pruneImages, false);
     assert.equal(set.akliteLockPath, '/tmp/aklite.lock');
     assert.equal(set.appsInstalledExitCode, 10);
+    assert.equal(set.parallelLoads, 1);
     assert.equal((await withSnippet('[pacman]\ndocker_prune = FALSE\n')).pruneImages, false);
     assert.equal((await withSnippet('[pacman]\ndocker_prune = "1"\n')).pruneImages, true);
     assert.equal((await withSnippet('[offline]\nostree = "true"\n')).rootfs.ostree, true);
