@@ -20,7 +20,10 @@ export function afterInterruption(command: string, at: InterruptedAt): string {
         ? `install interrupted${where}: the installation is recorded but not completely staged; run 'fioup-offline install' again to finish it`
         : `install interrupted${where}: nothing is installed yet and the running apps are untouched; run 'fioup-offline install' again (it reuses the images already loaded)`;
     case 'run': {
-      const { mark, finish } = commonStepNames.run;
+      const { mark, finish, clean } = commonStepNames.run;
+      if (at.current === clean || (at.done.has(finish) && at.current !== finish)) {
+        return "run interrupted while it removed what the previous target used: the new target is current; run 'fioup-offline run' again to finish the clean-up";
+      }
       if (at.current === undefined && at.done.size === 0) return "run interrupted before it changed anything; run 'fioup-offline run' again";
       if (at.current === finish) return "run interrupted while it recorded the new target; run 'fioup-offline run' again to complete it";
       return at.current === mark || at.done.has(mark)

@@ -25,9 +25,9 @@ export const autoCommand: CommandModule<GlobalArgs, AutoArgs> = {
         return true;
       })
       .epilog(exitCodesEpilog([
-        ExitCode.ok, ExitCode.rolledBack, ExitCode.rebootRequired, ExitCode.other, ExitCode.noMatchingTarget, ExitCode.contentMissing,
+        ExitCode.ok, ExitCode.doneBootFirmwareNeedsReboot, ExitCode.rolledBack, ExitCode.rebootRequired, ExitCode.other, ExitCode.noMatchingTarget, ExitCode.contentMissing,
         ExitCode.security, ExitCode.expired, ExitCode.metadataNotFound, ExitCode.invalidMetadata, ExitCode.installationPending,
-        ExitCode.insufficientSpace, ExitCode.contentVerification, ExitCode.imageLoad, ExitCode.downgradeRefused, ExitCode.rollbackFailed,
+        ExitCode.insufficientSpace, ExitCode.contentVerification, ExitCode.imageLoad, ExitCode.bootFirmwareNeedsReboot, ExitCode.downgradeRefused, ExitCode.rollbackFailed,
       ])),
   handler: (args) =>
     runCommand('auto', args, async (output) => {

@@ -32,7 +32,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       .epilog(exitCodesEpilog([
         ExitCode.ok, ExitCode.upToDateCached, ExitCode.updateAvailable, ExitCode.appsNeedSync, ExitCode.other, ExitCode.noMatchingTarget,
         ExitCode.contentMissing, ExitCode.security, ExitCode.expired, ExitCode.metadataNotFound, ExitCode.invalidMetadata, ExitCode.targetNotFound,
-        ExitCode.installationPending, ExitCode.insufficientSpace, ExitCode.contentVerification, ExitCode.downgradeRefused,
+        ExitCode.installationPending, ExitCode.insufficientSpace, ExitCode.contentVerification, ExitCode.bootFirmwareNeedsReboot, ExitCode.downgradeRefused,
       ])),
   handler: (args) =>
     runCommand('check', args, async (output) => {

@@ -22,7 +22,8 @@ export const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
       .epilog(exitCodesEpilog([
         ExitCode.ok, ExitCode.appsInstalled, ExitCode.appsNeedFinalization, ExitCode.rebootRequired, ExitCode.other, ExitCode.noMatchingTarget,
         ExitCode.contentMissing, ExitCode.security, ExitCode.expired, ExitCode.metadataNotFound, ExitCode.invalidMetadata, ExitCode.targetNotFound,
-        ExitCode.installationPending, ExitCode.insufficientSpace, ExitCode.contentVerification, ExitCode.imageLoad, ExitCode.downgradeRefused,
+        ExitCode.installationPending, ExitCode.insufficientSpace, ExitCode.contentVerification, ExitCode.imageLoad, ExitCode.bootFirmwareNeedsReboot,
+        ExitCode.downgradeRefused,
       ])),
   handler: (args) =>
     runCommand('install', args, async (output) => {

@@ -9,7 +9,10 @@ export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (yargs) =>
     yargs
       .option('config', configOption)
-      .epilog(exitCodesEpilog([ExitCode.ok, ExitCode.rolledBack, ExitCode.rebootRequired, ExitCode.other, ExitCode.nothingPending, ExitCode.rollbackFailed])),
+      .epilog(exitCodesEpilog([
+        ExitCode.ok, ExitCode.doneBootFirmwareNeedsReboot, ExitCode.rolledBack, ExitCode.rebootRequired, ExitCode.other, ExitCode.nothingPending,
+        ExitCode.insufficientSpace, ExitCode.rollbackFailed,
+      ])),
   handler: (args) =>
     run('run', args, async (output) => {
       const { runPending } = await import('../../lib/update/run.js');

@@ -1,5 +1,5 @@
 import { DeviceStateError } from '../errors.js';
-import { INITIAL_TARGET_NAME, isInitialTarget, type AppRecord, type DeviceState, type TargetRecord } from '../device/state.js';
+import { INITIAL_TARGET_NAME, isInitialTarget, openPending, type AppRecord, type DeviceState, type TargetRecord } from '../device/state.js';
 import type { AktualizrDatabase, AktualizrState, InstalledTarget, InstalledVersionRow } from './sql-db.js';
 
 /** What sql.db's `installed_versions` says about the device's targets. */
@@ -35,8 +35,7 @@ export class AktualizrRecords {
     const pendingRow = rows.find((row) => row.isPending);
     const currentRow = rows.find((row) => row.isCurrent);
     const writes: [InstalledTarget, 'current' | 'pending' | 'none'][] = [];
-    // A run that is only removing what the previous target used has made its target current already.
-    const pending = state.pending?.phase === 'finishing' ? undefined : state.pending;
+    const pending = openPending(state);
     if (pendingRow && state.failedTargets.includes(pendingRow.name) && pending?.target.name !== pendingRow.name) {
       writes.push([{ name: pendingRow.name, sha256: pendingRow.sha256, custom: {} }, 'none']);
     }

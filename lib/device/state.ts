@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DeviceStateError } from '../errors.js';
+import { DeviceStateError, NotARegularFileError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
 import { readRegularFile } from '../fs/device-files.js';
 import type { AktualizrRecords, RecordedTargets } from '../aktualizr/installed-versions.js';
@@ -54,6 +54,20 @@ export interface DeviceState {
 
 const emptyState: DeviceState = { current: undefined, pending: undefined, failedTargets: [] };
 
+/**
+ * The installation that still waits for `run`. A run that died while it removed what the previous target used (phase
+ * 'finishing') has made its target current already: only its clean-up is left, which the next command does, so it
+ * is none.
+ */
+export function openPending(state: DeviceState): PendingInstallation | undefined {
+  return state.pending?.phase === 'finishing' ? undefined : state.pending;
+}
+
+/** The state an update is planned from: without a finished run's clean-up (openPending). */
+export function withoutFinishedUpdate(state: DeviceState): DeviceState {
+  return openPending(state) === state.pending ? state : { ...state, pending: undefined };
+}
+
 /** The shape of `state.json`: 1 (no `formatVersion` field) kept the app changes and the rootfs beside the target. */
 const STATE_FORMAT_VERSION = 2;
 /** Far above any real state: a pending plan of a hundred apps is a few tens of kilobytes. */
@@ -99,8 +113,10 @@ export class DeviceStateStore {
   }
 
   private async loadOwn(): Promise<DeviceState> {
+    // A file that is not one this tool writes is the state's damage; an error of the system (a permission, a file
+    // where a directory should be) is told as such, by the one explainer, and never as a reason to discard the state.
     const bytes = await readRegularFile(this.statePath, { what: 'device state', maxBytes: MAX_STATE_BYTES }).catch((error: Error) => {
-      throw this.unreadable(error.message);
+      throw error instanceof NotARegularFileError ? this.unreadable(error.message) : error;
     });
     if (!bytes) return emptyState;
     let parsed: StoredState;
@@ -167,7 +183,7 @@ function migratePendingV1({ changes, rootfs, ...rest }: PendingInstallationV1): 
  */
 function withAktualizrRecords(own: DeviceState, recorded: RecordedTargets): DeviceState {
   const sameTarget = (a: TargetRecord | undefined, b: { name: string; sha256: string } | undefined) => !!a && !!b && a.name === b.name && a.sha256 === b.sha256;
-  const finishedHere = sameTarget(own.current, recorded.pending) && !sameTarget(own.pending?.target, recorded.pending);
+  const finishedHere = sameTarget(own.current, recorded.pending) && !sameTarget(openPending(own)?.target, recorded.pending);
   const current = !recorded.current || sameTarget(own.current, recorded.current) || finishedHere ? own.current : recorded.current;
   return { ...own, current, failedTargets: [...new Set([...own.failedTargets, ...recorded.failed])] };
 }

@@ -83,13 +83,6 @@ export class DockerEngine {
     return { version: info.Version, apiVersion: info.ApiVersion };
   }
 
-  /** Whether dockerd answers now (`GET /_ping`). */
-  async reachable(): Promise<boolean> {
-    return this.call((docker) => docker.ping()).then(() => true, (error: unknown) => {
-      if (error instanceof EngineUnavailableError) return false;
-      throw error;
-    });
-  }
 
   /**
    * Where dockerd keeps images and containers, for free-space checks; undefined when it does not say. Asked once

@@ -1,6 +1,7 @@
+import { constants } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
+import { InvalidMetadataError, MetadataNotFoundError, NotARegularFileError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { rootFileName, rootFileVersion, TUF_DIRECTORY, TUF_FILES } from '../medium/layout.js';
 import { safePathComponent } from '../medium/safe-path.js';
@@ -125,16 +126,19 @@ async function listRootFiles(directory: string): Promise<Map<number, string>> {
   return found;
 }
 
+/** A trusted metadata file of the device: opened without blocking and read only when it is a regular file (a FIFO would hang the read). */
 async function readLocalFile(path: string, maxBytes: number): Promise<MetadataFile> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MetadataNotFoundError(`${path} not found`);
     throw error;
   }
   try {
-    const { size } = await handle.stat();
+    const info = await handle.stat();
+    if (!info.isFile()) throw new NotARegularFileError(`${path} is not a regular file: the device keeps its trusted metadata in regular files`);
+    const { size } = info;
     if (size > maxBytes) throw new InvalidMetadataError(`${path}: is ${size} bytes, more than the ${maxBytes} allowed`);
     return { fileName: path, bytes: await handle.readFile() };
   } finally {

@@ -6,6 +6,7 @@ import type { Selection, TargetRow } from '../targets/selection.js';
 import type { Target } from '../targets/target.js';
 import { requireInstallableTarget } from '../targets/verdict.js';
 import { appsRunning } from './app-status.js';
+import type { SpaceNeed } from './free-space.js';
 import { inspectMedium, type MediumInspection } from './inspect-medium.js';
 import { needsStoppedApps, planUpdate, type InstallRequest, type PlanDecision } from './plan.js';
 
@@ -107,4 +108,23 @@ export async function planAfterCheckIn(env: DeviceEnvironment, selection: Select
 
 export function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/** state.json, history.json, current-target and the image journal, each rewritten once beside itself. */
+const STATE_REWRITE_BYTES = 1024 * 1024;
+const STATE_REWRITE_INODES = 8;
+
+/**
+ * What an install writes of the device's own state: the metadata its commit stores (files, or sql.db rewritten
+ * beside itself), and room for rewriting the device's own files (each written beside itself first). `check` counts
+ * it as `install` does.
+ */
+export async function deviceStateNeed(env: DeviceEnvironment, inspection: MediumInspection): Promise<SpaceNeed> {
+  const metadata = await inspection.trustStore.persistNeed(inspection.verified);
+  return {
+    path: env.files.state.storagePath,
+    bytes: metadata.bytes + STATE_REWRITE_BYTES,
+    inodes: metadata.files + STATE_REWRITE_INODES,
+    what: 'the device state',
+  };
 }

@@ -1,5 +1,5 @@
 import type { DeviceEnvironment } from '../device/environment.js';
-import type { TargetRecord } from '../device/state.js';
+import { withoutFinishedUpdate, type TargetRecord } from '../device/state.js';
 import { FioupError } from '../errors.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
@@ -8,7 +8,7 @@ import { checkIn, deviceFacts, planAfterCheckIn, requireEngineForApps } from './
 import { dryRunInstall, type DryRun } from './dry-run.js';
 import { insufficientSpace, type FilesystemSpace } from './free-space.js';
 import type { ContentCheck } from './payload.js';
-import { describePlan, refusalOf, type UpdatePlan } from './plan.js';
+import { describePlan, refusalOf, requireNoOtherPending, type UpdatePlan } from './plan.js';
 
 export interface CheckOptions {
   readonly requestedTarget?: string;
@@ -73,7 +73,7 @@ export interface CheckReport {
 export async function checkMedium(env: DeviceEnvironment, medium: Medium, options: CheckOptions = {}): Promise<CheckReport> {
   await requireEngineForApps(env);
   const { config } = env;
-  const state = await env.files.state.load();
+  const state = withoutFinishedUpdate(await env.files.state.load());
   const facts = await deviceFacts(env, state);
   const now = options.now ?? new Date();
   const request = { force: options.force ?? false, ...(options.requestedTarget === undefined ? {} : { requestedTarget: options.requestedTarget }) };
@@ -93,12 +93,13 @@ export async function checkMedium(env: DeviceEnvironment, medium: Medium, option
     verdict = { error: target };
   } else {
     try {
+      requireNoOtherPending(state, request);
       const decision = await planAfterCheckIn(env, selection, state, facts, request);
       if (decision.kind === 'up-to-date') {
         verdict = { outcome: verified.usedStoredMetadata ? 'up-to-date-cached' : 'up-to-date' };
       } else {
         plan = decision.plan;
-        dryRun = await dryRunInstall(env, medium, plan, { verifyContent: options.verifyContent ?? false });
+        dryRun = await dryRunInstall(env, medium, plan, inspection, { verifyContent: options.verifyContent ?? false });
         const full = dryRun.space.find((space) => !space.fits);
         verdict = full ? { error: insufficientSpace(full, config.storageWatermark) } : { outcome: target.row.relation === 'same' ? 'apps-need-sync' : 'update-available' };
       }

@@ -1,7 +1,9 @@
 import type { DeviceEnvironment } from '../device/environment.js';
 import type { Medium } from '../medium/medium.js';
+import { deviceStateNeed } from './check-in.js';
 import { assessFreeSpace, type FilesystemSpace, type SpaceNeed } from './free-space.js';
 import { handlerFor } from './handlers/index.js';
+import type { MediumInspection } from './inspect-medium.js';
 import type { ContentCheck } from './payload.js';
 import type { UpdatePlan } from './plan.js';
 import { commonStepNames, runSteps } from './steps.js';
@@ -21,9 +23,11 @@ const VERIFY_CONTENT_STEP = 'verify content';
  * reads and hashes all of it through the same verifying streams `fetch` reads, loading nothing into Docker. A failure
  * is the error the install would end with (70, 8).
  */
-export async function dryRunInstall(env: DeviceEnvironment, medium: Medium, plan: UpdatePlan, options: { verifyContent: boolean }): Promise<DryRun> {
+export async function dryRunInstall(
+  env: DeviceEnvironment, medium: Medium, plan: UpdatePlan, inspection: MediumInspection, options: { verifyContent: boolean },
+): Promise<DryRun> {
   const parts = plan.parts.map((part) => handlerFor(part).install(part, { env, medium, plan }));
-  const needs: SpaceNeed[] = [];
+  const needs: SpaceNeed[] = [await deviceStateNeed(env, inspection)];
   const content = { blobs: 0, bytes: 0 };
   const { verify, space } = commonStepNames.install;
   await runSteps('check', [

@@ -82,8 +82,8 @@ export function insufficientSpace(space: FilesystemSpace, watermarkPercent: numb
   );
 }
 
-/** Disk a layer's entries take beyond their bytes: one filesystem block each at most (files round up to one). */
-const BLOCK_BYTES = 4096;
+/** Disk an entry (a file, a directory) takes beyond its bytes: one filesystem block at most (files round up to one). */
+export const BLOCK_BYTES = 4096;
 
 /**
  * The guard of the filesystem Docker extracts layers to (`DockerRootDir`), while images load: each image's layers,

@@ -1,12 +1,12 @@
 import type { CallbackStep, CallbackTargets } from '../device/callbacks.js';
 import type { DeviceEnvironment } from '../device/environment.js';
 import { recordAttempt, targetRef, type Attempt } from '../device/history.js';
-import type { DeviceState, TargetRecord } from '../device/state.js';
+import { withoutFinishedUpdate, type DeviceState, type TargetRecord } from '../device/state.js';
 import type { Outcome } from '../exit-codes.js';
 import type { Medium } from '../medium/medium.js';
 import { explainSystemError } from '../fs/system-errors.js';
-import { checkIn, deviceFacts, planAfterCheckIn, requireEngineForApps } from './check-in.js';
-import { requireFreeSpace, type SpaceNeed } from './free-space.js';
+import { checkIn, deviceFacts, deviceStateNeed, planAfterCheckIn, requireEngineForApps } from './check-in.js';
+import { requireFreeSpace } from './free-space.js';
 import { handlerFor } from './handlers/index.js';
 import type { MediumInspection } from './inspect-medium.js';
 import { removeLeftovers } from './leftovers.js';
@@ -56,14 +56,6 @@ export async function installFromMedium(env: DeviceEnvironment, medium: Medium, 
   }
 }
 
-/**
- * An update whose `run` died while it removed what the previous target used is over (its target is current): the
- * install goes on from there, and the leftovers go at its end.
- */
-function withoutFinishedUpdate(state: DeviceState): DeviceState {
-  return state.pending?.phase === 'finishing' ? { ...state, pending: undefined } : state;
-}
-
 async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: DeviceState, options: InstallOptions, attempt: Attempt) {
   const facts = await deviceFacts(env, state);
   const { current } = facts;
@@ -81,10 +73,6 @@ async function planFromMedium(env: DeviceEnvironment, medium: Medium, state: Dev
   const decision = await planAfterCheckIn(env, inspection.selection, state, facts, options);
   return { plan: decision.plan, inspection, upToDate: decision.kind === 'up-to-date', current };
 }
-
-/** state.json, history.json, current-target and the image journal, each rewritten once beside itself. */
-const STATE_REWRITE_BYTES = 1024 * 1024;
-const STATE_REWRITE_INODES = 8;
 
 interface PartInstallation {
   readonly handler: PayloadHandler;
@@ -163,21 +151,12 @@ class Installation {
   }
 
   private async checkSpace(): Promise<void> {
-    const needs = [await this.stateNeed()];
+    const needs = [await deviceStateNeed(this.env, this.inspection)];
     for (const { install } of this.parts) needs.push(...(await install.spaceNeeded()));
     requireFreeSpace(needs, this.env.config.storageWatermark);
   }
 
-  /** The metadata the commit stores, and room for rewriting the device's own files (each written beside itself first). */
-  private async stateNeed(): Promise<SpaceNeed> {
-    const metadata = await this.inspection.trustStore.persistNeed(this.inspection.verified);
-    return {
-      path: this.env.files.state.storagePath,
-      bytes: metadata.bytes + STATE_REWRITE_BYTES,
-      inodes: metadata.files + STATE_REWRITE_INODES,
-      what: 'the device state',
-    };
-  }
+
 
   /**
    * The newly trusted metadata, then the pending installation: from here on, `run` owns the update. It comes

@@ -81,11 +81,14 @@ describe("what sql.db adds: the identity, the image roots aktualizr-lite imports
     assert.deepEqual(await rootsOf('ci'), ['db root 1', 'ci root 2', 'ci root 3'], "the table's own versions win over the image's");
   });
 
-  test('a save cut short between state.json and sql.db (the run finished, its row still pending) is completed by the next command that takes the lock', async () => {
-    const storage = join(workdir, 'storage');
+  for (const finishing of [false, true]) {
+  test(`a save cut short between state.json and sql.db (the run finished, its row still pending${finishing ? ', its clean-up left' : ''}) is completed by the next command that takes the lock`, async () => {
+    const storage = join(workdir, finishing ? 'storage-finishing' : 'storage');
     const dbPath = join(storage, 'sql.db');
     await writeAktualizrDb(dbPath, { primaryEcu: { serial: 'ecu', hardwareId: 'hw' }, installedVersions: [row(1, { current: true }), row(2, { pending: true })] });
-    await new DeviceStateStore(storage).save({ current: target(2), pending: undefined, failedTargets: [] });
+    // A run killed while it removed what target 1 used: target 2 is current, its installation open in phase 'finishing'.
+    const pending = finishing ? { target: target(2), previous: target(1), parts: [], phase: 'finishing' as const, installedAt: '2026-01-01T00:00:00Z' } : undefined;
+    await new DeviceStateStore(storage).save({ current: target(2), pending, failedTargets: [] });
     const store = new DeviceStateStore(storage, new AktualizrRecords(new AktualizrDatabase(dbPath), 'hw'));
     assert.equal((await store.load()).current?.name, 'hw-lmp-2', "the target this tool finished, though its row is still pending");
     assert.deepEqual(await sqlite3(dbPath, 'SELECT name, is_current, is_pending FROM installed_versions ORDER BY id'), [
@@ -99,6 +102,7 @@ describe("what sql.db adds: the identity, the image roots aktualizr-lite imports
     await store.loadToUpdate();
     assert.ok(before.equals(await readFile(dbPath)), 'in step: nothing is written');
   });
+  }
 
   test('a target aktualizr-lite installed online since this tool last ran is the current one; its row is left as it is', async () => {
     const storage = join(workdir, 'online');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -85,6 +85,12 @@ describe('check answers what install would do: the same plan, the same refusals'
     const resumed = await check('--json');
     assert.equal(resumed.code, 16, 'the staged target itself: install would resume it');
     assert.equal(lastJsonDocument(resumed.stdout).plan.target.name, target(3));
+    // A rollback left pending (dockerd died under run): install refuses anything until run completes it, and so does check.
+    const statePath = join(device.storage, 'fioup-offline', 'state.json');
+    const staged = await readFile(statePath, 'utf8');
+    await writeFile(statePath, staged.replace('"phase": "staged"', '"phase": "rolling-back"'));
+    assert.deepEqual([(await check()).code, (await device.cli(['install', '--src-dir', factory.dirs.medium])).code], [30, 30]);
+    await writeFile(statePath, staged);
 
     // A target that failed before.
     assert.equal((await device.cli(['run'])).code, 99, 'the broken app does not start: rolled back');

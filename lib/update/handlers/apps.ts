@@ -14,7 +14,7 @@ import { formatBytes } from '../../format.js';
 import { renameDurable } from '../../fs/atomic.js';
 import { parseAppUri } from '../../targets/app-uri.js';
 import { projectImages } from '../app-status.js';
-import { watermarkGuard, type SpaceNeed } from '../free-space.js';
+import { BLOCK_BYTES, watermarkGuard, type SpaceNeed } from '../free-space.js';
 import type { ContentCheck, InstallContext, PartInstall, PartRun, PayloadHandler, RollbackOptions, RunContext } from '../payload.js';
 import { appsToInstall, type AppChange, type AppsPart } from '../plan.js';
 
@@ -34,9 +34,6 @@ export const appsHandler: PayloadHandler<AppsPart> = {
   run: (part, context) => new AppsRun(part, context),
   removeLeftovers: (env, state) => removeAppLeftovers(env, state),
 };
-
-/** Disk a file takes beyond its bytes: one filesystem block at most. */
-const BLOCK_BYTES = 4096;
 
 class AppsInstall implements PartInstall {
   private readonly appStore: AppStore;
