@@ -3,6 +3,7 @@ import { buildInfo } from '../build-info.js';
 import type { DeviceEnvironment } from '../device/environment.js';
 import { targetRef, UpdateHistory, type HistoryCommand, type HistoryEntry } from '../device/history.js';
 import { ExitCode, exitCodeForError, type ExitCodeValue, type Outcome } from '../exit-codes.js';
+import { EngineUnavailableError } from '../errors.js';
 import { explainSystemError } from '../fs/system-errors.js';
 import { findMediaOnRemovableDrives, openMedium } from '../medium/open-medium.js';
 import { deviceIdentity } from '../report/device-identity.js';
@@ -70,8 +71,12 @@ export async function autoUpdate(env: DeviceEnvironment, options: AutoUpdateOpti
 
   const after = await env.files.state.load();
   const rebootNeeded = steps.lastOutcome === 'reboot-required';
+  // dockerd not answering (not up yet at boot, or gone): what waits for this boot still waits, for the next attempt.
+  const engineDown = steps.lastFailure instanceof EngineUnavailableError;
   if (rebootNeeded) await schedule.schedule(targetRef(after.pending?.target));
-  else await schedule.clear();
+  else if (engineDown && (await schedule.isScheduled())) {
+    env.onProgress({ type: 'warning', message: "Docker does not answer: the update stays scheduled for the next boot; 'fioup-offline run' finishes it once dockerd answers" });
+  } else await schedule.clear();
 
   const report = buildReport({
     tool: buildInfo(),
@@ -98,6 +103,8 @@ export async function autoUpdate(env: DeviceEnvironment, options: AutoUpdateOpti
 class StepLog {
   readonly entries: HistoryEntry[] = [];
   lastOutcome: Outcome | undefined;
+  /** Why the last step failed, when it did. */
+  lastFailure: unknown;
 
   constructor(private readonly history: UpdateHistory, private readonly previous: HistoryEntry['previous']) {}
 
@@ -110,6 +117,7 @@ class StepLog {
     } catch (error) {
       failure = explainSystemError(error);
     }
+    this.lastFailure = failure;
     const recorded = (await this.history.load()).filter((entry) => entry.command === command && entry.startedAt >= startedAt.toISOString());
     if (recorded.length > 0) this.entries.push(...recorded);
     else if (failure !== undefined) this.entries.push(this.unrecorded(command, startedAt, failure));

@@ -194,8 +194,13 @@ describe('USB auto-install of a rootfs update: reboot requested, finished after 
       assert.deepEqual(report.pendingTarget, { name: `${HARDWARE_ID}-lmp-2`, version: 2 });
 
       await sysroot.bootInto(commit(2));
-      // What fioup-offline-finish.service runs at boot.
-      const finished = await auto(...(await unitCommandArguments('fioup-offline-finish.service')));
+      // What fioup-offline-finish.service runs at boot; first while dockerd does not answer (not up yet, or gone).
+      const finishCommand = await unitCommandArguments('fioup-offline-finish.service');
+      const engineDown = await device.cli([...finishCommand, '--reboot-command', `touch ${rebooted}`], { DOCKER_HOST: `unix://${join(workdir, 'no-docker.sock')}` });
+      assert.equal(engineDown.code, 1, engineDown.stderr);
+      assert.match(engineDown.stderr, /the update stays scheduled for the next boot/);
+      assert.equal((await device.state()).pending?.target.name, `${HARDWARE_ID}-lmp-2`, 'nothing changed');
+      const finished = await auto(...finishCommand);
       assert.equal(finished.code, 0, finished.stderr);
       assert.equal((await device.state()).current?.name, `${HARDWARE_ID}-lmp-2`);
       assert.equal((await projectContainers(ROOTFS_APP)).get('service')?.state, 'running');
