@@ -37,6 +37,27 @@ const absentOptionalModules: Plugin = {
 };
 
 /**
+ * What dockerode loads for features fioup-offline never uses, left out of the binary: BuildKit sessions (its
+ * `session.js`, which pulls in gRPC and protobuf) and the ssh transport of docker-modem (ssh2). Each is replaced by a
+ * module that says so if it is ever called; loading them cost every command that reaches Docker its start-up time.
+ */
+const unusedDockerFeatures: Plugin = {
+  name: 'unused-docker-features',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^\.\/session$/ }, (args) => (/[\\/]dockerode[\\/]lib$/.test(args.resolveDir) ? { path: 'buildkit-session', namespace: 'unused' } : undefined));
+    plugin.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'unused' }));
+    plugin.onLoad({ filter: /^buildkit-session$/, namespace: 'unused' }, () => ({
+      contents: "module.exports = function () { throw new Error('BuildKit sessions are not part of fioup-offline'); };",
+      loader: 'js',
+    }));
+    plugin.onLoad({ filter: /^ssh2$/, namespace: 'unused' }, () => ({
+      contents: "exports.Client = class { constructor() { throw new Error('DOCKER_HOST=ssh:// is not supported by the self-contained fioup-offline: use the engine\\'s unix socket'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * The CLI as one CommonJS script, what a Single Executable Application runs: no top-level await, no import.meta,
  * no require of anything but Node's own modules. The native modules are left out (absentOptionalModules): drivelist
  * (the host falls back to lsblk), and the native halves of ssh2 (cpu-features, its sshcrypto binding), which it
@@ -61,7 +82,7 @@ export async function bundleCli(entry: string, outfile: string, info: BuildInfo)
       'import.meta.url': 'FIOUP_OFFLINE_SCRIPT_URL',
     },
     banner: { js: "const FIOUP_OFFLINE_SCRIPT_URL = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [inlineSqliteWasm, absentOptionalModules],
+    plugins: [inlineSqliteWasm, absentOptionalModules, unusedDockerFeatures],
   });
   const warnings = result.warnings.filter((warning) => !warning.location?.file.includes('node_modules/'));
   if (warnings.length) throw new Error(`bundling ${entry}: ${warnings.map((warning) => warning.text).join('; ')}`);

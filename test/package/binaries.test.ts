@@ -56,11 +56,13 @@ describe('the self-contained executables', () => {
     }
   });
 
-  test('the script inside requires nothing but Node\'s own modules (anything else makes Node warn on every command that reaches it)', async () => {
+  test('the script inside requires nothing but Node\'s own modules (anything else makes Node warn on every command that reaches it), and none of what dockerode loads for unused features', async () => {
     const script = await readFile(join(packageDir, 'work/fioup-offline.cjs'), 'utf8');
     const required = new Set([...script.matchAll(/\brequire\((["'])([^"']+)\1\)/g)].map((match) => match[2]!));
     assert.ok(required.has('node:fs') || required.has('fs'), 'the scan finds the requires');
     assert.deepEqual([...required].filter((name) => !builtinModules.includes(name.replace(/^node:/, ''))), []);
+    // dockerode's BuildKit sessions (gRPC) and docker-modem's ssh transport are left out: never used, costly to load.
+    assert.doesNotMatch(script, /grpc|curve25519/i);
     // status on a device of apps asks Docker (here absent): dockerode, docker-modem and debug load, and say nothing.
     const device = await createTestDevice(factory);
     const status = await runProgram(executable('x64'), ['status', '--config', device.configDir], { env: { DOCKER_HOST: `unix://${join(workdir, 'no-docker.sock')}` } });
