@@ -8,6 +8,8 @@ export interface ReadRegularFileOptions {
   /** What the file is, for messages: "config file", "device state". */
   readonly what: string;
   readonly maxBytes: number;
+  /** The error for a file over `maxBytes` (default: a NotARegularFileError); metadata, say, is refused as metadata. */
+  readonly tooLarge?: (size: number) => Error;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function readRegularFile(path: string, options: ReadRegularFileOpti
     const info = await handle.stat();
     if (!info.isFile()) throw new NotARegularFileError(`${options.what} ${path} is ${describeKind(info)}, not a regular file`);
     if (info.size > options.maxBytes) {
-      throw new NotARegularFileError(`${options.what} ${path} is ${info.size} bytes, more than the ${options.maxBytes} such a file can be`);
+      throw options.tooLarge?.(info.size) ?? new NotARegularFileError(`${options.what} ${path} is ${info.size} bytes, more than the ${options.maxBytes} such a file can be`);
     }
     const bytes = await handle.readFile();
     if (bytes.length > options.maxBytes) throw new NotARegularFileError(`${options.what} ${path} grew past ${options.maxBytes} bytes while it was read`);

@@ -1,7 +1,7 @@
-import { constants } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidMetadataError, MetadataNotFoundError, NotARegularFileError } from '../errors.js';
+import { InvalidMetadataError, MetadataNotFoundError } from '../errors.js';
+import { readRegularFile } from '../fs/device-files.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { rootFileName, rootFileVersion, TUF_DIRECTORY, TUF_FILES } from '../medium/layout.js';
 import { safePathComponent } from '../medium/safe-path.js';
@@ -126,22 +126,13 @@ async function listRootFiles(directory: string): Promise<Map<number, string>> {
   return found;
 }
 
-/** A trusted metadata file of the device: opened without blocking and read only when it is a regular file (a FIFO would hang the read). */
+/** A trusted metadata file of the device, read as a regular file (readRegularFile: a FIFO would hang the read). */
 async function readLocalFile(path: string, maxBytes: number): Promise<MetadataFile> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MetadataNotFoundError(`${path} not found`);
-    throw error;
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new NotARegularFileError(`${path} is not a regular file: the device keeps its trusted metadata in regular files`);
-    const { size } = info;
-    if (size > maxBytes) throw new InvalidMetadataError(`${path}: is ${size} bytes, more than the ${maxBytes} allowed`);
-    return { fileName: path, bytes: await handle.readFile() };
-  } finally {
-    await handle.close();
-  }
+  const bytes = await readRegularFile(path, {
+    what: 'trusted metadata file',
+    maxBytes,
+    tooLarge: (size) => new InvalidMetadataError(`${path}: is ${size} bytes, more than the ${maxBytes} allowed`),
+  });
+  if (bytes === undefined) throw new MetadataNotFoundError(`${path} not found`);
+  return { fileName: path, bytes };
 }

@@ -20,46 +20,40 @@ const inlineSqliteWasm: Plugin = {
   },
 };
 
-/**
- * The optional modules, absent from the binary (the native ones, and supports-color, which debug under
- * docker-modem tries): each becomes a module that fails to load, as a missing one does, and its user falls back. Left as a `require` of the outside instead, the first attempt would make Node print
- * a warning about SEA require() on every command that reaches Docker.
- */
-const absentOptionalModules: Plugin = {
-  name: 'absent-optional-modules',
-  setup(plugin) {
-    plugin.onResolve({ filter: /^(drivelist|cpu-features|supports-color)$|\.node$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
-    plugin.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
-      contents: `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}' (not in the self-contained executable)`)}), { code: 'MODULE_NOT_FOUND' });`,
-      loader: 'js',
-    }));
-  },
-};
+/** A module that fails to load, as a missing one does: its user falls back (optional native modules, supports-color). */
+const missingModule = (name: string) =>
+  `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${name}' (not in the self-contained executable)`)}), { code: 'MODULE_NOT_FOUND' });`;
 
 /**
- * What dockerode loads for features fioup-offline never uses, left out of the binary: BuildKit sessions (its
- * `session.js`, which pulls in gRPC and protobuf) and the ssh transport of docker-modem (ssh2). Each is replaced by a
- * module that says so if it is ever called; loading them cost every command that reaches Docker its start-up time.
+ * Modules left out of the binary, each replaced by a stand-in. The optional ones (the native modules, and
+ * supports-color, which debug under docker-modem tries) fail to load as missing ones do: left as a `require` of the
+ * outside instead, the first attempt would make Node print a warning about SEA require() on every command that
+ * reaches Docker. What dockerode loads for features fioup-offline never uses, BuildKit sessions (its `session.js`,
+ * which pulls in gRPC and protobuf) and docker-modem's ssh transport (ssh2), load but say so if ever called: loading
+ * them cost every command that reaches Docker its start-up time.
  */
-const unusedDockerFeatures: Plugin = {
-  name: 'unused-docker-features',
+const STAND_INS: readonly { readonly filter: RegExp; readonly importer?: RegExp; readonly contents: (path: string) => string }[] = [
+  { filter: /^(drivelist|cpu-features|supports-color)$|\.node$/, contents: missingModule },
+  { filter: /^\.\/session$/, importer: /[\\/]dockerode[\\/]lib$/, contents: () => "module.exports = function () { throw new Error('BuildKit sessions are not part of fioup-offline'); };" },
+  { filter: /^ssh2$/, contents: () => "exports.Client = class { constructor() { throw new Error('DOCKER_HOST=ssh:// is not supported by the self-contained fioup-offline: use the engine\\'s unix socket'); } };" },
+];
+
+const standIns: Plugin = {
+  name: 'stand-ins',
   setup(plugin) {
-    plugin.onResolve({ filter: /^\.\/session$/ }, (args) => (/[\\/]dockerode[\\/]lib$/.test(args.resolveDir) ? { path: 'buildkit-session', namespace: 'unused' } : undefined));
-    plugin.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'unused' }));
-    plugin.onLoad({ filter: /^buildkit-session$/, namespace: 'unused' }, () => ({
-      contents: "module.exports = function () { throw new Error('BuildKit sessions are not part of fioup-offline'); };",
-      loader: 'js',
-    }));
-    plugin.onLoad({ filter: /^ssh2$/, namespace: 'unused' }, () => ({
-      contents: "exports.Client = class { constructor() { throw new Error('DOCKER_HOST=ssh:// is not supported by the self-contained fioup-offline: use the engine\\'s unix socket'); } };",
-      loader: 'js',
-    }));
+    for (const [index, { filter, importer }] of STAND_INS.entries()) {
+      plugin.onResolve({ filter }, (args) => (importer && !importer.test(args.resolveDir) ? undefined : { path: `${index}:${args.path}`, namespace: 'stand-in' }));
+    }
+    plugin.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => {
+      const [index, path] = [Number(args.path.slice(0, args.path.indexOf(':'))), args.path.slice(args.path.indexOf(':') + 1)];
+      return { contents: STAND_INS[index]!.contents(path), loader: 'js' };
+    });
   },
 };
 
 /**
  * The CLI as one CommonJS script, what a Single Executable Application runs: no top-level await, no import.meta,
- * no require of anything but Node's own modules. The native modules are left out (absentOptionalModules): drivelist
+ * no require of anything but Node's own modules. The native modules are left out (STAND_INS): drivelist
  * (the host falls back to lsblk), and the native halves of ssh2 (cpu-features, its sshcrypto binding), which it
  * replaces with JavaScript when they are missing.
  */
@@ -82,7 +76,7 @@ export async function bundleCli(entry: string, outfile: string, info: BuildInfo)
       'import.meta.url': 'FIOUP_OFFLINE_SCRIPT_URL',
     },
     banner: { js: "const FIOUP_OFFLINE_SCRIPT_URL = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [inlineSqliteWasm, absentOptionalModules, unusedDockerFeatures],
+    plugins: [inlineSqliteWasm, standIns],
   });
   const warnings = result.warnings.filter((warning) => !warning.location?.file.includes('node_modules/'));
   if (warnings.length) throw new Error(`bundling ${entry}: ${warnings.map((warning) => warning.text).join('; ')}`);
