@@ -2,13 +2,13 @@
  * Issues 5 and 12: `fioup-offline bundle-create` of a ~2 GiB multi-arch fioctl download (image indexes list amd64
  * and arm64, the download holds amd64 only, as the factory's CI copies it) into a directory bundle on the same
  * disk, its read-back from the drive (O_DIRECT) included, beside `cp -r` of the download followed by `sha256sum`
- * of every copied file. No Docker needed: `npx tsx bench/bundle-create.ts [--size 256M] [--runs N] [--from-source]`.
+ * of every copied file. No Docker needed: `npx tsx bench/bundle-create.ts [--size 256M] [--runs N] [--from-source | --executable]`.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keepDownloadedPlatforms } from '../fixtures/apps/index.js';
 import {
-  aimLine, benchOptions, buildSizedFactory, directorySize, flushWrites, formatBytes, formatRatio, formatSeconds, measureOk, measureStartup, prepareCli,
+  aimLine, benchOptions, buildSizedFactory, directorySize, flushWrites, formatBytes, formatRatio, formatSeconds, measureOk, measureStartup, prepareCli, describeCli,
   printTable, summarize, withScratch, type Measurement, type Summary,
 } from './lib.js';
 
@@ -22,9 +22,9 @@ async function coldRun(destination: string, body: () => Promise<Measurement>): P
 }
 
 async function main(): Promise<void> {
-  const { size, runs, fromSource } = benchOptions('2G');
+  const { size, runs, cli: cliKind } = benchOptions('2G');
   await withScratch('fioup-bench-bundle-create-', async (work) => {
-    const cli = await prepareCli(join(work, 'dist'), fromSource);
+    const cli = await prepareCli(join(work, 'dist'), cliKind);
     const factory = await buildSizedFactory(join(work, 'factory'), size, 'bench-bundle-create');
     await keepDownloadedPlatforms(factory.dirs.apps, factory.apps, ['amd64']);
     const download = factory.dirs.medium;
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     ];
     printTable(
       `bundle-create of a ${formatBytes(downloadSize)} multi-arch fioctl download (amd64 of amd64+arm64 indexes), dir format, same disk, ` +
-        `read-back from the drive included (${fromSource ? 'CLI from source via tsx' : 'compiled CLI'}; median of ${runs} run(s))`,
+        `read-back from the drive included (${describeCli(cliKind)}; median of ${runs} run(s))`,
       ['tool', 'wall', 'vs cp + sha256sum', 'bytes read', 'read / download', 'bytes written', 'peak RSS'],
       [
         row('fioup-offline bundle-create', fioup),

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const entries = Number(values.entries);
   const targetsSize = parseSize(values['targets-size']!);
   await withScratch('fioup-bench-hostile-', async (scratch) => {
-    const tools: { name: string; cli: CliCommand }[] = [{ name: 'this tree', cli: await prepareCli(join(scratch, 'dist'), false) }];
+    const tools: { name: string; cli: CliCommand }[] = [{ name: 'this tree', cli: await prepareCli(join(scratch, 'dist'), 'compiled') }];
     if (values.baseline) tools.push({ name: values.baseline, cli: await baselineCli(values.baseline, join(scratch, 'baseline')) });
     console.log('generating the hostile media...');
     const cases = (await hostileCases(scratch, entries, targetsSize)).filter((item) => !values.only || values.only.some((only) => item.name.includes(only)));

@@ -3,7 +3,7 @@
  * docker-save tars of the same images (uncompressed layers), `docker load` of tars holding the very bytes
  * fioup-offline sends (gzip layers), and `skopeo copy` + `docker load`, each from a cold image store.
  * Run inside `npm run bench` (which provides DOCKER_HOST), or alone:
- * `bash scripts/with-engine.sh tsx bench/install.ts [--size 256M] [--runs N] [--from-source]`.
+ * `bash scripts/with-engine.sh tsx bench/install.ts [--size 256M] [--runs N] [--from-source | --executable]`.
  */
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -13,7 +13,7 @@ import type { WrittenImageRef } from '../fixtures/apps/index.js';
 import type { FactoryBuild } from '../fixtures/factory.js';
 import { createTestDevice, removeTree } from '../test/helpers/device.js';
 import {
-  aimLine, benchOptions, buildSizedFactory, directorySize, flushWrites, formatBytes, formatRatio, formatSeconds, measureOk, measureStartup, prepareCli,
+  aimLine, benchOptions, buildSizedFactory, directorySize, flushWrites, formatBytes, formatRatio, formatSeconds, measureOk, measureStartup, prepareCli, describeCli,
   printTable, runQuiet, summarize, withScratch, type CliCommand, type Measurement, type Summary,
 } from './lib.js';
 
@@ -161,10 +161,10 @@ async function pinDockerd(cores: number): Promise<() => Promise<void>> {
 }
 
 async function main(): Promise<void> {
-  const { size, runs, fromSource } = benchOptions('1G');
+  const { size, runs, cli: cliKind } = benchOptions('1G');
   const { parallel, cores } = installOptions();
   await withScratch('fioup-bench-install-', async (work) => {
-    const cli = await prepareCli(join(work, 'dist'), fromSource);
+    const cli = await prepareCli(join(work, 'dist'), cliKind);
     const factory = await buildSizedFactory(join(work, 'factory'), size, 'bench-install');
     const blobsDir = join(factory.dirs.apps, 'blobs');
     const images = imagesOf(factory);
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       formatBytes(s.readBytes), formatBytes(input), formatRatio(s.readBytes / input), formatBytes(s.peakRssBytes),
     ];
     printTable(
-      `install of ${images.length} images from a ${formatBytes(mediumSize)} medium (${fromSource ? 'CLI from source via tsx' : 'compiled CLI'}; ` +
+      `install of ${images.length} images from a ${formatBytes(mediumSize)} medium (${describeCli(cliKind)}; ` +
         `median of ${runs} cold run(s); ${process.env.FIOUP_TEST_ENGINE ?? 'docker'}, storage ${process.env.FIOUP_TEST_STORAGE_DRIVER ?? '?'}; ` +
         `${cores === undefined ? `${availableParallelism()} cores` : `dockerd and the tools on ${cores} core(s)`})`,
       ['tool', 'wall', 'vs docker load', 'vs load of same bytes', 'bytes read', 'input', 'read / input', 'peak RSS (client)'],

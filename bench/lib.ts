@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildFactory, scenarios, type FactoryBuild } from '../fixtures/factory.js';
 import { formatBytes } from '../lib/format.js';
+import { executableName } from '../scripts/package/node-runtimes.js';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -19,16 +20,32 @@ export const BENCH_DATA_ROOT = '/var/tmp';
 export type CliCommand = (...args: string[]) => string[];
 
 /**
- * The CLI as devices run it: compiled by `tsc -p tsconfig.build.json` into `outDir` (with a copy of package.json
- * and a link to node_modules beside it, the tree left untouched). `fromSource` runs cli/main.ts through tsx
- * instead, as the tests do, which costs about 30 MB of RSS and a second or more at start-up.
+ * How a benchmark runs the CLI: `compiled`, by `tsc -p tsconfig.build.json` into `outDir` (with a copy of
+ * package.json and a link to node_modules beside it, the tree left untouched); `executable`, the self-contained x64
+ * executable devices run (built if its bundled script changed); `source`, cli/main.ts through tsx as the tests run
+ * it, which costs about 30 MB of RSS and a second or more at start-up.
  */
-export async function prepareCli(outDir: string, fromSource: boolean): Promise<CliCommand> {
-  if (fromSource) return (...args) => [process.execPath, '--import', 'tsx', join(repoRoot, 'cli/main.ts'), ...args];
+export type CliKind = 'compiled' | 'executable' | 'source';
+
+export const describeCli = (kind: CliKind): string =>
+  ({ compiled: 'node dist/cli/main.js', executable: 'the x64 executable', source: 'CLI from source via tsx' })[kind];
+
+export async function prepareCli(outDir: string, kind: CliKind): Promise<CliCommand> {
+  if (kind === 'source') return (...args) => [process.execPath, '--import', 'tsx', join(repoRoot, 'cli/main.ts'), ...args];
+  if (kind === 'executable') {
+    const binary = await prepareExecutable();
+    return (...args) => [binary, ...args];
+  }
   await runQuiet([process.execPath, join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', outDir]);
   await copyFile(join(repoRoot, 'package.json'), join(outDir, 'package.json'));
   await symlink(join(repoRoot, 'node_modules'), join(outDir, 'node_modules'));
   return (...args) => [process.execPath, join(outDir, 'cli/main.js'), ...args];
+}
+
+/** The x64 executable, dist/package/fioup-offline-linux-x64 (scripts/package.ts caches it while its script is unchanged). */
+export async function prepareExecutable(): Promise<string> {
+  await runQuiet([process.execPath, join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, 'scripts/package.ts'), '--arch', 'x64', '--no-deb']);
+  return join(repoRoot, 'dist/package', executableName('x64'));
 }
 
 export interface Measurement {
@@ -140,20 +157,27 @@ export interface BenchOptions {
   size: number;
   /** Cold runs of each tool; tables show the median wall time. */
   runs: number;
-  /** Run the CLI from source through tsx rather than compiled. */
-  fromSource: boolean;
+  cli: CliKind;
 }
 
-/** `--size 256M` (default `defaultSize`), `--runs N` (default 1) and `--from-source` from the command line. */
+/**
+ * `--size 256M` (default `defaultSize`), `--runs N` (default 1), and `--executable` or `--from-source` (default: the
+ * compiled CLI) from the command line.
+ */
 export function benchOptions(defaultSize: string): BenchOptions {
   const { values } = parseArgs({
-    options: { size: { type: 'string', default: defaultSize }, runs: { type: 'string', default: '1' }, 'from-source': { type: 'boolean', default: false } },
+    options: {
+      size: { type: 'string', default: defaultSize }, runs: { type: 'string', default: '1' },
+      'from-source': { type: 'boolean', default: false }, executable: { type: 'boolean', default: false },
+    },
     // A benchmark may take options of its own (bench/install.ts: --parallel, --cores).
     strict: false,
   });
   const runs = Number(values.runs);
   if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError('--runs must be a positive integer');
-  return { size: parseSize(String(values.size)), runs, fromSource: values['from-source'] === true };
+  if (values['from-source'] && values.executable) throw new RangeError('--from-source or --executable, not both');
+  const cli: CliKind = values['from-source'] ? 'source' : values.executable ? 'executable' : 'compiled';
+  return { size: parseSize(String(values.size)), runs, cli };
 }
 
 const APPS = 4;

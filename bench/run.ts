@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --size 256M] [--runs N] [--from-source] [--parallel 1,2,3,4] [--cores 1] [--only NAME]...`: every benchmark, one after the
- * other, each in its own process (so that one's memory stays its own). `--size`, `--runs` and `--from-source` go
+ * `npm run bench [-- --size 256M] [--runs N] [--from-source | --executable] [--parallel 1,2,3,4] [--cores 1] [--only NAME]...`: every benchmark, one after the
+ * other, each in its own process (so that one's memory stays its own). `--size`, `--runs`, `--from-source` and `--executable` go
  * to the install and bundle-create benchmarks, whose default sizes are 1 GiB and 2 GiB; tuf-verify and startup
  * (the self-contained executable against node dist/cli/main.js) run with their own defaults.
  * A failing benchmark does not stop the others; the exit status says whether all of them ran.
@@ -34,13 +34,13 @@ function runBenchmark(file: string, args: string[]): Promise<number> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
-    size: { type: 'string' }, runs: { type: 'string' }, 'from-source': { type: 'boolean', default: false }, only: { type: 'string', multiple: true },
+    size: { type: 'string' }, runs: { type: 'string' }, 'from-source': { type: 'boolean', default: false }, executable: { type: 'boolean', default: false }, only: { type: 'string', multiple: true },
     parallel: { type: 'string' }, cores: { type: 'string' },
   } });
   const unknown = (values.only ?? []).filter((name) => !BENCHMARKS.some((benchmark) => benchmark.name === name));
   if (unknown.length > 0) throw new RangeError(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
   const options = [
-    ...(values.size ? ['--size', values.size] : []), ...(values.runs ? ['--runs', values.runs] : []), ...(values['from-source'] ? ['--from-source'] : []),
+    ...(values.size ? ['--size', values.size] : []), ...(values.runs ? ['--runs', values.runs] : []), ...(values['from-source'] ? ['--from-source'] : []), ...(values.executable ? ['--executable'] : []),
     ...(values.parallel ? ['--parallel', values.parallel] : []), ...(values.cores ? ['--cores', values.cores] : []),
   ];
   const selected = BENCHMARKS.filter((benchmark) => !values.only || values.only.includes(benchmark.name));

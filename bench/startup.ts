@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sampleApps } from '../fixtures/apps/index.js';
 import { buildFactory, scenarios } from '../fixtures/factory.js';
-import { executableName } from '../scripts/package/node-runtimes.js';
-import { aimLine, formatBytes, formatRatio, formatSeconds, measureOk, prepareCli, printTable, repoRoot, runQuiet, summarize, withScratch, type Summary } from './lib.js';
+import { aimLine, formatBytes, formatRatio, formatSeconds, measureOk, prepareCli, prepareExecutable, printTable, summarize, withScratch, type Summary } from './lib.js';
 
 const HELP_AIM_MS = 300;
 
@@ -20,9 +19,8 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError('--runs must be a positive integer');
   await withScratch('fioup-bench-startup-', async (scratch) => {
     console.log('building the x64 executable (cached when the bundled script did not change)...');
-    await runQuiet([process.execPath, join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, 'scripts/package.ts'), '--arch', 'x64', '--no-deb']);
-    const binary = join(repoRoot, 'dist/package', executableName('x64'));
-    const dist = await prepareCli(join(scratch, 'dist'), false);
+    const binary = await prepareExecutable();
+    const dist = await prepareCli(join(scratch, 'dist'), 'compiled');
     const config = await smallDevice(scratch);
 
     const tools: { name: string; argv: (...args: string[]) => string[] }[] = [
