@@ -37,7 +37,7 @@ type PlatformBlobs = Map<string, number>;
  * ContentVerificationError (70).
  */
 export async function describeContent(medium: Medium, offered: readonly OfferedTarget[]): Promise<MediumContent> {
-  const store = new AppStore(medium);
+  const store = AppStore.of(medium);
   const appDirectories = new Set<string>();
   const reachedBlobs = new Set<string>();
   const apps = new Map<string, Map<string, PlatformBlobs>>();

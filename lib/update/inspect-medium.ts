@@ -64,7 +64,7 @@ export async function evaluateMedium(
  * components and digests are hex.
  */
 export async function collectMediumPresence(medium: Medium, apps: Iterable<AppUri>, commits: Iterable<string>, platform?: Platform): Promise<MediumPresence> {
-  const store = new AppStore(medium);
+  const store = AppStore.of(medium);
   const presentApps = new Set<string>();
   const withoutPlatform = new Set<string>();
   for (const app of apps) {

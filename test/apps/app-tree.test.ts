@@ -71,9 +71,25 @@ describe('buildAppTree', () => {
     assert.ok(digests.includes(baseLayer));
   });
 
+  test("a medium's app store walks each tree once: the install asking after the selection reads nothing more", async () => {
+    const copy = await damagedCopy();
+    const appStore = AppStore.of(copy.medium);
+    assert.equal(AppStore.of(copy.medium), appStore);
+    const reads: string[] = [];
+    for (const method of ['stat', 'readFile', 'open'] as const) {
+      const original = copy.medium[method].bind(copy.medium) as (...args: unknown[]) => unknown;
+      Object.assign(copy.medium, { [method]: (...args: unknown[]) => (reads.push(String(args[0])), original(...args)) });
+    }
+    const first = await appStore.readTree(copy.uri, amd64);
+    const walked = reads.length;
+    assert.ok(walked > 0);
+    assert.equal(await appStore.readTree(copy.uri, amd64), first);
+    assert.equal(reads.length, walked);
+  });
+
   test('an app absent from the medium is content missing (exit 8)', async () => {
     const absent = parseAppUri(`hub.foundries.io/acme/other@sha256:${'1'.repeat(64)}`, 'test');
-    await assert.rejects(new AppStore(store.medium).readTree(absent, amd64), (error: Error) =>
+    await assert.rejects(AppStore.of(store.medium).readTree(absent, amd64), (error: Error) =>
       error instanceof ContentMissingError && exitCodeForError(error) === 8 && error.message.includes('other'));
   });
 

@@ -41,7 +41,7 @@ class AppsInstall implements PartInstall {
   private readonly loadedImages: string[] = [];
 
   constructor(private readonly part: AppsPart, private readonly context: InstallContext) {
-    this.appStore = new AppStore(context.medium);
+    this.appStore = AppStore.of(context.medium);
   }
 
   /** The hash chain of every app to install, down to the image manifests; configs and layers are hashed while they load. */
