@@ -67,12 +67,13 @@ export async function collectMediumPresence(medium: Medium, apps: Iterable<AppUr
   const store = AppStore.of(medium);
   const presentApps = new Set<string>();
   const withoutPlatform = new Set<string>();
-  for (const app of apps) {
-    const key = appPresenceKey(app);
-    if (presentApps.has(key) || !(await store.holds(app))) continue;
+  const byKey = new Map([...apps].map((app) => [appPresenceKey(app), app]));
+  // The apps' trees are read side by side: each is many small reads, and the install uses the trees read here.
+  await Promise.all([...byKey].map(async ([key, app]) => {
+    if (!(await store.holds(app))) return;
     presentApps.add(key);
     if (platform && !(await store.offersPlatform(app, platform))) withoutPlatform.add(key);
-  }
+  }));
   const presentCommits = new Set<string>();
   for (const commit of commits) {
     if (!presentCommits.has(commit) && (await mediumHasCommit(medium, commit))) presentCommits.add(commit);
