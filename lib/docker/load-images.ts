@@ -25,7 +25,7 @@ export interface LoadImagesOptions {
 export async function loadImagesConcurrently(
   engine: DockerEngine, images: readonly ImageToLoad[], blobs: ImageBlobs, options: LoadImagesOptions,
 ): Promise<ImageLoadResult[]> {
-  const waitsFor = images.map((_image, index) => (process.env.NOWAIT ? [] : registrarsOf(images, index)));
+  const waitsFor = images.map((_image, index) => registrarsOf(images, index));
   const done = images.map(() => false);
   const started = images.map(() => false);
   const results: ImageLoadResult[] = [];
