@@ -9,8 +9,9 @@ import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sampleApps } from '../fixtures/apps/index.js';
-import { buildFactory, scenarios, type FactoryBuild } from '../fixtures/factory.js';
-import { damageZipEntry, deeplyNestedJson, padTargets, writeCrowdedTar } from '../fixtures/hostile.js';
+import { writeDeviceConfig } from '../fixtures/device/sota-toml.js';
+import { buildFactory, scenarios } from '../fixtures/factory.js';
+import { damageZipEntry, deeplyNestedJson, padTargets, writeCrowdedTar, writeCrowdedZip } from '../fixtures/hostile.js';
 import { formatBytes, formatRatio, formatSeconds, measure, parseSize, prepareCli, printTable, repoRoot, runQuiet, withScratch, type CliCommand, type Measurement } from './lib.js';
 
 interface HostileCase {
@@ -53,19 +54,20 @@ async function hostileCases(scratch: string, entries: number, targetsSize: numbe
     ...(versionOnly ? { tuf: { rootVersion: 4, rotations: { root: [3] }, snapshotDescribesTargets: 'version' as const } } : {}),
   }));
   const [full, versionOnly] = await Promise.all([build('factory', false), build('factory-version-only', true)]);
-  const config = await deviceConfig(scratch, full);
+  const config = await writeDeviceConfig(scratch, full);
   const cases: HostileCase[] = [];
   const crowded = join(scratch, 'crowded.tar');
   await writeCrowdedTar(crowded, full.dirs.medium, entries);
   cases.push({ name: `tar, ${entries} entries`, medium: crowded, config });
   const crowdedZip = join(scratch, 'crowded.zip');
-  execFileSync('python3', ['-c', CROWDED_ZIP, crowdedZip, full.dirs.medium, String(entries)]);
+  writeCrowdedZip(crowdedZip, full.dirs.medium, entries);
   cases.push({ name: `zip, ${entries} entries`, medium: crowdedZip, config });
-  for (const [factory, says] of [[versionOnly, 'version'], [full, 'length']] as const) {
+  const versionOnlyConfig = await writeDeviceConfig(join(scratch, 'device-version'), versionOnly);
+  for (const [factory, says, deviceConfig] of [[versionOnly, 'version', versionOnlyConfig], [full, 'length', config]] as const) {
     const medium = join(scratch, `padded-${says}`);
     await cp(factory.dirs.medium, medium, { recursive: true });
     await padTargets(join(medium, 'tuf'), targetsSize);
-    cases.push({ name: `unsigned ${formatBytes(targetsSize)} targets.json, snapshot names its ${says}`, medium, config: await deviceConfig(join(scratch, `device-${says}`), factory) });
+    cases.push({ name: `unsigned ${formatBytes(targetsSize)} targets.json, snapshot names its ${says}`, medium, config: deviceConfig });
   }
   const nested = join(scratch, 'nested');
   await cp(full.dirs.medium, nested, { recursive: true });
@@ -73,38 +75,11 @@ async function hostileCases(scratch: string, entries: number, targetsSize: numbe
   cases.push({ name: 'timestamp.json nested 32,000 deep', medium: nested, config });
   for (const damage of ['crc', 'local-header'] as const) {
     const zip = join(scratch, `damaged-${damage}.zip`);
-    execFileSync('python3', ['-c', CROWDED_ZIP, zip, full.dirs.medium, '0']);
+    writeCrowdedZip(zip, full.dirs.medium, 0);
     await damageZipEntry(zip, 'tuf/timestamp.json', damage);
     cases.push({ name: `zip, timestamp.json with a bad ${damage === 'crc' ? 'CRC' : 'local header'}`, medium: zip, config });
   }
   return cases;
-}
-
-/** A zip of the medium (stored) followed by empty entries: `python3 -c CROWDED_ZIP <zip> <medium> <count>`. */
-const CROWDED_ZIP = `
-import os, sys, zipfile
-path, medium, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED, allowZip64=True) as archive:
-    for top, _, names in sorted(os.walk(medium)):
-        for name in sorted(names):
-            full = os.path.join(top, name)
-            archive.write(full, os.path.relpath(full, medium))
-    for index in range(count):
-        name = '%064x' % index
-        archive.writestr('ostree_repo/objects/%s/%s.file' % (name[:2], name[2:]), b'')
-`;
-
-async function deviceConfig(directory: string, factory: FactoryBuild): Promise<string> {
-  await mkdir(directory, { recursive: true });
-  await cp(factory.dirs.deviceRoots, join(directory, 'roots', factory.device.type), { recursive: true });
-  const file = join(directory, 'sota.toml');
-  await writeFile(file, [
-    '[provision]', `primary_ecu_hardware_id = "${factory.device.hardwareId}"`,
-    '[pacman]', `tags = "${factory.device.tag}"`, `compose_apps_root = "${join(directory, 'compose-apps')}"`,
-    '[storage]', `path = "${join(directory, 'var-sota')}"`,
-    '[offline]', `roots_dir = "${join(directory, 'roots')}"`, `device_type = "${factory.device.type}"`, 'ostree = false', '',
-  ].join('\n'));
-  return file;
 }
 
 /** The CLI of another commit, compiled from `git archive` with this tree's node_modules. */

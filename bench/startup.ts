@@ -5,10 +5,11 @@
  * self-contained executable. `--runs N` (default 10): the table shows the median wall time and the largest peak RSS.
  * Aims: the executable's `--help` within 0.3 s, and (issue 16) within 1.5x `node -e 0`.
  */
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sampleApps } from '../fixtures/apps/index.js';
+import { writeDeviceConfig } from '../fixtures/device/sota-toml.js';
 import { buildFactory, scenarios } from '../fixtures/factory.js';
 import { NODE_RUNTIMES } from '../scripts/package/node-runtimes.js';
 import { makeExecutable } from '../scripts/package/sea.js';
@@ -81,16 +82,7 @@ async function smallDevice(scratch: string): Promise<{ file: string; medium: str
     seed: 'startup',
     targets: [{ hardwareIds: ['amd64-linux'], version: 1, apps: [sampleApps.tiny('startup', 1)] }],
   }));
-  const device = join(scratch, 'device');
-  await mkdir(device, { recursive: true });
-  await cp(factory.dirs.deviceRoots, join(device, 'roots', factory.device.type), { recursive: true });
-  const file = join(device, 'sota.toml');
-  await writeFile(file, [
-    '[provision]', `primary_ecu_hardware_id = "${factory.device.hardwareId}"`,
-    '[pacman]', `tags = "${factory.device.tag}"`, `compose_apps_root = "${join(device, 'compose-apps')}"`,
-    '[storage]', `path = "${join(device, 'var-sota')}"`,
-    '[offline]', `roots_dir = "${join(device, 'roots')}"`, `device_type = "${factory.device.type}"`, 'ostree = false', '',
-  ].join('\n'));
+  const file = await writeDeviceConfig(join(scratch, 'device'), factory);
   return { file, medium: factory.dirs.medium };
 }
 

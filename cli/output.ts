@@ -30,6 +30,11 @@ export interface OutputStream {
  * terminal as escape sequences. With `--json`, stdout carries only JSON (progress as NDJSON events with their time,
  * the result as the last document); human text goes to stderr. Without it, results go to stdout.
  */
+/** The --json document of a failure, on one line. */
+export function errorJsonLine(code: number, kind: string | undefined, message: string): string {
+  return jsonLine({ error: { code, kind, message } });
+}
+
 export class Output {
   /** Colours of the result text (stdout). */
   readonly paint: ChalkInstance;
@@ -97,7 +102,7 @@ export class Output {
     this.view.end();
     this.stderr.write(`${fitted(this.stderr, `${this.paintMessages.red('error:')} ${escapeControls(message)}`)}\n`);
     if (options.detail && this.verbose) this.stderr.write(`${escapeControls(options.detail)}\n`);
-    if (this.json && options.code !== undefined) this.stdout.write(jsonLine({ error: { code: options.code, kind: options.kind, message } }));
+    if (this.json && options.code !== undefined) this.stdout.write(errorJsonLine(options.code, options.kind, message));
   }
 
   progress = (event: ProgressEvent): void => {

@@ -8,7 +8,8 @@ import { currentCommand } from './commands/current.js';
 import { installCommand } from './commands/install.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
-import { escapeControls, jsonLine } from './terminal.js';
+import { errorJsonLine } from './output.js';
+import { escapeControls } from './terminal.js';
 
 export const PROGRAM = 'fioup-offline';
 export const SUMMARY = 'Offline updates of Compose Apps and OSTree rootfs from a USB medium.';
@@ -57,7 +58,7 @@ export function cliParser(args: readonly string[], width = asksForHelp(args) ? M
       const mistyped = args.find((arg) => !arg.startsWith('-') && arg !== 'bundle');
       const text = given.startsWith('Did you mean') ? `unknown command '${mistyped}'. ${given}` : given;
       process.stderr.write(`Usage: ${PROGRAM} <command> [options]   (${PROGRAM} <command> --help for details)\nerror: ${escapeControls(text)}\n`);
-      if (args.includes('--json')) process.stdout.write(jsonLine({ error: { code: ExitCode.usage, kind: 'UsageError', message: text } }));
+      if (args.includes('--json')) process.stdout.write(errorJsonLine(ExitCode.usage, 'UsageError', text));
       process.exit(ExitCode.usage);
     });
 }

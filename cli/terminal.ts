@@ -4,17 +4,19 @@
  * invisible formatting characters that reorder or hide text (bidi overrides and isolates, zero-width characters).
  * Newlines and tabs are kept where text may span lines (messages); single-line text escapes them too.
  */
-// eslint-disable-next-line no-control-regex
-const UNSAFE_MULTILINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/g;
-// eslint-disable-next-line no-control-regex
-const UNSAFE_LINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/g;
+/** DEL, the C1 controls and the formatting characters: unsafe everywhere, JSON.stringify leaving them raw. */
+const BEYOND_C0 = '\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2069\\ufeff';
+const UNSAFE_MULTILINE = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f${BEYOND_C0}]`, 'g');
+const UNSAFE_LINE = new RegExp(`[\\u0000-\\u001f${BEYOND_C0}]`, 'g');
 /** The characters JSON.stringify leaves raw that a terminal acts on (it escapes C0 itself). */
-const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/g;
+const UNSAFE_IN_JSON = new RegExp(`[${BEYOND_C0}]`, 'g');
+
+const unicodeEscape = (code: number): string => `\\u${code.toString(16).padStart(4, '0')}`;
 
 /** `\x1b` for a C0/C1 control, `\u202e` for the others: visible, and unambiguous to whoever reads the output. */
 function visible(character: string): string {
   const code = character.charCodeAt(0);
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : unicodeEscape(code);
 }
 
 /** Text for the terminal: every unsafe character shown as an escape; newlines and tabs kept unless `singleLine`. */
@@ -27,7 +29,7 @@ export function escapeControls(text: string, options: { singleLine?: boolean } =
  * characters it leaves raw are written as \u escapes too, which keeps the document valid and its values the same.
  */
 export function jsonLine(document: unknown): string {
-  return `${JSON.stringify(document).replace(UNSAFE_IN_JSON, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+  return `${JSON.stringify(document).replace(UNSAFE_IN_JSON, (character) => unicodeEscape(character.charCodeAt(0)))}\n`;
 }
 
 /** Fields of result documents whose text spans lines by design (error messages, log tails); all others are single-line. */

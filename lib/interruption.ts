@@ -24,7 +24,6 @@ export function afterInterruption(command: string, at: InterruptedAt): string {
       if (at.current === clean || (at.done.has(finish) && at.current !== finish)) {
         return "run interrupted while it removed what the previous target used: the new target is current; run 'fioup-offline run' again to finish the clean-up";
       }
-      if (at.current === undefined && at.done.size === 0) return "run interrupted before it changed anything; run 'fioup-offline run' again";
       if (at.current === finish) return "run interrupted while it recorded the new target; run 'fioup-offline run' again to complete it";
       return at.current === mark || at.done.has(mark)
         ? `run interrupted${where}: the switch to the new target is half done, some apps may be stopped; run 'fioup-offline run' again: it resumes the switch (and rolls back if the new apps fail)`

@@ -70,7 +70,7 @@ export async function checkArchiveDestination(destination: string, format: 'tar'
 }
 
 /** The paths an unfinished directory write claimed; none when there is no claim. */
-export async function readWriteClaim(root: string): Promise<string[]> {
+async function readWriteClaim(root: string): Promise<string[]> {
   const path = join(root, WRITE_CLAIM);
   const info = await lstatIfPresent(path);
   if (!info) return [];
@@ -168,7 +168,7 @@ function alreadyABundle(destination: string, manifest: ManifestRecord): UsageErr
 }
 
 /** What is at a path, for messages: "a file of 1.2 MiB", "a block device (7:3)", "a symbolic link to /home/me". */
-export async function describeEntry(path: string, info: Stats): Promise<string> {
+async function describeEntry(path: string, info: Stats): Promise<string> {
   if (info.isFile()) return `a file of ${formatBytes(info.size)}`;
   if (info.isDirectory()) return 'a directory';
   if (info.isSymbolicLink()) return `a symbolic link to ${await readlink(path).catch(() => '(unreadable)')}`;

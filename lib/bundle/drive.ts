@@ -3,7 +3,7 @@ import { access, realpath, stat } from 'node:fs/promises';
 import { MediumNotFoundError, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { listBlockDevices, type BlockDevice } from '../fs/block-devices.js';
-import { readMounts, type MountEntry } from '../fs/mounts.js';
+import { mountContaining, readMounts, type MountEntry } from '../fs/mounts.js';
 
 /** A whole disk as the host sees it, with the file systems of its partitions that are mounted. */
 export interface DriveInfo {
@@ -118,12 +118,6 @@ async function namedDrive(spec: string, mounts: readonly MountEntry[], listDrive
   const mountPoint = mountPoints[0]!;
   await refuseSystemDisk(spec, mountPoint, listDrives);
   return { mountPoint, device };
-}
-
-/** The mount point of the file system that holds `path` (a real path): the longest mount target above it. */
-function mountContaining(path: string, mounts: readonly MountEntry[]): string | undefined {
-  const above = mounts.map((mount) => mount.target).filter((target) => target === '/' || path === target || path.startsWith(`${target}/`));
-  return above.sort((a, b) => b.length - a.length)[0];
 }
 
 /** Whatever file system is named, the disk it lies on must not hold the running system (/, /boot, /usr, /var, /home...). */

@@ -1,7 +1,7 @@
-import { readFileSync, statSync, statfsSync } from 'node:fs';
+import { readFileSync, statSync, statfsSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatBytes } from '../format.js';
-import { parseMountTable } from './mounts.js';
+import { mountContaining, parseMountTable } from './mounts.js';
 
 /** What a filesystem holds and has left, in bytes and inodes, as statfs(2) tells it. */
 export interface FilesystemUsage {
@@ -22,10 +22,13 @@ export interface FilesystemUsage {
 
 /** `path`, or its deepest ancestor that exists when it does not exist yet (yet to be created). */
 export function nearestExistingPath(path: string): string {
+  return nearestExisting(path).path;
+}
+
+function nearestExisting(path: string): { path: string; stats: Stats } {
   for (let current = path; ; current = dirname(current)) {
     try {
-      statSync(current);
-      return current;
+      return { path: current, stats: statSync(current) };
     } catch (error) {
       if (!['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '') || dirname(current) === current) throw error;
     }
@@ -34,12 +37,15 @@ export function nearestExistingPath(path: string): string {
 
 /** The usage of the filesystem that holds `path` (or would hold it, once created). */
 export function filesystemUsage(path: string): FilesystemUsage {
-  const existing = nearestExistingPath(path);
-  const fs = statfsSync(existing);
+  const existing = nearestExisting(path);
+  const fs = statfsSync(existing.path);
   return {
-    path: existing,
-    mountPoint: mountPointOf(existing),
-    device: statSync(existing).dev,
+    path: existing.path,
+    // Looked up in the mount table only when a message names it: the load guard asks for the usage every few MiB.
+    get mountPoint() {
+      return mountPointOf(existing.path);
+    },
+    device: existing.stats.dev,
     bytesTotal: fs.blocks * fs.bsize,
     bytesUsed: (fs.blocks - fs.bfree) * fs.bsize,
     bytesAvailable: fs.bavail * fs.bsize,
@@ -63,6 +69,5 @@ function mountPointOf(path: string): string {
   } catch {
     return '/';
   }
-  const inside = (target: string) => target === '/' || path === target || path.startsWith(`${target}/`);
-  return parseMountTable(table).map((entry) => entry.target).filter(inside).reduce((longest, target) => (target.length > longest.length ? target : longest), '/');
+  return mountContaining(path, parseMountTable(table)) ?? '/';
 }

@@ -20,6 +20,12 @@ export function parseMountTable(text: string): MountEntry[] {
     });
 }
 
+/** The mount point of the file system that holds `path` (a real path): the longest mount target above it. */
+export function mountContaining(path: string, mounts: readonly MountEntry[]): string | undefined {
+  const above = mounts.map((mount) => mount.target).filter((target) => target === '/' || path === target || path.startsWith(`${target}/`));
+  return above.sort((a, b) => b.length - a.length)[0];
+}
+
 function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pumpHashing } from '../bundle/hashing.js';
 import { ContentVerificationError, OstreeCommandError } from '../errors.js';
 import { commitObjectPath, mediumCommitObjectPath, OSTREE_REPO_DIRECTORY } from '../medium/layout.js';
 import type { Medium } from '../medium/medium.js';
@@ -53,21 +53,10 @@ async function pullOverLoopback(repo: string, medium: Medium, commit: string): P
   }
 }
 
-/** The sha256 of a stream, and its length. */
-async function sha256Of(stream: AsyncIterable<unknown>): Promise<{ hex: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { hex: hash.digest('hex'), size };
-}
-
 /** For a dry run: the commit object on the medium hashes to the commit (its sha256 is its name); its size. */
 export async function verifyMediumCommit(medium: Medium, commit: string): Promise<number> {
-  const { hex, size } = await sha256Of(await medium.open(mediumCommitObjectPath(commit)));
-  if (hex !== commit) throw new ContentVerificationError(`rootfs commit ${commit}: its commit object on ${medium.description} hashes to ${hex}`);
+  const { sha256, size } = await pumpHashing(await medium.open(mediumCommitObjectPath(commit)));
+  if (sha256 !== commit) throw new ContentVerificationError(`rootfs commit ${commit}: its commit object on ${medium.description} hashes to ${sha256}`);
   return size;
 }
 
@@ -77,7 +66,7 @@ export async function verifyMediumCommit(medium: Medium, commit: string): Promis
  */
 async function verifyCommitObject(repo: string, commit: string): Promise<void> {
   const path = join(repo, commitObjectPath(commit));
-  const actual = (await sha256Of(createReadStream(path))).hex;
+  const actual = (await pumpHashing(createReadStream(path))).sha256;
   if (actual !== commit) {
     await rm(path, { force: true });
     throw new ContentVerificationError(`rootfs commit ${commit} pulled from the medium hashes to ${actual}: removed, nothing deployed`);

@@ -13,13 +13,13 @@ export interface SpaceNeed {
 }
 
 /** What `[pacman] storage_watermark` leaves an update on a filesystem: bytes and inodes up to that percentage. */
-export interface Allowance {
+interface Allowance {
   readonly bytes: number;
   /** Infinity on filesystems without an inode table. */
   readonly inodes: number;
 }
 
-export function allowanceOf(usage: FilesystemUsage, watermarkPercent: number): Allowance {
+function allowanceOf(usage: FilesystemUsage, watermarkPercent: number): Allowance {
   const share = (total: number, used: number) => Math.floor((total * watermarkPercent) / 100) - used;
   return {
     bytes: share(usage.bytesTotal, usage.bytesUsed),

@@ -25,7 +25,7 @@ const missingModule = (name: string) =>
   `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${name}' (not in the self-contained executable)`)}), { code: 'MODULE_NOT_FOUND' });`;
 
 /**
- * Modules left out of the binary, each replaced by a stand-in. The optional ones (the native modules, and
+ * Modules left out of the binary, each replaced by a stand-in. The optional ones (drivelist's native module, and
  * supports-color, which debug under docker-modem tries) fail to load as missing ones do: left as a `require` of the
  * outside instead, the first attempt would make Node print a warning about SEA require() on every command that
  * reaches Docker. What dockerode loads for features fioup-offline never uses, BuildKit sessions (its `session.js`,
@@ -33,7 +33,7 @@ const missingModule = (name: string) =>
  * them cost every command that reaches Docker its start-up time.
  */
 const STAND_INS: readonly { readonly filter: RegExp; readonly importer?: RegExp; readonly contents: (path: string) => string }[] = [
-  { filter: /^(drivelist|cpu-features|supports-color)$|\.node$/, contents: missingModule },
+  { filter: /^(drivelist|supports-color)$/, contents: missingModule },
   { filter: /^\.\/session$/, importer: /[\\/]dockerode[\\/]lib$/, contents: () => "module.exports = function () { throw new Error('BuildKit sessions are not part of fioup-offline'); };" },
   { filter: /^ssh2$/, contents: () => "exports.Client = class { constructor() { throw new Error('DOCKER_HOST=ssh:// is not supported by the self-contained fioup-offline: use the engine\\'s unix socket'); } };" },
 ];
@@ -42,20 +42,16 @@ const standIns: Plugin = {
   name: 'stand-ins',
   setup(plugin) {
     for (const [index, { filter, importer }] of STAND_INS.entries()) {
-      plugin.onResolve({ filter }, (args) => (importer && !importer.test(args.resolveDir) ? undefined : { path: `${index}:${args.path}`, namespace: 'stand-in' }));
+      plugin.onResolve({ filter }, (args) => (importer && !importer.test(args.resolveDir) ? undefined : { path: args.path, namespace: 'stand-in', pluginData: index }));
     }
-    plugin.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => {
-      const [index, path] = [Number(args.path.slice(0, args.path.indexOf(':'))), args.path.slice(args.path.indexOf(':') + 1)];
-      return { contents: STAND_INS[index]!.contents(path), loader: 'js' };
-    });
+    plugin.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => ({ contents: STAND_INS[args.pluginData as number]!.contents(args.path), loader: 'js' }));
   },
 };
 
 /**
  * The CLI as one CommonJS script, what a Single Executable Application runs: no top-level await, no import.meta,
- * no require of anything but Node's own modules. The native modules are left out (STAND_INS): drivelist
- * (the host falls back to lsblk), and the native halves of ssh2 (cpu-features, its sshcrypto binding), which it
- * replaces with JavaScript when they are missing.
+ * no require of anything but Node's own modules. What has native parts is left out (STAND_INS): drivelist (the
+ * host falls back to lsblk) and ssh2.
  */
 export async function bundleCli(entry: string, outfile: string, info: BuildInfo): Promise<void> {
   const result = await build({

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { createTestDevice, projectContainers, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+import { createTestDevice, exists, projectContainers, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 import { hostDirectoryPart, readReport, reportFiles, validateReport } from '../helpers/reports.js';
 import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
 import { unitCommandArguments } from '../helpers/units.js';
@@ -223,7 +223,3 @@ describe('USB auto-install of a rootfs update: reboot requested, finished after 
     }
   });
 });
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/facto
 import { acquireDeviceLock } from '../../lib/device/lock.js';
 import { ExitCode } from '../../lib/exit-codes.js';
 import { repoRoot } from '../helpers/cli.js';
-import { createTestDevice, removeTree } from '../helpers/device.js';
+import { createTestDevice, flockFree, removeTree } from '../helpers/device.js';
 
 /**
  * The two races of issue 17, item 2, against the flock(2) locks: a lock file left by a power cut whose pid belongs to
@@ -45,11 +45,6 @@ async function leave(path: string, leftover: Leftover): Promise<void> {
   if (leftover === 'absent') return rm(path, { force: true });
   const content = { 'pid of a live process': `${bystander.pid}\n`, 'pid of a dead process': `${deadPid}\n`, 'empty': '', 'garbage': 'x\u0000\n' }[leftover];
   await writeFile(path, content);
-}
-
-/** Whether util-linux's flock(1) could lock `path` now: what the kernel says, whatever the file holds. */
-function flockFree(path: string): Promise<boolean> {
-  return new Promise((resolve) => execFile('flock', ['-n', path, 'true'], (error) => resolve(!error)));
 }
 
 class Contender {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { acquireAkliteLock, acquireDeviceLock, acquireUpdateLocks } from '../../lib/device/lock.js';
 import { LockedError } from '../../lib/errors.js';
 import { repoRoot } from '../helpers/cli.js';
+import { flockFree } from '../helpers/device.js';
 
 /** Another process holding the lock, as another fioup-offline (or aktualizr-lite) would. */
 async function holder(kind: 'device' | 'aklite', path: string): Promise<ChildProcess> {
@@ -21,11 +22,6 @@ async function killed(child: ChildProcess): Promise<void> {
   const closed = once(child, 'close');
   child.kill('SIGKILL');
   await closed;
-}
-
-/** What the kernel says, asked with util-linux's flock(1): true when `path` can be locked now. */
-function flockFree(path: string): Promise<boolean> {
-  return new Promise((resolve) => execFile('flock', ['-n', path, 'true'], (error) => resolve(!error)));
 }
 
 describe('locks: flock(2) held for exactly as long as the process lives', () => {

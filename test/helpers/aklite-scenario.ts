@@ -7,7 +7,7 @@ import { runTool } from '../../fixtures/oci/tools.js';
 import type { FetchedAppsField } from '../../fixtures/tuf/targets.js';
 import { removeDevice } from '../rootfs/helpers.js';
 import { bootloaderEnv, type BootloaderEnv } from './bootloader-env.js';
-import type { CliResult } from './cli.js';
+import { lastJsonDocument, type CliResult } from './cli.js';
 import { projectContainers, removeComposeProjects } from './device.js';
 import { copyMedium, ostreeTestDevice, removeAppFromMedium, type OstreeTestDevice } from './lmp-device.js';
 
@@ -130,7 +130,7 @@ export class Scenario {
   async current(): Promise<{ name: string; version?: number; ostreeHash: string; initial: boolean; apps: { name: string; on: boolean }[] }> {
     const result = await this.cli(['current', '--json']);
     assert.equal(result.code, 0, result.stderr);
-    return JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+    return lastJsonDocument(result.stdout);
   }
 
   /** The device reboots and boots the deployment of `version`'s commit (or of `commit`). */

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -106,4 +107,10 @@ export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv } = 
 export async function processState(pid: number): Promise<string | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   return /\) (\w)/.exec(stat)?.[1];
+}
+
+/** Waits (up to `timeoutMs`) for a command started with FIOUP_OFFLINE_STOP_AT to stop itself; its state letter then. */
+export async function waitForStop(pid: number, timeoutMs = 30_000): Promise<string | undefined> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline && (await processState(pid)) !== 'T';) await sleep(25);
+  return processState(pid);
 }

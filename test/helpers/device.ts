@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -84,8 +84,13 @@ export async function projectContainers(project: string): Promise<Map<string, Ru
  * this before and after: other test files load their own images into the same dockerd at the same time.
  */
 export async function factoryImagesInDocker(factory: Pick<FactoryBuild, 'apps'>): Promise<string[]> {
-  const ours = new Set(factory.apps.flatMap((app) => app.images.flatMap((image) => Object.values(image.platforms).map((platform) => platform.configDigest))));
+  const ours = factoryImageIds(factory);
   return (await new Docker().listImages({ all: true })).map((image) => image.Id).filter((id) => ours.has(id)).sort();
+}
+
+/** The Docker image ids (config digests) of every image of the factory's apps, any platform. */
+export function factoryImageIds(factory: Pick<FactoryBuild, 'apps'>): Set<string> {
+  return new Set(factory.apps.flatMap((app) => app.images.flatMap((image) => Object.values(image.platforms).map((platform) => platform.configDigest))));
 }
 
 async function dockerLogs(containerId: string): Promise<string> {
@@ -105,4 +110,13 @@ export async function waitForLog(containerId: string, text: string): Promise<str
 
 export async function removeTree(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+/** Whether util-linux's flock(1) could lock `path` now: what the kernel says, whatever the file holds. */
+export function flockFree(path: string): Promise<boolean> {
+  return new Promise((resolve) => execFile('flock', ['-n', path, 'true'], (error) => resolve(!error)));
 }

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import Docker from 'dockerode';
 import type { FactoryBuild } from '../../fixtures/factory.js';
-import type { TestDevice } from './device.js';
+import { factoryImageIds, type TestDevice } from './device.js';
 
 /**
  * What an update leaves on a test device, in a form two runs can be compared by: the Docker images of the factory
@@ -18,8 +18,9 @@ export interface DeviceSnapshot {
   readonly files: string[];
 }
 
-export async function deviceSnapshot(device: TestDevice, factory: Pick<FactoryBuild, 'apps'>, projects: readonly string[], docker = new Docker()): Promise<DeviceSnapshot> {
-  const ours = new Set(factory.apps.flatMap((app) => app.images.flatMap((image) => Object.values(image.platforms).map((platform) => platform.configDigest))));
+export async function deviceSnapshot(device: TestDevice, factory: Pick<FactoryBuild, 'apps'>, projects: readonly string[]): Promise<DeviceSnapshot> {
+  const docker = new Docker();
+  const ours = factoryImageIds(factory);
   const images = (await docker.listImages({ all: true }))
     .filter((image) => ours.has(image.Id))
     .map((image) => `${image.Id} ${(image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>').sort().join(' ')}`)

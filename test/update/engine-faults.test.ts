@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AppSpec } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { processState, spawnCli } from '../helpers/cli.js';
+import { spawnCli, waitForStop } from '../helpers/cli.js';
 import { createTestDevice, removeTree, type TestDevice } from '../helpers/device.js';
 import { startPrivateEngine, type PrivateEngine } from '../helpers/private-engine.js';
 
@@ -65,8 +64,7 @@ describe('dockerd dies under install and run', () => {
   /** `run`, stopped just before its start step (the previous apps stopped, the new projects in place), dockerd killed there. */
   const runKillingEngineAtStart = async () => {
     const run = spawnCli(['run', '--config', device.configDir], { env: { ...engine.env, FIOUP_OFFLINE_STOP_AT: 'run:start' } });
-    for (let attempt = 0; attempt < 600 && (await processState(run.pid)) !== 'T'; attempt++) await sleep(50);
-    assert.equal(await processState(run.pid), 'T', 'the run stopped before its start step');
+    assert.equal(await waitForStop(run.pid), 'T', 'the run stopped before its start step');
     await engine.kill();
     process.kill(run.pid, 'SIGCONT');
     return run.done;

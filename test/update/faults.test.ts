@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AppSpec } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
 import { SeededRandom } from '../../fixtures/random.js';
-import { processState, spawnCli, type LiveCli } from '../helpers/cli.js';
+import { spawnCli, waitForStop, type LiveCli } from '../helpers/cli.js';
 import { createTestDevice, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 import { deviceSnapshot, type DeviceSnapshot } from '../helpers/snapshot.js';
 
@@ -85,8 +85,7 @@ describe('killed at random instants inside install and run, the rerun ends where
         const delay = Math.floor(((random.below(850) / 1000) * (durations.get(aimed) ?? 0)));
         // The command stops itself just before the aimed step; the delay runs from there.
         const cli = spawnCli([...args, '--config', device.configDir], { env: { FIOUP_OFFLINE_STOP_AT: `${command}:${aimed}` } });
-        for (let attempt = 0; attempt < 1200 && (await processState(cli.pid)) !== 'T'; attempt++) await sleep(25);
-        assert.equal(await processState(cli.pid), 'T', `${command} reached its ${aimed} step`);
+        assert.equal(await waitForStop(cli.pid), 'T', `${command} reached its ${aimed} step`);
         process.kill(cli.pid, 'SIGCONT');
         await sleep(delay);
         cli.kill();

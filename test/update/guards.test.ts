@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { createTestDevice, factoryImagesInDocker, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+import { processState } from '../helpers/cli.js';
+import { createTestDevice, exists, factoryImagesInDocker, flockFree, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
 
 const run = promisify(execFile);
@@ -109,19 +110,3 @@ describe('install guards', () => {
     });
   });
 });
-
-/** The state letter of /proc/<pid>/stat: R, S, T (stopped)... */
-async function processState(pid: number): Promise<string | undefined> {
-  if (!pid) return undefined;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return /\) (\w)/.exec(stat)?.[1];
-}
-
-/** Whether util-linux's flock(1) could lock `path` now. */
-async function flockFree(path: string): Promise<boolean> {
-  return run('flock', ['-n', path, 'true']).then(() => true, () => false);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleApps } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { createTestDevice, factoryImagesInDocker, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+import { createTestDevice, exists, factoryImagesInDocker, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 import { deviceSnapshot } from '../helpers/snapshot.js';
 
 const APP = 'leftover';
@@ -90,7 +90,3 @@ describe('what crashed commands leave is removed by the next install or run', ()
     assert.equal(images.length, 1);
   });
 });
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/facto
 import { runTool } from '../../fixtures/oci/tools.js';
 import { commitObjectPath } from '../../lib/medium/layout.js';
 import { lastJsonDocument } from '../helpers/cli.js';
-import { createTestDevice, projectContainers, removeComposeProjects, waitForLog } from '../helpers/device.js';
+import { createTestDevice, exists, projectContainers, removeComposeProjects, waitForLog } from '../helpers/device.js';
 import { copyMedium, ostreeTestDevice, removeCommitFromMedium, type OstreeTestDevice } from '../helpers/lmp-device.js';
 import { removeDevice } from '../rootfs/helpers.js';
 
@@ -33,10 +33,6 @@ function targets() {
 
 async function containerIds(project: string): Promise<string[]> {
   return [...(await projectContainers(project)).values()].map((container) => `${container.id} ${container.state}`).sort();
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
 }
 
 describe('OSTree rootfs updates through the CLI: install, reboot, run', () => {

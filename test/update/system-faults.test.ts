@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { statfsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AppSpec } from '../../fixtures/apps/index.js';
 import { buildFactory, scenarios, type FactoryBuild } from '../../fixtures/factory.js';
-import { processState, spawnCli } from '../helpers/cli.js';
-import { createTestDevice, factoryImagesInDocker, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
+import { spawnCli, waitForStop } from '../helpers/cli.js';
+import { createTestDevice, exists, factoryImagesInDocker, removeComposeProjects, removeTree, type TestDevice } from '../helpers/device.js';
 import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
 
 const APP = 'diskapp';
@@ -60,8 +59,7 @@ describe('the device filesystems fail', () => {
     try {
       // The install stops before staging (the space check passed), then the filesystem is filled.
       const cli = spawnCli(['install', '--src-dir', factory.dirs.medium, '--config', device.configDir], { env: { FIOUP_OFFLINE_STOP_AT: 'install:stage' } });
-      for (let attempt = 0; attempt < 600 && (await processState(cli.pid)) !== 'T'; attempt++) await sleep(50);
-      assert.equal(await processState(cli.pid), 'T', 'the install stopped before staging');
+      assert.equal(await waitForStop(cli.pid), 'T', 'the install stopped before staging');
       const filler = join(small.mountPoint, 'filler');
       try {
         execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M', 'status=none'], { stdio: 'ignore' });
@@ -163,8 +161,4 @@ function errorLine(stderr: string): string {
 function allowedInodes(path: string, watermarkPercent: number): number {
   const fs = statfsSync(path);
   return Math.floor((fs.files * watermarkPercent) / 100) - (fs.files - fs.ffree);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(() => true, (error: NodeJS.ErrnoException) => error.code !== 'ENOENT');
 }

@@ -122,9 +122,8 @@ class AppsInstall implements PartInstall {
       name: imageName(tree, image), tag: localImageTag(image.reference), manifest: image.manifest, config: image.config, layers: image.layers,
       ...(tree.layersMeta ? { announcedExpansion: new Map([...tree.layersMeta.layers].map(([digest, layer]) => [digest, layer.usage])) } : {}),
     })));
-    const absent = [];
-    for (const image of images) if (!(await env.engine.hasImage(image.config.digest))) absent.push(image.config.digest);
-    await new ImageLoadJournal(env.files.state).add(absent);
+    const present = await Promise.all(images.map((image) => env.engine.hasImage(image.config.digest)));
+    await new ImageLoadJournal(env.files.state).add(images.filter((_image, index) => !present[index]).map((image) => image.config.digest));
     const dockerRoot = await env.engine.rootDir();
     await loadImagesConcurrently(env.engine, images, this.appStore.blobs, {
       concurrency: env.config.parallelLoads,
