@@ -5,6 +5,7 @@ import { explainSystemError } from '../lib/fs/system-errors.js';
 import { afterInterruption } from '../lib/interruption.js';
 import { exitMeanings } from '../lib/report/exit-meanings.js';
 import { Output } from './output.js';
+import { wrapWords } from './terminal.js';
 
 /** Options every command takes. */
 export interface GlobalArgs {
@@ -76,20 +77,6 @@ const EPILOG_WIDTH = 74;
 export function exitCodesEpilog(codes: readonly ExitCodeValue[]): string {
   const sorted = [...new Set(codes)].sort((a, b) => a - b);
   const indent = Math.max(...sorted.map((code) => String(code).length)) + 4;
-  return ['Exit codes:', ...sorted.map((code) => wrap(`  ${String(code).padEnd(indent - 2)}${exitMeanings[code].meaning}`, indent))].join('\n');
+  return ['Exit codes:', ...sorted.map((code) => wrapWords(`  ${String(code).padEnd(indent - 2)}${exitMeanings[code].meaning}`, EPILOG_WIDTH, indent))].join('\n');
 }
 
-/** Words wrapped at EPILOG_WIDTH, continuation lines indented by `indent`. */
-function wrap(text: string, indent: number): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/(?<=\S) (?=\S)/)) {
-    if (line && line.length + 1 + word.length > EPILOG_WIDTH) {
-      lines.push(line);
-      line = ' '.repeat(indent) + word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  return [...lines, line].join('\n');
-}

@@ -105,25 +105,34 @@ function visibleWidth(text: string): number {
  * wrap it mid-word and flush left.
  */
 export function wrapToWidth(text: string, columns: number): string {
-  return text.split('\n').map((line) => (visibleWidth(line) <= columns ? line : wrapLine(line, columns))).join('\n');
+  return text.split('\n').map((line) => (visibleWidth(line) <= columns ? line : wrapWords(line, columns, line.length - line.trimStart().length + 2))).join('\n');
 }
 
-function wrapLine(line: string, columns: number): string {
-  const indent = ' '.repeat(Math.min(line.length - line.trimStart().length + 2, Math.floor(columns / 2)));
+/**
+ * `line` broken between words into lines of at most `columns`, each continuation indented by `indent` columns; the
+ * spaces between two words on one line are kept as they were (a table row keeps its padding), those at a break go.
+ */
+export function wrapWords(line: string, columns: number, indent: number): string {
+  const margin = ' '.repeat(Math.min(indent, Math.floor(columns / 2)));
   const pieces: string[] = [];
   let current = '';
-  for (const word of line.split(/(?<=\S) +(?=\S)/)) {
-    const candidate = current === '' ? word : `${current} ${word}`;
-    if (visibleWidth(candidate) <= columns) {
-      current = candidate;
-      continue;
-    }
-    if (current !== '') pieces.push(current);
-    current = `${indent}${word.trimStart()}`;
+  const place = (text: string) => {
+    current = text;
     while (visibleWidth(current) > columns) {
       const cut = cutAt(current, columns);
       pieces.push(current.slice(0, cut));
-      current = `${indent}${current.slice(cut)}`;
+      current = margin + current.slice(cut);
+    }
+  };
+  const [first = '', ...rest] = line.split(/((?<=\S) +(?=\S))/);
+  place(first);
+  for (let index = 0; index < rest.length; index += 2) {
+    const [gap, word] = [rest[index]!, rest[index + 1]!];
+    if (visibleWidth(current + gap + word) <= columns) {
+      current += gap + word;
+    } else {
+      pieces.push(current);
+      place(margin + word);
     }
   }
   return [...pieces, current].join('\n');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { escapeControls, fitToWidth, jsonLine, safeForTerminal, useColor, wrapToWidth } from '../../cli/terminal.js';
+import { escapeControls, fitToWidth, jsonLine, safeForTerminal, useColor, wrapToWidth, wrapWords } from '../../cli/terminal.js';
 import { C1_TERMINAL_ATTACK, TERMINAL_ATTACK } from '../../fixtures/hostile.js';
 
 // Every character a terminal acts on: C0 but newline and tab, DEL, C1, and the invisible formatting ones.
@@ -55,6 +55,14 @@ describe('text for the terminal', () => {
     assert.ok(wrapped.slice(1).every((line) => line.startsWith('  ')), 'continuations are indented');
     assert.equal(wrapped.join('').replace(/ /g, ''), text.replace(/ /g, ''), 'nothing lost');
     assert.equal(wrapToWidth('short\nlines', 40), 'short\nlines');
+  });
+
+  test('a wrapped table row keeps the padding between its columns; the spaces at a break go', () => {
+    const row = `  web      42    ${'missing '.repeat(6).trim()}`;
+    const [first, ...continued] = wrapToWidth(row, 40).split('\n');
+    assert.equal(first, '  web      42    missing missing missing');
+    assert.deepEqual(continued, ['    missing missing missing']);
+    assert.equal(wrapWords('0    a meaning that goes on', 17, 5), '0    a meaning\n     that goes on');
   });
 
   test('colour per stream: --color and --no-color decide, then NO_COLOR, FORCE_COLOR, TERM=dumb, then whether it is a terminal', () => {
