@@ -14,7 +14,7 @@ import type { FactoryBuild } from '../fixtures/factory.js';
 import { createTestDevice, removeTree } from '../test/helpers/device.js';
 import {
   aimLine, benchOptions, buildSizedFactory, directorySize, flushWrites, formatBytes, formatRatio, formatSeconds, measureOk, measureStartup, prepareCli, describeCli,
-  printTable, runQuiet, summarize, withScratch, type CliCommand, type Measurement, type Summary,
+  median, printTable, runQuiet, summarize, withScratch, type CliCommand, type Measurement,
 } from './lib.js';
 
 const AIM_TIME_RATIO = 0.9;
@@ -115,14 +115,49 @@ function dockerLoadEach(archives: readonly string[], pinned: (argv: string[]) =>
   return measureOk(pinned(['bash', '-c', 'for archive; do docker load -q -i "$archive" >/dev/null || exit; done', 'bash', ...archives]));
 }
 
+/** A measurement with the CPU time dockerd spent during it. */
+interface EngineMeasurement extends Measurement {
+  dockerdCpuMs: number;
+}
+
 /** Starts from an empty image store with the previous run's writes on disk, measures `body`, checks its images. */
-async function coldRun(expectedImages: number, body: () => Promise<Measurement>): Promise<Measurement> {
+async function coldRun(expectedImages: number, body: () => Promise<Measurement>): Promise<EngineMeasurement> {
   await removeAllImages();
   await flushWrites();
+  const pid = await dockerdPid();
+  const cpuBefore = await dockerdCpuMs(pid);
   const measurement = await body();
+  const dockerdCpu = (await dockerdCpuMs(pid)) - cpuBefore;
   const loaded = await imageCount();
   if (loaded !== expectedImages) throw new Error(`expected ${expectedImages} images in docker after the run, found ${loaded}`);
-  return measurement;
+  return { ...measurement, dockerdCpuMs: dockerdCpu };
+}
+
+/** The bench's dockerd (scripts/with-engine.sh keeps its pid beside its socket). */
+async function dockerdPid(): Promise<string> {
+  const socket = (process.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
+  return (await readFile(join(dirname(socket), 'docker.pid'), 'utf8')).trim();
+}
+
+let clockTicksPerSecond: number | undefined;
+
+/** User + system CPU of dockerd and of the children it reaped (unpigz...), from /proc/<pid>/stat (proc(5) fields 14-17). */
+async function dockerdCpuMs(pid: string): Promise<number> {
+  clockTicksPerSecond ??= Number((await runQuiet(['getconf', 'CLK_TCK'])).trim());
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ').at(-1)!.split(' ');
+  return (fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) * 1000) / clockTicksPerSecond;
+}
+
+/**
+ * dockerd's own floor for the same tars: `curl` POSTs them to /images/load, `parallel` at once, a client that only
+ * copies bytes (no hashing, no checks): how fast dockerd loads them when the client costs next to nothing.
+ */
+function curlLoads(archives: readonly string[], parallel: number, pinned: (argv: string[]) => string[]): Promise<Measurement> {
+  const socket = (process.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
+  return measureOk(pinned(['bash', '-c', [
+    'set -o pipefail; socket=$1; parallel=$2; shift 2',
+    'printf "%s\\0" "$@" | xargs -0 -P "$parallel" -I{} curl -sfS --unix-socket "$socket" -X POST -H "Content-Type: application/x-tar" -H "Expect:" -T {} -o /dev/null "http://localhost/images/load?quiet=1"',
+  ].join('\n'), 'bash', socket, String(parallel), ...archives]));
 }
 
 /** An install measured on a device of its own, so that each run starts with no pending update. */
@@ -153,8 +188,7 @@ const cpuList = (cores: number): string => (cores === 1 ? '0' : `0-${cores - 1}`
 
 /** Pins the bench's dockerd (scripts/with-engine.sh keeps its pid beside its socket) to `cores`; returns the undo. */
 async function pinDockerd(cores: number): Promise<() => Promise<void>> {
-  const socket = (process.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
-  const pid = (await readFile(join(dirname(socket), 'docker.pid'), 'utf8')).trim();
+  const pid = await dockerdPid();
   const all = (await runQuiet(['taskset', '-pc', pid])).trim().split(': ').at(-1)!;
   await runQuiet(['taskset', '-apc', cpuList(cores), pid]);
   return async () => void (await runQuiet(['taskset', '-apc', all, pid]));
@@ -203,13 +237,15 @@ async function main(): Promise<void> {
       ].join('\n'), 'bash', blobsDir, skopeoScratch, ...images.flatMap((image) => [image.layoutDir, image.tag])])),
     };
     const unpin = cores === undefined ? async () => {} : await pinDockerd(cores);
-    const fioupSamples = new Map(parallel.map((level) => [level, [] as Measurement[]]));
-    const samples = { dockerLoad: [] as Measurement[], dockerLoadGzip: [] as Measurement[], skopeoThenLoad: [] as Measurement[] };
+    const fioupSamples = new Map(parallel.map((level) => [level, [] as EngineMeasurement[]]));
+    const curlSamples = new Map(parallel.map((level) => [level, [] as EngineMeasurement[]]));
+    const samples = { dockerLoad: [] as EngineMeasurement[], dockerLoadGzip: [] as EngineMeasurement[], skopeoThenLoad: [] as EngineMeasurement[] };
     let startup: Measurement;
     try {
       for (let run = 1; run <= runs; run++) {
-        console.log(`run ${run}/${runs}: fioup-offline install at ${parallel.join(', ')} parallel load(s), docker load (both tars), skopeo copy + docker load...`);
+        console.log(`run ${run}/${runs}: fioup-offline install and curl POSTs at ${parallel.join(', ')} load(s) at once, docker load (both tars), skopeo copy + docker load...`);
         for (const level of parallel) fioupSamples.get(level)!.push(await coldRun(images.length, fioupAt(level)));
+        for (const level of parallel) curlSamples.get(level)!.push(await coldRun(images.length, () => curlLoads(fioupTars, level, pinned)));
         for (const name of ['dockerLoad', 'dockerLoadGzip', 'skopeoThenLoad'] as const) samples[name].push(await coldRun(images.length, baselines[name]));
       }
       await removeAllImages();
@@ -218,24 +254,28 @@ async function main(): Promise<void> {
       await unpin();
     }
 
-    const fioup = new Map([...fioupSamples].map(([level, runsOf]) => [level, summarize(runsOf, startup.readBytes)]));
-    const dockerLoad = summarize(samples.dockerLoad);
-    const dockerLoadGzip = summarize(samples.dockerLoadGzip);
-    const row = (name: string, s: Summary, input: number) => [
+    const withEngine = (runsOf: readonly EngineMeasurement[], startupReads = 0) => ({
+      ...summarize(runsOf, startupReads), dockerdCpuMs: median(runsOf.map((run) => run.dockerdCpuMs)),
+    });
+    const fioup = new Map([...fioupSamples].map(([level, runsOf]) => [level, withEngine(runsOf, startup.readBytes)]));
+    const dockerLoad = withEngine(samples.dockerLoad);
+    const dockerLoadGzip = withEngine(samples.dockerLoadGzip);
+    const row = (name: string, s: ReturnType<typeof withEngine>, input: number) => [
       name, formatSeconds(s.wallMs), formatRatio(s.wallMs / dockerLoad.wallMs), formatRatio(s.wallMs / dockerLoadGzip.wallMs),
-      formatBytes(s.readBytes), formatBytes(input), formatRatio(s.readBytes / input), formatBytes(s.peakRssBytes),
+      formatSeconds(s.cpuMs), formatSeconds(s.dockerdCpuMs), formatBytes(s.readBytes), formatBytes(input), formatRatio(s.readBytes / input), formatBytes(s.peakRssBytes),
     ];
     printTable(
       `install of ${images.length} images from a ${formatBytes(mediumSize)} medium (${describeCli(cliKind)}; ` +
         `median of ${runs} cold run(s); ${process.env.FIOUP_TEST_ENGINE ?? 'docker'}, storage ${process.env.FIOUP_TEST_STORAGE_DRIVER ?? '?'}; ` +
         `${cores === undefined ? `${availableParallelism()} cores` : `dockerd and the tools on ${cores} core(s)`})`,
-      ['tool', 'wall', 'vs docker load', 'vs load of same bytes', 'bytes read', 'input', 'read / input', 'peak RSS (client)'],
+      ['tool', 'wall', 'vs docker load', 'vs load of same bytes', 'client CPU', 'dockerd CPU', 'bytes read', 'input', 'read / input', 'peak RSS (client)'],
       [
         ...[...fioup].map(([level, summary]) => row(`fioup-offline install, ${level} load(s) at once`, summary, singlePass)),
         row('docker load (docker-save tars)', dockerLoad, archivesSize),
         row("docker load (fioup-offline's gzip tars)", dockerLoadGzip, fioupTarsSize),
-        row('skopeo copy + docker load', summarize(samples.skopeoThenLoad), archivesSize),
-        ['fioup-offline start-up only', formatSeconds(startup.wallMs), '', '', formatBytes(startup.readBytes), '', '', formatBytes(startup.peakRssBytes)],
+        ...[...curlSamples].map(([level, runsOf]) => row(`dockerd alone: curl POSTs of those tars, ${level} at once`, withEngine(runsOf), fioupTarsSize)),
+        row('skopeo copy + docker load', withEngine(samples.skopeoThenLoad), archivesSize),
+        ['fioup-offline start-up only', formatSeconds(startup.wallMs), '', '', formatSeconds(startup.cpuMs), '', formatBytes(startup.readBytes), '', '', formatBytes(startup.peakRssBytes)],
       ],
     );
     const [bestLevel, best] = [...fioup].reduce((a, b) => (b[1].wallMs < a[1].wallMs ? b : a));
@@ -243,7 +283,8 @@ async function main(): Promise<void> {
       `input of fioup: the medium (${formatBytes(mediumSize)}) plus ${formatBytes(singlePass - mediumSize)} of blobs shared by several images, ` +
         're-read for each (one load request per image, as docker load of per-image tars does).',
       'fioup bytes read exclude the start-up reads (an install from an empty medium, which fails at once).',
-      'peak RSS: the largest process of the client side (dockerd excluded for every tool).',
+      'peak RSS: the largest process of the client side (dockerd excluded for every tool); client CPU: user + system of the client side.',
+      'dockerd alone: a client that only copies the bytes (curl), the floor of a load when the client costs next to nothing.',
       "docker-save tars hold uncompressed layers; fioup-offline's gzip tars hold the bytes it sends (gzip layers Docker inflates).",
       aimLine(`wall <= ${AIM_TIME_RATIO} x docker load of the same bytes (best: ${bestLevel} at once)`, best.wallMs / dockerLoadGzip.wallMs <= AIM_TIME_RATIO, formatRatio(best.wallMs / dockerLoadGzip.wallMs)),
       aimLine('bytes read = input (single pass)', Math.abs(best.readBytes / singlePass - 1) <= 0.02, formatRatio(best.readBytes / singlePass)),

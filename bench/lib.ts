@@ -56,6 +56,8 @@ export interface Measurement {
   readBytes: number;
   /** `wchar`: bytes handed to write(2)-like calls. */
   writeBytes: number;
+  /** User + system CPU time of the command and every descendant it waited for (getrusage, through /usr/bin/time). */
+  cpuMs: number;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -79,11 +81,14 @@ export function measure(argv: readonly string[]): Promise<Measurement> {
     const rssFile = join(scratch, 'rss');
     const script = '"${@:2}"; status=$?; cat /proc/$$/io > "$1"; exit $status';
     const started = performance.now();
-    const { exitCode, stdout, stderr } = await run(['/usr/bin/time', '-f', '%M', '-o', rssFile, 'bash', '-c', script, 'bash', ioFile, ...argv], MEASURED_ENV);
+    const { exitCode, stdout, stderr } = await run(['/usr/bin/time', '-f', '%M %U %S', '-o', rssFile, 'bash', '-c', script, 'bash', ioFile, ...argv], MEASURED_ENV);
     const wallMs = performance.now() - started;
     const io = parseProcIo(await readFile(ioFile, 'utf8'));
-    const peakRssKib = Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1));
-    return { wallMs, peakRssBytes: peakRssKib * 1024, readBytes: io.rchar ?? 0, writeBytes: io.wchar ?? 0, exitCode, stdout, stderr };
+    // The last line: /usr/bin/time writes "Command exited with non-zero status N" before it when the command fails.
+    const [peakRssKib, userSeconds, systemSeconds] = (await readFile(rssFile, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
+    return {
+      wallMs, peakRssBytes: peakRssKib * 1024, readBytes: io.rchar ?? 0, writeBytes: io.wchar ?? 0, cpuMs: (userSeconds + systemSeconds) * 1000, exitCode, stdout, stderr,
+    };
   });
 }
 
@@ -106,11 +111,12 @@ export async function measureStartup(argv: readonly string[]): Promise<Measureme
   return failed;
 }
 
-/** Runs of one tool in a table: median wall time and bytes, largest peak RSS; reads less `startupReads`. */
+/** Runs of one tool in a table: median wall time, bytes and CPU, largest peak RSS; reads less `startupReads`. */
 export interface Summary {
   wallMs: number;
   readBytes: number;
   writeBytes: number;
+  cpuMs: number;
   peakRssBytes: number;
 }
 
@@ -119,6 +125,7 @@ export function summarize(runs: readonly Measurement[], startupReads = 0): Summa
     wallMs: median(runs.map((run) => run.wallMs)),
     readBytes: median(runs.map((run) => run.readBytes)) - startupReads,
     writeBytes: median(runs.map((run) => run.writeBytes)),
+    cpuMs: median(runs.map((run) => run.cpuMs)),
     peakRssBytes: Math.max(...runs.map((run) => run.peakRssBytes)),
   };
 }
@@ -216,7 +223,7 @@ export async function directorySize(dir: string): Promise<number> {
   return total;
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;

@@ -3,7 +3,7 @@
 #   docker20: Debian 12's docker.io 20.10 + docker-compose v1 (system packages)
 #   docker26: Debian 13's docker.io 26 + compose v2 plugin, unpacked under $FIOUP_ENGINE_CACHE, not installed
 # plus busybox-static (test images), skopeo, ostree, openssl, e2fsprogs (loop filesystems), zstd (zstd image layers), util-linux (flock, the
-# locks shared with aktualizr-lite; losetup), sqlite3 (an independent reader of the sql.db files the tests write),
+# locks shared with aktualizr-lite; losetup), curl (the install benchmark's dockerd-alone floor), sqlite3 (an independent reader of the sql.db files the tests write),
 # libubootenv-tool (the real fw_setenv/fw_printenv the bootloader handshake runs), and for the self-contained binaries and the .deb: qemu-user-static
 # with the arm64/armhf C and C++ libraries (running the other architectures), lintian, systemd (systemd-analyze),
 # man-db, tmux (the pseudo-terminal the CLI's terminal tests drive), and a throw-away Debian root made once with
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 cache=${FIOUP_ENGINE_CACHE:-/var/cache/fioup-offline-test}
-system_packages=(docker.io docker-compose busybox-static skopeo ostree openssl e2fsprogs util-linux iptables xz-utils zstd
+system_packages=(docker.io docker-compose busybox-static skopeo ostree openssl e2fsprogs util-linux iptables xz-utils zstd curl
                  qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libc6-armhf-cross libstdc++6-armhf-cross
                  libatomic1-armhf-cross lintian debootstrap systemd man-db tmux sqlite3 libubootenv-tool)
 trixie_packages=(docker.io docker-cli docker-compose containerd)
