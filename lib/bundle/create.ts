@@ -9,6 +9,7 @@ import type { Medium } from '../medium/medium.js';
 import { TarMedium } from '../medium/tar-medium.js';
 import { ZipMedium } from '../medium/zip-medium.js';
 import { ignoreProgress, type ProgressListener } from '../progress.js';
+import { withStreamingHeap } from '../streaming-heap.js';
 import { describeContent, type MediumContent } from './content.js';
 import type { DirectoryDestination } from './destination.js';
 import { DirectoryBundleWriter } from './dir-writer.js';
@@ -88,48 +89,51 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
   for (const note of notes) onProgress({ type: 'info', message: note });
   const destination = await step('check destination', () => preflight(options.destination, options.format, files, options.force ?? false));
 
-  const createdAt = options.createdAt ?? defaultCreationTime();
-  const writer = await openWriter(options, createdAt, files, destination);
-  const progress = bundleProgress(WRITE_LABEL, files.reduce((sum, file) => sum + file.size, 0), files.length, onProgress);
-  const written: BundleFile[] = [];
-  let skipped = 0;
-  let manifest: BundleManifest;
-  try {
-    for (const file of files) {
-      const result = await writer.write({ path: file.path, size: file.size, open: async () => createReadStream(file.localPath, { highWaterMark: 1 << 20 }) }, progress.bytes);
-      if (result.skipped) skipped++;
-      requireContentAddress(file.path, result.digest.sha256);
-      written.push({ path: file.path, size: result.digest.size, sha256: result.digest.sha256 });
-      progress.file();
+  // Writing and reading back stream every byte through 1 MiB buffers.
+  return withStreamingHeap(async () => {
+    const createdAt = options.createdAt ?? defaultCreationTime();
+    const writer = await openWriter(options, createdAt, files, destination);
+    const progress = bundleProgress(WRITE_LABEL, files.reduce((sum, file) => sum + file.size, 0), files.length, onProgress);
+    const written: BundleFile[] = [];
+    let skipped = 0;
+    let manifest: BundleManifest;
+    try {
+      for (const file of files) {
+        const result = await writer.write({ path: file.path, size: file.size, open: async () => createReadStream(file.localPath, { highWaterMark: 1 << 20 }) }, progress.bytes);
+        if (result.skipped) skipped++;
+        requireContentAddress(file.path, result.digest.sha256);
+        written.push({ path: file.path, size: result.digest.size, sha256: result.digest.sha256 });
+        progress.file();
+      }
+      manifest = {
+        format: MANIFEST_FORMAT,
+        formatVersion: MANIFEST_FORMAT_VERSION,
+        tool: { name: 'fioup-offline', ...buildInfo() },
+        createdAt: createdAt.toISOString(),
+        metadataExpires: source.metadataExpires.toISOString(),
+        targets: content.targets,
+        files: written,
+      };
+      const bytes = serializeManifest(manifest);
+      await writer.write({ path: MANIFEST_PATH, size: bytes.length, open: async () => Readable.from([bytes]) }, () => {});
+      await writer.finish();
+    } catch (error) {
+      await writer.abort();
+      throw error;
     }
-    manifest = {
-      format: MANIFEST_FORMAT,
-      formatVersion: MANIFEST_FORMAT_VERSION,
-      tool: { name: 'fioup-offline', ...buildInfo() },
-      createdAt: createdAt.toISOString(),
-      metadataExpires: source.metadataExpires.toISOString(),
-      targets: content.targets,
-      files: written,
-    };
-    const bytes = serializeManifest(manifest);
-    await writer.write({ path: MANIFEST_PATH, size: bytes.length, open: async () => Readable.from([bytes]) }, () => {});
-    await writer.finish();
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
-  await step('read back and verify', async () => {
-    const readBack = await writer.readBack(onProgress);
-    if (!readBack.direct) notes.push(`${options.destination}: its file system refuses direct reads, so the read-back went through the page cache`);
-    const problems = [...readBack.problems];
-    if (problems.length === 0 && options.format !== 'dir') problems.push(...(await throughDeviceReader(options.format, options.destination, manifest)));
-    if (problems.length > 0) {
-      await discardUnsound(options, problems);
-      requireNoProblems(`read back from ${options.destination} (removed, run again: if it fails again, the drive is failing)`, problems);
-    }
-    await writer.complete();
+    await step('read back and verify', async () => {
+      const readBack = await writer.readBack(onProgress);
+      if (!readBack.direct) notes.push(`${options.destination}: its file system refuses direct reads, so the read-back went through the page cache`);
+      const problems = [...readBack.problems];
+      if (problems.length === 0 && options.format !== 'dir') problems.push(...(await throughDeviceReader(options.format, options.destination, manifest)));
+      if (problems.length > 0) {
+        await discardUnsound(options, problems);
+        requireNoProblems(`read back from ${options.destination} (removed, run again: if it fails again, the drive is failing)`, problems);
+      }
+      await writer.complete();
+    });
+    return { manifest, written: written.length - skipped, skipped, notes };
   });
-  return { manifest, written: written.length - skipped, skipped, notes };
 }
 
 /** An archive read through the reader a device would use, every file checked against bundle.json. */

@@ -1,4 +1,5 @@
 import { ignoreProgress, type ProgressListener } from '../progress.js';
+import { withStreamingHeap } from '../streaming-heap.js';
 import type { DockerEngine } from './engine.js';
 import { loadImage, type ImageBlobs, type ImageLoadResult, type ImageToLoad } from './image-load.js';
 import type { ExpansionGuard } from './layer-expansion.js';
@@ -22,9 +23,13 @@ export interface LoadImagesOptions {
  * The first failure breaks off the loads under way (Docker keeps nothing of a broken-off load) and starts no more;
  * it is thrown once they have all stopped.
  */
-export async function loadImagesConcurrently(
+export function loadImagesConcurrently(
   engine: DockerEngine, images: readonly ImageToLoad[], blobs: ImageBlobs, options: LoadImagesOptions,
 ): Promise<ImageLoadResult[]> {
+  return withStreamingHeap(() => loadAll(engine, images, blobs, options));
+}
+
+async function loadAll(engine: DockerEngine, images: readonly ImageToLoad[], blobs: ImageBlobs, options: LoadImagesOptions): Promise<ImageLoadResult[]> {
   const waitsFor = images.map((_image, index) => registrarsOf(images, index));
   const done = images.map(() => false);
   const started = images.map(() => false);
