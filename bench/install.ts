@@ -150,13 +150,17 @@ async function dockerdCpuMs(pid: string): Promise<number> {
 
 /**
  * dockerd's own floor for the same tars: `curl` POSTs them to /images/load, `parallel` at once, a client that only
- * copies bytes (no hashing, no checks): how fast dockerd loads them when the client costs next to nothing.
+ * copies bytes (no checks): how fast dockerd loads them when the client costs next to nothing. With `hash`, each tar
+ * also goes through SHA-256 on the way (`tee` to `openssl dgst`, which uses the CPU's SHA instructions): the floor of
+ * a client that verifies what it sends.
  */
-function curlLoads(archives: readonly string[], parallel: number, pinned: (argv: string[]) => string[]): Promise<Measurement> {
+function curlLoads(archives: readonly string[], parallel: number, pinned: (argv: string[]) => string[], hash = false): Promise<Measurement> {
   const socket = (process.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
+  const post = (source: string) => `curl -sfS --unix-socket "$0" -X POST -H "Content-Type: application/x-tar" -H "Expect:" -T ${source} -o /dev/null "http://localhost/images/load?quiet=1"`;
+  const load = hash ? `set -o pipefail; tee >(openssl dgst -sha256 >/dev/null) < "$1" | ${post('-')}` : post('"$1"');
   return measureOk(pinned(['bash', '-c', [
-    'set -o pipefail; socket=$1; parallel=$2; shift 2',
-    'printf "%s\\0" "$@" | xargs -0 -P "$parallel" -I{} curl -sfS --unix-socket "$socket" -X POST -H "Content-Type: application/x-tar" -H "Expect:" -T {} -o /dev/null "http://localhost/images/load?quiet=1"',
+    'socket=$1; parallel=$2; shift 2',
+    `printf "%s\\0" "$@" | xargs -0 -P "$parallel" -n 1 bash -c '${load}' "$socket"`,
   ].join('\n'), 'bash', socket, String(parallel), ...archives]));
 }
 
@@ -239,13 +243,15 @@ async function main(): Promise<void> {
     const unpin = cores === undefined ? async () => {} : await pinDockerd(cores);
     const fioupSamples = new Map(parallel.map((level) => [level, [] as EngineMeasurement[]]));
     const curlSamples = new Map(parallel.map((level) => [level, [] as EngineMeasurement[]]));
+    const hashingCurlSamples = new Map(parallel.map((level) => [level, [] as EngineMeasurement[]]));
     const samples = { dockerLoad: [] as EngineMeasurement[], dockerLoadGzip: [] as EngineMeasurement[], skopeoThenLoad: [] as EngineMeasurement[] };
     let startup: Measurement;
     try {
       for (let run = 1; run <= runs; run++) {
-        console.log(`run ${run}/${runs}: fioup-offline install and curl POSTs at ${parallel.join(', ')} load(s) at once, docker load (both tars), skopeo copy + docker load...`);
+        console.log(`run ${run}/${runs}: fioup-offline install and curl POSTs (plain and hashing) at ${parallel.join(', ')} load(s) at once, docker load (both tars), skopeo copy + docker load...`);
         for (const level of parallel) fioupSamples.get(level)!.push(await coldRun(images.length, fioupAt(level)));
         for (const level of parallel) curlSamples.get(level)!.push(await coldRun(images.length, () => curlLoads(fioupTars, level, pinned)));
+        for (const level of parallel) hashingCurlSamples.get(level)!.push(await coldRun(images.length, () => curlLoads(fioupTars, level, pinned, true)));
         for (const name of ['dockerLoad', 'dockerLoadGzip', 'skopeoThenLoad'] as const) samples[name].push(await coldRun(images.length, baselines[name]));
       }
       await removeAllImages();
@@ -274,6 +280,7 @@ async function main(): Promise<void> {
         row('docker load (docker-save tars)', dockerLoad, archivesSize),
         row("docker load (fioup-offline's gzip tars)", dockerLoadGzip, fioupTarsSize),
         ...[...curlSamples].map(([level, runsOf]) => row(`dockerd alone: curl POSTs of those tars, ${level} at once`, withEngine(runsOf), fioupTarsSize)),
+        ...[...hashingCurlSamples].map(([level, runsOf]) => row(`the same, each tar hashed on the way, ${level} at once`, withEngine(runsOf), fioupTarsSize)),
         row('skopeo copy + docker load', withEngine(samples.skopeoThenLoad), archivesSize),
         ['fioup-offline start-up only', formatSeconds(startup.wallMs), '', '', formatSeconds(startup.cpuMs), '', formatBytes(startup.readBytes), '', '', formatBytes(startup.peakRssBytes)],
       ],
@@ -284,7 +291,8 @@ async function main(): Promise<void> {
         're-read for each (one load request per image, as docker load of per-image tars does).',
       'fioup bytes read exclude the start-up reads (an install from an empty medium, which fails at once).',
       'peak RSS: the largest process of the client side (dockerd excluded for every tool); client CPU: user + system of the client side.',
-      'dockerd alone: a client that only copies the bytes (curl), the floor of a load when the client costs next to nothing.',
+      'dockerd alone: a client that only copies the bytes (curl), the floor of a load when the client costs next to nothing;',
+      'hashed on the way: tee to openssl dgst -sha256 as well (its reads of the pipe count as reads), the floor of a client that verifies.',
       "docker-save tars hold uncompressed layers; fioup-offline's gzip tars hold the bytes it sends (gzip layers Docker inflates).",
       aimLine(`wall <= ${AIM_TIME_RATIO} x docker load of the same bytes (best: ${bestLevel} at once)`, best.wallMs / dockerLoadGzip.wallMs <= AIM_TIME_RATIO, formatRatio(best.wallMs / dockerLoadGzip.wallMs)),
       aimLine('bytes read = input (single pass)', Math.abs(best.readBytes / singlePass - 1) <= 0.02, formatRatio(best.readBytes / singlePass)),
