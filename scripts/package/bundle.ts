@@ -49,15 +49,10 @@ const standIns: Plugin = {
   },
 };
 
-/**
- * string-width (yargs', cliui's and wrap-ansi's copies) builds an Intl.Segmenter and Unicode property regexes
- * (`\p{RGI_Emoji}` among them) as it loads: ~35 ms of every command's start here, before yargs has parsed anything.
- * What it measures is help text, printable ASCII whose width is its length (string-width's own fast path). The
- * stand-in answers that case and loads the real module the first time it is asked about any other text.
- */
 const PRINTABLE_ASCII = String.raw`/^[\x20-\x7e]*$/`;
 
-export function deferredStringWidth(realModule: string): string {
+/** A stand-in for string-width that measures printable ASCII itself and requires `realModule` for any other text. */
+function deferredStringWidth(realModule: string): string {
   return [
     'let real;',
     `module.exports = function stringWidth(text, options) {`,
@@ -70,6 +65,13 @@ export function deferredStringWidth(realModule: string): string {
 
 const DEFERRED = Symbol('resolving the module a stand-in defers');
 
+/**
+ * string-width (yargs', cliui's and wrap-ansi's copies) builds an Intl.Segmenter and Unicode property regexes
+ * (`\p{RGI_Emoji}` among them) as it loads: ~35 ms of every command's start here, before yargs has parsed anything.
+ * What it measures is help text, printable ASCII whose width is its length (string-width's own fast path). Each copy
+ * is replaced by a stand-in that answers that case and loads the real module the first time it is asked about any
+ * other text (esbuild bundles a module reached only by `require` to be evaluated when first required).
+ */
 const deferredModules: Plugin = {
   name: 'deferred-modules',
   setup(plugin) {
