@@ -1,7 +1,8 @@
 /**
  * Issue 4: `fioup-offline install` of ~1 GiB of app images against the private dockerd, beside `docker load` of
  * docker-save tars of the same images (uncompressed layers), `docker load` of tars holding the very bytes
- * fioup-offline sends (gzip layers), and `skopeo copy` + `docker load`, each from a cold image store.
+ * fioup-offline sends (gzip layers), those tars POSTed by `curl` (dockerd's own floor; plain, and hashed on the way),
+ * and `skopeo copy` + `docker load`, each from a cold image store, with the client's and dockerd's CPU.
  * Run inside `npm run bench` (which provides DOCKER_HOST), or alone:
  * `bash scripts/with-engine.sh tsx bench/install.ts [--size 256M] [--runs N] [--from-source | --executable]`.
  */
@@ -133,10 +134,12 @@ async function coldRun(expectedImages: number, body: () => Promise<Measurement>)
   return { ...measurement, dockerdCpuMs: dockerdCpu };
 }
 
+/** The bench dockerd's socket, from DOCKER_HOST (`unix://<path>`). */
+const dockerSocket = (): string => (process.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
+
 /** The bench's dockerd (scripts/with-engine.sh keeps its pid beside its socket). */
 async function dockerdPid(): Promise<string> {
-  const socket = (process.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
-  return (await readFile(join(dirname(socket), 'docker.pid'), 'utf8')).trim();
+  return (await readFile(join(dirname(dockerSocket()), 'docker.pid'), 'utf8')).trim();
 }
 
 let clockTicksPerSecond: number | undefined;
@@ -155,13 +158,12 @@ async function dockerdCpuMs(pid: string): Promise<number> {
  * a client that verifies what it sends.
  */
 function curlLoads(archives: readonly string[], parallel: number, pinned: (argv: string[]) => string[], hash = false): Promise<Measurement> {
-  const socket = (process.env.DOCKER_HOST ?? '').replace(/^unix:\/\//, '');
   const post = (source: string) => `curl -sfS --unix-socket "$0" -X POST -H "Content-Type: application/x-tar" -H "Expect:" -T ${source} -o /dev/null "http://localhost/images/load?quiet=1"`;
   const load = hash ? `set -o pipefail; tee >(openssl dgst -sha256 >/dev/null) < "$1" | ${post('-')}` : post('"$1"');
   return measureOk(pinned(['bash', '-c', [
     'socket=$1; parallel=$2; shift 2',
     `printf "%s\\0" "$@" | xargs -0 -P "$parallel" -n 1 bash -c '${load}' "$socket"`,
-  ].join('\n'), 'bash', socket, String(parallel), ...archives]));
+  ].join('\n'), 'bash', dockerSocket(), String(parallel), ...archives]));
 }
 
 /** An install measured on a device of its own, so that each run starts with no pending update. */

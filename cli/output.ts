@@ -23,6 +23,11 @@ export interface OutputStream {
   readonly columns?: number;
 }
 
+/** The --json document of a failure, on one line. */
+export function errorJsonLine(code: number, kind: string | undefined, message: string): string {
+  return jsonLine({ error: { code, kind, message } });
+}
+
 /**
  * Everything the CLI prints goes through here, and this is the one place that makes it safe for a terminal: every
  * message, name and result field is written with its control characters escaped (lib/ quotes what the medium says,
@@ -30,11 +35,6 @@ export interface OutputStream {
  * terminal as escape sequences. With `--json`, stdout carries only JSON (progress as NDJSON events with their time,
  * the result as the last document); human text goes to stderr. Without it, results go to stdout.
  */
-/** The --json document of a failure, on one line. */
-export function errorJsonLine(code: number, kind: string | undefined, message: string): string {
-  return jsonLine({ error: { code, kind, message } });
-}
-
 export class Output {
   /** Colours of the result text (stdout). */
   readonly paint: ChalkInstance;
